@@ -1,0 +1,42 @@
+# Finds memmgr's dependencies. Used by memmgr's own build and installed next to memmgrConfig.cmake,
+# so that a consumer resolves them the same way.
+#
+# Linux: Debian's CMake packages (tl-expected, Boost, range-v3).
+# Windows cross builds (CMAKE_CROSSCOMPILING): the header-only libraries come from the host's
+# /usr/include, but that folder must never be added whole to a Windows compile (it would pull in
+# glibc's headers). memmgr_host_headers() builds a folder holding links to just the named
+# subfolders and creates an imported target over it.
+include_guard(GLOBAL)
+
+# memmgr_host_headers(<target> <subfolder>...)
+#   Creates the INTERFACE IMPORTED target <target> whose (system) include folder holds links to
+#   /usr/include/<subfolder> for each subfolder. Fails with a clear message if one is missing.
+function(memmgr_host_headers target)
+    if(TARGET ${target})
+        return()
+    endif()
+    set(root "${CMAKE_BINARY_DIR}/memmgr-host-headers")
+    file(MAKE_DIRECTORY "${root}")
+    foreach(sub IN LISTS ARGN)
+        if(NOT EXISTS "/usr/include/${sub}")
+            message(FATAL_ERROR
+                "memmgr: /usr/include/${sub} is missing; the Windows leg takes ${target} from the "
+                "host's Debian package (run tools/dev setup).")
+        endif()
+        if(NOT EXISTS "${root}/${sub}")
+            file(CREATE_LINK "/usr/include/${sub}" "${root}/${sub}" SYMBOLIC)
+        endif()
+    endforeach()
+    add_library(${target} INTERFACE IMPORTED GLOBAL)
+    set_target_properties(${target} PROPERTIES
+        INTERFACE_INCLUDE_DIRECTORIES "${root}"
+        INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${root}")
+endfunction()
+
+if(NOT TARGET tl::expected)
+    if(CMAKE_CROSSCOMPILING)
+        memmgr_host_headers(tl::expected tl)
+    else()
+        find_package(tl-expected 1.0 CONFIG REQUIRED)
+    endif()
+endif()
