@@ -65,6 +65,15 @@ using result = tl::expected<T, errc>;
 /// heap is asked, so that SIZE_MAX and wrapped-around arithmetic never reach an OS allocator.
 inline constexpr std::size_t max_request_size = static_cast<std::size_t>(PTRDIFF_MAX);
 
+/// The largest alignment any memmgr operation accepts (the Windows allocation granularity). Larger
+/// alignments, zero and non-powers of two fail with errc::bad_alignment.
+inline constexpr std::size_t max_alignment = 65536;
+
+/// \returns true if a is a power of two no larger than max_alignment.
+[[nodiscard]] constexpr bool valid_alignment(std::size_t a) noexcept {
+    return a != 0 && (a & (a - 1)) == 0 && a <= max_alignment;
+}
+
 /// \returns count x size, or errc::size_overflow if the product wraps or exceeds max_request_size.
 [[nodiscard]] constexpr result<std::size_t> checked_multiply(std::size_t count,
                                                              std::size_t size) noexcept {

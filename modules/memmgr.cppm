@@ -3,9 +3,17 @@
 // Each line re-exports one partition; see the partition's file for its contract.
 export module memmgr;
 
-export import :errors;   // errc, result<T>, heap_error (a std::bad_alloc), checked_multiply
-export import :concepts; // heap and its refinements, guaranteed_alignment_v
-export import :crt_heap; // crt_heap: malloc/free/realloc/_msize (CCRTHeap)
+export import :errors;         // errc, result<T>, heap_error (a std::bad_alloc), checked_multiply
+export import :concepts;       // heap and its refinements, heap_entry, guaranteed_alignment_v
+export import :system_heap;    // detail::system_heap, the base of the four stateless heaps
+export import :crt_heap;       // crt_heap: malloc & co. and the aligned family (CCRTHeap)
+export import :com_heap;       // com_heap: CoTaskMemAlloc & co. (CComHeap)
+export import :local_heap;     // local_heap: LocalAlloc fixed blocks (CLocalHeap)
+export import :global_heap;    // global_heap: GlobalAlloc fixed blocks (CGlobalHeap)
+export import :win32_heap;     // win32_heap: private heaps (CWin32Heap)
+export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interface, and a wrapper
 
-// Internal: the platform layer (Win32 on Windows, portable backends on POSIX). Not exported.
+// Internal: the platform layer (Win32 on Windows, portable backends on POSIX) and the registry of
+// live blocks used by heaps built over another allocator.
 import :platform;
+import :block_registry;

@@ -4,23 +4,70 @@
 // no OS type in sight, the primitive operations the heaps are built on; exactly one implementation
 // unit defines them: modules/platform/win32.cpp on Windows (the real Win32/COM/CRT calls) and
 // modules/platform/posix.cpp elsewhere (portable backends with Windows semantics). Every function
-// is noexcept and reports failure by a null pointer or a false value; the heaps turn that into
-// errc values.
+// is noexcept and reports failure by value.
+//
+// Callers have already checked sizes against max_request_size and handled null pointers, zero-size
+// reallocations and "heap full" (see each heap); the functions below do the raw operation.
 module;
 #include <cstddef>
 
 export module memmgr:platform;
 
+import :errors;
+import :concepts;
+
 namespace memmgr::detail::os {
 
-// --- the C runtime's heap (crt_heap) -------------------------------------------------------------
-// Windows: malloc/free/realloc/calloc and _msize from the CRT. POSIX: the same calls and
-// malloc_usable_size.
-void* crt_allocate(std::size_t n) noexcept;
-void* crt_allocate_zeroed(std::size_t count, std::size_t size) noexcept;
-void* crt_reallocate(void* p, std::size_t n) noexcept; // n > 0; null on failure, p untouched
-void crt_free(void* p) noexcept;
-std::size_t crt_size(const void* p) noexcept;          // p non-null
-inline constexpr std::size_t crt_alignment = 16;       // x86_64: MSVCRT and glibc alike
+/// The system heaps: stateless, process-wide, thread-safe.
+enum class block_family : unsigned char {
+    crt,    ///< malloc & co. Windows: the CRT's heap. POSIX: glibc's malloc.
+    com,    ///< CoTaskMemAlloc & co. POSIX: the process heap below.
+    local,  ///< LocalAlloc(LMEM_FIXED) & co. POSIX: the process heap below.
+    global, ///< GlobalAlloc(GMEM_FIXED) & co. POSIX: the process heap below.
+};
+// On Windows com, local and global blocks all live on the process heap (GetProcessHeap), so each
+// of the three can free the others' blocks. The POSIX backend keeps that: it gives the three one
+// tagged-block heap (malloc + a 16-byte header holding the size and a tag) and therefore the same
+// answers.
+
+/// Every system heap block is aligned to 16 bytes (x86_64 Windows heaps, MSVCRT, glibc).
+inline constexpr std::size_t system_alignment = 16;
+
+result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept;
+result<void> block_free(block_family f, void* p) noexcept;                  // p != nullptr
+result<std::size_t> block_size(block_family f, const void* p) noexcept;    // p != nullptr
+result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept; // p, n != 0
+result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept; // local/global
+
+// --- private heaps (win32_heap) -------------------------------------------------------------------
+// A heap is named by an opaque handle: a HANDLE from HeapCreate on Windows, the engine's
+// private_heap* on POSIX.
+
+struct heap_options {
+    std::size_t initial_size;
+    std::size_t maximum_size; ///< 0: growable
+    bool serialize;
+};
+
+result<void*> heap_create(const heap_options& options) noexcept;
+void heap_destroy(void* heap) noexcept;
+void* heap_process() noexcept; ///< the process's default heap (never destroyed)
+/// Frees every block of an owned heap at once. \returns the heap's handle afterwards (Windows
+/// destroys the heap and creates it anew with the same options; POSIX keeps it).
+result<void*> heap_release_all(void* heap, const heap_options& options) noexcept;
+
+result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept;
+result<void> heap_free(void* heap, void* p) noexcept;                          // p != nullptr
+result<std::size_t> heap_size(void* heap, const void* p) noexcept;            // p != nullptr
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept;
+bool heap_owns(void* heap, const void* p) noexcept;
+result<void> heap_validate(void* heap, const void* p) noexcept; // p == nullptr: the whole heap
+result<std::size_t> heap_compact(void* heap) noexcept;
+result<void> heap_enable_low_fragmentation(void* heap) noexcept;
+/// Calls visit(context, entry) for each block, in use or free. A serialized heap is locked
+/// meanwhile (Windows: HeapLock, which a HEAP_NO_SERIALIZE heap must not be given).
+result<void> heap_walk(void* heap, bool serialized,
+                       void (*visit)(void* context, const heap_entry& entry),
+                       void* context) noexcept;
 
 } // namespace memmgr::detail::os

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 import memmgr;
 
@@ -83,9 +84,61 @@ static_assert(!memmgr::heap<no_alignment>);
 static_assert(!memmgr::heap<int>);
 static_assert(!memmgr::zeroing_heap<complete>, "no allocate_zeroed");
 
-static_assert(memmgr::heap<memmgr::crt_heap>);
-static_assert(memmgr::zeroing_heap<memmgr::crt_heap>);
+// Which heap models which concept: exactly these, on both legs.
+template <class H, bool Zeroing, bool Aligned, bool InPlace, bool Validating, bool Walkable,
+          bool Compactable, bool Destroyable, bool ThreadSafe>
+constexpr bool models_exactly =
+    memmgr::heap<H> && memmgr::zeroing_heap<H> == Zeroing && memmgr::aligned_heap<H> == Aligned &&
+    memmgr::resizable_in_place_heap<H> == InPlace && memmgr::validating_heap<H> == Validating &&
+    memmgr::walkable_heap<H> == Walkable && memmgr::compactable_heap<H> == Compactable &&
+    memmgr::destroyable_heap<H> == Destroyable && memmgr::thread_safe_heap<H> == ThreadSafe;
+
+//                                   zero  align inpl  valid walk  compa destr tsafe
+static_assert(models_exactly<memmgr::crt_heap,
+                                     true, true, false, false, false, false, false, true>);
+static_assert(models_exactly<memmgr::com_heap,
+                                     false, false, false, false, false, false, false, true>);
+static_assert(models_exactly<memmgr::local_heap,
+                                     true, false, true, false, false, false, false, true>);
+static_assert(models_exactly<memmgr::global_heap,
+                                     true, false, true, false, false, false, false, true>);
+static_assert(models_exactly<memmgr::win32_heap,
+                                     true, false, true, true, true, true, true, false>);
+static_assert(models_exactly<memmgr::memory_manager,
+                                     false, false, false, false, false, false, false, false>);
+
 static_assert(memmgr::guaranteed_alignment_v<memmgr::crt_heap> == 16);
+static_assert(memmgr::guaranteed_alignment_v<memmgr::com_heap> == 16);
+static_assert(memmgr::guaranteed_alignment_v<memmgr::local_heap> == 16);
+static_assert(memmgr::guaranteed_alignment_v<memmgr::global_heap> == 16);
+static_assert(memmgr::guaranteed_alignment_v<memmgr::win32_heap> == 16);
+static_assert(memmgr::win32_heap::threading == memmgr::thread_safety::per_object);
+
+// Move-only ownership of private heaps; the stateless heaps are empty values.
+static_assert(!std::is_copy_constructible_v<memmgr::win32_heap>);
+static_assert(std::is_nothrow_move_constructible_v<memmgr::win32_heap>);
+static_assert(std::is_nothrow_move_assignable_v<memmgr::win32_heap>);
+static_assert(std::is_empty_v<memmgr::crt_heap> && std::is_empty_v<memmgr::com_heap> &&
+              std::is_empty_v<memmgr::local_heap> && std::is_empty_v<memmgr::global_heap>);
+
+// A near miss of each refinement: right name, wrong shape.
+struct walk_without_snapshot : complete {
+    void walk() const noexcept;
+};
+struct release_all_that_throws : complete {
+    result<void> release_all();
+};
+struct resize_in_place_returning_pointer : complete {
+    result<void*> resize_in_place(void*, std::size_t) noexcept;
+};
+struct claims_thread_safety_without_being_a_heap {
+    static constexpr memmgr::thread_safety threading = memmgr::thread_safety::always;
+};
+static_assert(!memmgr::walkable_heap<walk_without_snapshot>);
+static_assert(!memmgr::destroyable_heap<release_all_that_throws>);
+static_assert(!memmgr::resizable_in_place_heap<resize_in_place_returning_pointer>);
+static_assert(!memmgr::thread_safe_heap<claims_thread_safety_without_being_a_heap>);
+static_assert(!memmgr::thread_safe_heap<complete>, "no threading member: not thread-safe");
 
 template <class H>
 constexpr bool is_heap(const H&) {
@@ -100,6 +153,7 @@ BOOST_AUTO_TEST_SUITE(concepts)
 
 BOOST_AUTO_TEST_CASE(heap_concept_separates_heaps_from_near_misses) {
     BOOST_TEST(is_heap(memmgr::crt_heap{}));
+    BOOST_TEST(is_heap(memmgr::win32_heap::process_heap()));
     BOOST_TEST(is_heap(complete{}));
     BOOST_TEST(!is_heap(no_free{}));
     BOOST_TEST(!is_heap(raw_pointer_allocate{}));

@@ -1,27 +1,220 @@
 // The POSIX platform layer: portable backends that keep the Windows semantics documented on each
-// heap. Only this file (and its siblings under platform/ for POSIX) names POSIX or glibc APIs.
+// heap. Only this file names POSIX or glibc APIs (the private heap engine it forwards to lives in
+// private_heap.hpp/.cpp, plain C++ over mmap).
 module;
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <malloc.h>
+
+#include "private_heap.hpp"
 
 module memmgr;
 
+import :block_registry;
+
 namespace memmgr::detail::os {
 
-void* crt_allocate(std::size_t n) noexcept { return std::malloc(n); }
+namespace {
 
-void* crt_allocate_zeroed(std::size_t count, std::size_t size) noexcept {
-    return std::calloc(count, size);
+// --- the process heap of com, local and global blocks ----------------------------------------------
+// Windows keeps CoTaskMem, Local and Global blocks on one process heap that knows each block's size
+// exactly and can tell its blocks from foreign pointers. Here: glibc's malloc plus a 16-byte header
+// (which keeps the payload 16-aligned) holding the size asked for, and a registry of live blocks
+// (block_registry.cppm) that screens every pointer before it is used.
+struct block_header {
+    std::size_t size;
+    std::size_t unused; // keeps the payload 16-aligned
+};
+static_assert(sizeof(block_header) == system_alignment);
+
+struct process_heap_blocks {};
+block_registry& live_blocks() noexcept { return block_registry::instance<process_heap_blocks>(); }
+
+block_header* header_of(const void* p) noexcept {
+    return reinterpret_cast<block_header*>(const_cast<char*>(static_cast<const char*>(p)) -
+                                           sizeof(block_header));
 }
 
-void* crt_reallocate(void* p, std::size_t n) noexcept { return std::realloc(p, n); }
+void* payload_of(block_header* h) noexcept { return h + 1; }
 
-void crt_free(void* p) noexcept { std::free(p); }
+result<void> check_live(const void* p) noexcept {
+    if (!live_blocks().contains(p))
+        return fail(errc::foreign_block);
+    return {};
+}
 
-std::size_t crt_size(const void* p) noexcept {
-    // malloc_usable_size takes a non-const pointer but only reads the block's header.
-    return ::malloc_usable_size(const_cast<void*>(p));
+} // namespace
+
+result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept {
+    if (f == block_family::crt) {
+        if (void* p = zero ? std::calloc(1, n) : std::malloc(n))
+            return p;
+        return fail(errc::out_of_memory);
+    }
+    // As on Windows, GlobalAlloc never makes an empty fixed block: a zero-byte request gets one
+    // byte (LocalAlloc and CoTaskMemAlloc do make empty blocks).
+    if (f == block_family::global && n == 0)
+        n = 1;
+    // n <= max_request_size, so the header cannot make the sum wrap.
+    const std::size_t total = sizeof(block_header) + n;
+    void* raw = zero ? std::calloc(1, total) : std::malloc(total);
+    if (raw == nullptr)
+        return fail(errc::out_of_memory);
+    auto* h = static_cast<block_header*>(raw);
+    h->size = n;
+    void* p = payload_of(h);
+    if (!live_blocks().add(p)) {
+        std::free(raw);
+        return fail(errc::out_of_memory);
+    }
+    return p;
+}
+
+result<void> block_free(block_family f, void* p) noexcept {
+    if (f == block_family::crt) {
+        std::free(p);
+        return {};
+    }
+    if (!live_blocks().remove(p))
+        return fail(errc::foreign_block);
+    std::free(header_of(p));
+    return {};
+}
+
+result<std::size_t> block_size(block_family f, const void* p) noexcept {
+    if (f == block_family::crt)
+        return ::malloc_usable_size(const_cast<void*>(p)); // only reads the chunk header
+    return check_live(p).map([p] { return header_of(p)->size; });
+}
+
+result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept {
+    if (f == block_family::crt || f == block_family::com)
+        return fail(errc::not_supported);
+    return check_live(p).and_then([p, n]() -> result<void> {
+        // glibc's chunk may hold more than was asked for; within it the block can grow in place.
+        block_header* h = header_of(p);
+        if (sizeof(block_header) + n > ::malloc_usable_size(h))
+            return fail(errc::cannot_resize_in_place);
+        h->size = n;
+        return {};
+    });
+}
+
+result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept {
+    if (f == block_family::crt) {
+        if (void* q = std::realloc(p, n))
+            return q;
+        return fail(errc::out_of_memory);
+    }
+    if (f != block_family::com && block_resize_in_place(f, p, n))
+        return p;
+    // Not realloc: the new block must be registered before the old one goes, so that a failure at
+    // any step leaves p live and untouched.
+    return check_live(p).and_then([&] { return block_allocate(f, n, false); }).map([&](void* q) {
+        const std::size_t old = header_of(p)->size;
+        std::memcpy(q, p, old < n ? old : n);
+        (void)block_free(f, p);
+        return q;
+    });
+}
+
+// --- private heaps: forwarded to the engine ----------------------------------------------------------
+
+namespace {
+
+using posix::private_heap;
+using posix::status;
+
+private_heap* engine(void* heap) noexcept { return static_cast<private_heap*>(heap); }
+
+errc to_errc(status s) noexcept {
+    switch (s) {
+    case status::ok: break;
+    case status::out_of_memory: return errc::out_of_memory;
+    case status::heap_full: return errc::heap_full;
+    case status::size_overflow: return errc::size_overflow;
+    case status::foreign_block: return errc::foreign_block;
+    case status::double_free: return errc::double_free;
+    case status::heap_corrupt: return errc::heap_corrupt;
+    case status::cannot_resize_in_place: return errc::cannot_resize_in_place;
+    }
+    return errc::heap_corrupt; // an ok status is never converted
+}
+
+result<void> to_result(status s) noexcept {
+    if (s == status::ok)
+        return {};
+    return fail(to_errc(s));
+}
+
+} // namespace
+
+result<void*> heap_create(const heap_options& options) noexcept {
+    const posix::heap_config config{options.initial_size, options.maximum_size, options.serialize};
+    if (private_heap* h = private_heap::create(config))
+        return static_cast<void*>(h);
+    return fail(errc::out_of_memory);
+}
+
+void heap_destroy(void* heap) noexcept { private_heap::destroy(engine(heap)); }
+
+void* heap_process() noexcept { return private_heap::process(); }
+
+result<void*> heap_release_all(void* heap, const heap_options&) noexcept {
+    engine(heap)->release_all();
+    return heap;
+}
+
+result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
+    status s = status::ok;
+    if (void* p = engine(heap)->allocate(n, zero, s))
+        return p;
+    return fail(to_errc(s));
+}
+
+result<void> heap_free(void* heap, void* p) noexcept { return to_result(engine(heap)->free(p)); }
+
+result<std::size_t> heap_size(void* heap, const void* p) noexcept {
+    std::size_t n = 0;
+    return to_result(engine(heap)->size(p, n)).map([&n] { return n; });
+}
+
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept {
+    status s = status::ok;
+    if (void* q = engine(heap)->reallocate(p, n, in_place_only, s))
+        return q;
+    return fail(to_errc(s));
+}
+
+bool heap_owns(void* heap, const void* p) noexcept { return engine(heap)->owns(p); }
+
+result<void> heap_validate(void* heap, const void* p) noexcept {
+    return to_result(engine(heap)->validate(p));
+}
+
+result<std::size_t> heap_compact(void* heap) noexcept { return engine(heap)->compact(); }
+
+result<void> heap_enable_low_fragmentation(void*) noexcept {
+    // The engine's small bins already play the low-fragmentation heap's part; there is no separate
+    // front end to switch on.
+    return fail(errc::not_supported);
+}
+
+result<void> heap_walk(void* heap, bool, void (*visit)(void*, const heap_entry&),
+                       void* context) noexcept {
+    struct forward {
+        void (*visit)(void*, const heap_entry&);
+        void* context;
+    } f{visit, context};
+    engine(heap)->walk(
+        [](void* c, const posix::block_info& b) {
+            const auto* fw = static_cast<const forward*>(c);
+            fw->visit(fw->context, heap_entry{b.address, b.size, b.overhead, b.in_use});
+        },
+        &f);
+    return {};
 }
 
 } // namespace memmgr::detail::os

@@ -1,32 +1,234 @@
-// The Windows platform layer: the real Win32, COM and CRT calls. Only this file (and its siblings
-// under platform/ for Windows) includes <windows.h>; nothing it declares is exported.
+// The Windows platform layer: the real Win32, COM and CRT calls. Only this file includes
+// <windows.h>; nothing it declares is exported.
 module;
 #define WIN32_LEAN_AND_MEAN
 #define NOMINMAX
 #include <windows.h>
+#include <objbase.h>
 
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <malloc.h>
 
 module memmgr;
 
 namespace memmgr::detail::os {
 
-void* crt_allocate(std::size_t n) noexcept { return std::malloc(n); }
+namespace {
 
-void* crt_allocate_zeroed(std::size_t count, std::size_t size) noexcept {
-    return std::calloc(count, size);
+// The task allocator's IMalloc, for GetSize and DidAlloc (CoTaskMemAlloc has no size query).
+// CoGetMalloc needs no CoInitialize and returns the same process-wide object every time.
+IMalloc* task_allocator() noexcept {
+    static IMalloc* const instance = [] {
+        IMalloc* m = nullptr;
+        return SUCCEEDED(::CoGetMalloc(1, &m)) ? m : nullptr;
+    }();
+    return instance;
 }
 
-void* crt_reallocate(void* p, std::size_t n) noexcept { return std::realloc(p, n); }
+// com, local and global blocks live on the process heap; IMalloc::DidAlloc asks it whether p is one
+// of its blocks in use (HeapValidate), which turns foreign pointers and double frees into errors
+// instead of heap corruption.
+bool process_heap_block(const void* p) noexcept {
+    IMalloc* m = task_allocator();
+    return m == nullptr || m->DidAlloc(const_cast<void*>(p)) != 0;
+}
 
-void crt_free(void* p) noexcept { std::free(p); }
+UINT local_flags(bool zero) noexcept { return LMEM_FIXED | (zero ? LMEM_ZEROINIT : 0u); }
+UINT global_flags(bool zero) noexcept { return GMEM_FIXED | (zero ? GMEM_ZEROINIT : 0u); }
 
-std::size_t crt_size(const void* p) noexcept {
-    // _msize takes a non-const pointer but only reads the block's header. It reports the size
-    // asked for, exactly.
-    return ::_msize(const_cast<void*>(p));
+} // namespace
+
+result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept {
+    void* p = nullptr;
+    switch (f) {
+    case block_family::crt: p = zero ? std::calloc(1, n) : std::malloc(n); break;
+    case block_family::com:
+        p = ::CoTaskMemAlloc(n);
+        if (p != nullptr && zero)
+            std::memset(p, 0, n);
+        break;
+    case block_family::local: p = ::LocalAlloc(local_flags(zero), n); break;
+    case block_family::global: p = ::GlobalAlloc(global_flags(zero), n); break;
+    }
+    if (p == nullptr)
+        return fail(errc::out_of_memory);
+    return p;
+}
+
+result<void> block_free(block_family f, void* p) noexcept {
+    switch (f) {
+    case block_family::crt: std::free(p); return {};
+    case block_family::com:
+        if (!process_heap_block(p))
+            return fail(errc::foreign_block);
+        ::CoTaskMemFree(p);
+        return {};
+    case block_family::local:
+        if (!process_heap_block(p) || ::LocalFree(p) != nullptr)
+            return fail(errc::foreign_block);
+        return {};
+    case block_family::global:
+        if (!process_heap_block(p) || ::GlobalFree(p) != nullptr)
+            return fail(errc::foreign_block);
+        return {};
+    }
+    return fail(errc::not_supported);
+}
+
+result<std::size_t> block_size(block_family f, const void* p) noexcept {
+    void* q = const_cast<void*>(p); // the size queries take non-const pointers and only read
+    switch (f) {
+    case block_family::crt: return ::_msize(q);
+    case block_family::com: {
+        IMalloc* m = task_allocator();
+        if (m == nullptr)
+            return fail(errc::not_supported);
+        if (m->DidAlloc(q) == 0)
+            return fail(errc::foreign_block);
+        return m->GetSize(q);
+    }
+    case block_family::local:
+    case block_family::global: {
+        if (!process_heap_block(p))
+            return fail(errc::foreign_block);
+        // A zero-size block and a failure both read 0: the last error tells them apart.
+        ::SetLastError(ERROR_SUCCESS);
+        const SIZE_T n = f == block_family::local ? ::LocalSize(q) : ::GlobalSize(q);
+        if (n == 0 && ::GetLastError() != ERROR_SUCCESS)
+            return fail(errc::foreign_block);
+        return n;
+    }
+    }
+    return fail(errc::not_supported);
+}
+
+result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept {
+    if (f != block_family::crt && !process_heap_block(p))
+        return fail(errc::foreign_block);
+    void* q = nullptr;
+    switch (f) {
+    case block_family::crt: q = std::realloc(p, n); break;
+    case block_family::com: q = ::CoTaskMemRealloc(p, n); break;
+    // LMEM_MOVEABLE/GMEM_MOVEABLE on a fixed block means "may move", as CLocalHeap does.
+    case block_family::local: q = ::LocalReAlloc(p, n, LMEM_MOVEABLE); break;
+    case block_family::global: q = ::GlobalReAlloc(p, n, GMEM_MOVEABLE); break;
+    }
+    if (q == nullptr)
+        return fail(errc::out_of_memory);
+    return q;
+}
+
+result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept {
+    if (!process_heap_block(p))
+        return fail(errc::foreign_block);
+    void* q = nullptr;
+    switch (f) {
+    // Without LMEM_MOVEABLE a fixed block is resized where it is, or not at all.
+    case block_family::local: q = ::LocalReAlloc(p, n, 0); break;
+    case block_family::global: q = ::GlobalReAlloc(p, n, 0); break;
+    default: return fail(errc::not_supported);
+    }
+    if (q == nullptr)
+        return fail(errc::cannot_resize_in_place);
+    return {};
+}
+
+// --- private heaps ---------------------------------------------------------------------------------
+
+result<void*> heap_create(const heap_options& options) noexcept {
+    const DWORD flags = options.serialize ? 0 : HEAP_NO_SERIALIZE;
+    if (HANDLE h = ::HeapCreate(flags, options.initial_size, options.maximum_size))
+        return static_cast<void*>(h);
+    return fail(errc::out_of_memory);
+}
+
+void heap_destroy(void* heap) noexcept { ::HeapDestroy(heap); }
+
+void* heap_process() noexcept { return ::GetProcessHeap(); }
+
+result<void*> heap_release_all(void* heap, const heap_options& options) noexcept {
+    // Win32 has no "free everything" call: destroying the heap is how every block goes at once.
+    ::HeapDestroy(heap);
+    return heap_create(options);
+}
+
+result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
+    if (void* p = ::HeapAlloc(heap, zero ? HEAP_ZERO_MEMORY : 0, n))
+        return p;
+    return fail(errc::out_of_memory);
+}
+
+// HeapValidate on one block is how a private heap tells its own blocks from foreign pointers and
+// from blocks already freed; HeapFree on those would corrupt the heap or stop the process.
+bool heap_owns(void* heap, const void* p) noexcept { return ::HeapValidate(heap, 0, p) != FALSE; }
+
+result<void> heap_free(void* heap, void* p) noexcept {
+    if (!heap_owns(heap, p))
+        return fail(errc::foreign_block);
+    if (!::HeapFree(heap, 0, p))
+        return fail(errc::heap_corrupt);
+    return {};
+}
+
+result<std::size_t> heap_size(void* heap, const void* p) noexcept {
+    if (!heap_owns(heap, p))
+        return fail(errc::foreign_block);
+    const SIZE_T n = ::HeapSize(heap, 0, p);
+    if (n == static_cast<SIZE_T>(-1))
+        return fail(errc::heap_corrupt);
+    return n;
+}
+
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept {
+    if (!heap_owns(heap, p))
+        return fail(errc::foreign_block);
+    if (void* q = ::HeapReAlloc(heap, in_place_only ? HEAP_REALLOC_IN_PLACE_ONLY : 0, p, n))
+        return q;
+    return fail(in_place_only ? errc::cannot_resize_in_place : errc::out_of_memory);
+}
+
+result<void> heap_validate(void* heap, const void* p) noexcept {
+    if (::HeapValidate(heap, 0, p))
+        return {};
+    return fail(p == nullptr ? errc::heap_corrupt : errc::foreign_block);
+}
+
+result<std::size_t> heap_compact(void* heap) noexcept {
+    ::SetLastError(ERROR_SUCCESS);
+    const SIZE_T largest = ::HeapCompact(heap, 0);
+    if (largest == 0 && ::GetLastError() != ERROR_SUCCESS)
+        return fail(errc::heap_corrupt);
+    return largest;
+}
+
+result<void> heap_enable_low_fragmentation(void* heap) noexcept {
+    ULONG mode = 2; // the low-fragmentation heap
+    if (::HeapSetInformation(heap, HeapCompatibilityInformation, &mode, sizeof mode))
+        return {};
+    return fail(errc::not_supported);
+}
+
+result<void> heap_walk(void* heap, bool serialized, void (*visit)(void*, const heap_entry&),
+                       void* context) noexcept {
+    if (serialized && !::HeapLock(heap))
+        return fail(errc::heap_corrupt);
+    PROCESS_HEAP_ENTRY entry{};
+    entry.lpData = nullptr;
+    while (::HeapWalk(heap, &entry)) {
+        // Regions and uncommitted ranges describe the heap's address space, not blocks.
+        if ((entry.wFlags & (PROCESS_HEAP_REGION | PROCESS_HEAP_UNCOMMITTED_RANGE)) != 0)
+            continue;
+        const bool busy = (entry.wFlags & PROCESS_HEAP_ENTRY_BUSY) != 0;
+        visit(context, heap_entry{entry.lpData, entry.cbData, entry.cbOverhead, busy});
+    }
+    const DWORD why = ::GetLastError();
+    if (serialized)
+        ::HeapUnlock(heap);
+    if (why != ERROR_NO_MORE_ITEMS)
+        return fail(errc::heap_corrupt);
+    return {};
 }
 
 } // namespace memmgr::detail::os

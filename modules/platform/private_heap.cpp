@@ -1,0 +1,1070 @@
+// The POSIX private heap engine (see private_heap.hpp for the contract, docs/private_heap.md for the
+// design). A boundary-tag allocator over mmap'd segments with segregated free lists, plus one
+// mapping per large block. It never calls malloc or new: the heap object itself sits at the start
+// of its first segment.
+#include "private_heap.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <new>
+
+namespace memmgr::detail::posix {
+
+namespace {
+
+constexpr std::size_t kib = 1024;
+constexpr std::size_t mib = 1024 * kib;
+
+constexpr std::size_t unit = 16;        // block sizes and offsets are multiples of this
+constexpr std::size_t header_size = 16; // one header before every payload
+constexpr std::size_t min_block = 32;   // a header and the two free-list links
+constexpr std::size_t exact_bins = 64;  // one bin per block size 32, 48, ..., 1040
+constexpr std::size_t first_log_size = min_block + exact_bins * unit; // 1056
+// A segment's blocks must be describable in 32-bit units; 16 GiB leaves ample room.
+constexpr std::size_t max_segment = std::size_t{16} * 1024 * mib;
+constexpr std::size_t large_threshold = 512 * kib; // requests from here on get their own mapping
+constexpr std::size_t default_initial = 64 * kib;
+constexpr std::size_t growth_cap = 64 * mib; // segments double up to this
+constexpr std::size_t inline_segments = 16;  // also bounds how many segments create() may make
+constexpr std::size_t inline_larges = 16;
+constexpr std::size_t initial_limit = inline_segments * max_segment;
+constexpr std::size_t max_request = static_cast<std::size_t>(PTRDIFF_MAX);
+constexpr std::size_t fit_probe = 8; // entries of a logarithmic bin examined before going higher
+
+constexpr std::uint8_t flag_in_use = 1;
+constexpr std::uint8_t flag_large = 2;
+
+/// \returns the bin of a free block of bs bytes: exact bins below first_log_size, then four bins
+/// per power of two. \requires min_block <= bs < max_segment.
+constexpr std::size_t bin_index(std::size_t bs) noexcept {
+    if (bs < first_log_size)
+        return bs / unit - min_block / unit;
+    const auto log = static_cast<std::size_t>(std::bit_width(bs)) - 1; // >= 10
+    return exact_bins + (log - 10) * 4 + ((bs >> (log - 2)) & 3);
+}
+constexpr std::size_t num_bins = bin_index(max_segment - unit) + 1;
+constexpr std::size_t bitmap_words = (num_bins + 63) / 64;
+static_assert(bin_index(first_log_size - unit) == exact_bins - 1);
+static_assert(bin_index(first_log_size) == exact_bins);
+
+/// \returns the block size that holds n bytes. \requires n <= max_request.
+constexpr std::size_t block_size_for(std::size_t n) noexcept {
+    return n <= min_block - header_size ? min_block : ((n + unit - 1) & ~(unit - 1)) + header_size;
+}
+
+constexpr std::size_t round_up(std::size_t n, std::size_t to) noexcept {
+    return (n + to - 1) & ~(to - 1);
+}
+
+std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+
+struct header {
+    std::uint32_t prev_units; // size of the block before, in units; 0: first block of a segment
+    std::uint32_t size_units; // size of this block, header included; 0: segment end or large block
+    std::uint8_t flags;
+    std::uint8_t slack;    // in use: payload capacity minus the size asked for (at most 32)
+    std::uint16_t unused;  // zero, sealed like the rest
+    std::uint32_t seal;    // a checksum of the above, the header's address and the heap's cookie
+};
+static_assert(sizeof(header) == header_size);
+
+/// Lives in the first 16 bytes of a free block's payload.
+struct free_links {
+    header* next;
+    header* prev;
+};
+
+header* header_at(std::uintptr_t a) noexcept { return reinterpret_cast<header*>(a); }
+header* advance(header* h, std::size_t n) noexcept { return header_at(address(h) + n); }
+std::size_t block_bytes(const header* h) noexcept { return std::size_t{h->size_units} * unit; }
+std::size_t capacity(const header* h) noexcept { return block_bytes(h) - header_size; }
+std::uint32_t units(std::size_t bytes) noexcept { return static_cast<std::uint32_t>(bytes / unit); }
+free_links& links(header* h) noexcept { return *reinterpret_cast<free_links*>(h + 1); }
+bool in_use(const header* h) noexcept { return (h->flags & flag_in_use) != 0; }
+
+/// A region of blocks: [first, end) followed by a 16-byte end marker (an in-use header of size 0).
+struct segment {
+    std::uintptr_t base; // what mmap returned
+    std::size_t length;
+    header* first;
+    bool initial; // made by create(): kept by compact() and release_all()
+
+    header* end() const noexcept { return header_at(base + length - header_size); }
+};
+
+struct large_block {
+    std::uintptr_t base; // what mmap returned; the header sits here, the payload right after
+    std::size_t length;
+    std::size_t requested;
+};
+
+/// A sorted array of T, inline at first, moved to its own mapping when it outgrows that.
+template <class T, std::size_t Inline>
+struct table {
+    T* data;
+    std::size_t count;
+    std::size_t capacity;
+    std::size_t mapped_bytes; // 0 while data is the inline storage
+    T storage[Inline];
+
+    void reset_inline() noexcept {
+        data = storage;
+        capacity = Inline;
+        mapped_bytes = 0;
+    }
+    /// \returns the number of entries whose base is <= a.
+    std::size_t upper(std::uintptr_t a) const noexcept {
+        std::size_t lo = 0;
+        std::size_t hi = count;
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (data[mid].base <= a)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+    void insert(const T& entry) noexcept {
+        const std::size_t at = upper(entry.base);
+        std::memmove(data + at + 1, data + at, (count - at) * sizeof(T));
+        data[at] = entry;
+        ++count;
+    }
+    void erase(std::size_t at) noexcept {
+        std::memmove(data + at, data + at + 1, (count - at - 1) * sizeof(T));
+        --count;
+    }
+};
+
+void* map_pages(std::size_t length) noexcept {
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmap_pages(std::uintptr_t base, std::size_t length) noexcept {
+    ::munmap(reinterpret_cast<void*>(base), length);
+}
+
+std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64's finaliser
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/// Locks a mutex only when the heap is serialized.
+class optional_lock {
+public:
+    optional_lock(std::mutex& m, bool serialize) noexcept : m_(serialize ? &m : nullptr) {
+        if (m_)
+            m_->lock();
+    }
+    ~optional_lock() {
+        if (m_)
+            m_->unlock();
+    }
+    optional_lock(const optional_lock&) = delete;
+    optional_lock& operator=(const optional_lock&) = delete;
+
+private:
+    std::mutex* m_;
+};
+
+} // namespace
+
+struct private_heap::impl : private_heap {
+    mutable std::mutex mutex;
+    heap_config cfg{};
+    bool is_process = false;
+    std::size_t page = 4096;
+    std::size_t budget = 0; // the most that may be mapped at once: maximum_size, or SIZE_MAX
+    std::uint64_t cookie = 0;
+    heap_usage stats{};
+    std::size_t segment_bytes = 0; // sum of segment lengths: drives the doubling
+    std::uint64_t bitmap[bitmap_words]{};
+    header* bins[num_bins]{};
+    table<segment, inline_segments> segments{};
+    table<large_block, inline_larges> larges{};
+
+    static std::size_t self_bytes() noexcept { return round_up(sizeof(impl), 64); }
+    bool fixed() const noexcept { return cfg.maximum_size != 0; }
+    std::size_t room() const noexcept { return budget - stats.reserved_bytes; }
+
+    // --- headers ---------------------------------------------------------------------------------
+    std::uint32_t seal_of(const header* h) const noexcept {
+        const std::uint64_t sizes = (std::uint64_t{h->prev_units} << 32) | h->size_units;
+        const std::uint64_t rest =
+            (std::uint64_t{h->unused} << 16) | (std::uint64_t{h->slack} << 8) | h->flags;
+        std::uint64_t x = (sizes ^ cookie) * 0x9e3779b97f4a7c15u;
+        x ^= (rest ^ address(h)) * 0xc2b2ae3d27d4eb4fu;
+        x ^= x >> 29;
+        x *= 0xbf58476d1ce4e5b9u;
+        // Never 0, so a zeroed header (wiped, or a page given back with MADV_DONTNEED) never passes.
+        return static_cast<std::uint32_t>(x >> 32) | 1u;
+    }
+    bool sealed(const header* h) const noexcept { return h->seal == seal_of(h); }
+    void write(header* h, std::uint32_t prev_units, std::uint32_t size_units, std::uint8_t flags,
+               std::size_t slack) const noexcept {
+        h->prev_units = prev_units;
+        h->size_units = size_units;
+        h->flags = flags;
+        h->slack = static_cast<std::uint8_t>(slack);
+        h->unused = 0;
+        h->seal = seal_of(h);
+    }
+    void set_prev(header* h, std::uint32_t prev_units) const noexcept {
+        h->prev_units = prev_units;
+        h->seal = seal_of(h);
+    }
+    /// A header swallowed by a merge must not pass for a block again (a double free of it).
+    static void wipe(header* h) noexcept { h->seal = 0; }
+
+    // --- bins ------------------------------------------------------------------------------------
+    void bin_insert(header* h) noexcept {
+        const std::size_t i = bin_index(block_bytes(h));
+        header* head = bins[i];
+        links(h) = {head, nullptr};
+        if (head)
+            links(head).prev = h;
+        else
+            bitmap[i / 64] |= std::uint64_t{1} << (i % 64);
+        bins[i] = h;
+    }
+    void bin_remove(header* h) noexcept {
+        const std::size_t i = bin_index(block_bytes(h));
+        const free_links l = links(h);
+        if (l.prev)
+            links(l.prev).next = l.next;
+        else
+            bins[i] = l.next;
+        if (l.next)
+            links(l.next).prev = l.prev;
+        if (!bins[i])
+            bitmap[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+    }
+    /// Puts now in old's place in old's bin (both sizes map to that bin).
+    void bin_replace(header* old, header* now) noexcept {
+        const free_links l = links(old);
+        links(now) = l;
+        if (l.prev)
+            links(l.prev).next = now;
+        else
+            bins[bin_index(block_bytes(now))] = now;
+        if (l.next)
+            links(l.next).prev = now;
+    }
+    /// \returns the first non-empty bin from i on, or num_bins.
+    std::size_t next_bin(std::size_t i) const noexcept {
+        std::size_t w = i / 64;
+        if (w >= bitmap_words)
+            return num_bins;
+        std::uint64_t bits = bitmap[w] & (~std::uint64_t{0} << (i % 64));
+        while (bits == 0) {
+            if (++w == bitmap_words)
+                return num_bins;
+            bits = bitmap[w];
+        }
+        return w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+    }
+    /// \returns a free block of at least bs bytes, still in its bin, or nullptr. Exact bins hold
+    /// one size; a logarithmic bin is probed a little, then any block of a higher bin fits.
+    header* find_fit(std::size_t bs) const noexcept {
+        std::size_t i = bin_index(bs);
+        if (i < exact_bins) {
+            if (bins[i])
+                return bins[i];
+        } else {
+            std::size_t probed = 0;
+            for (header* h = bins[i]; h && probed < fit_probe; h = links(h).next, ++probed)
+                if (block_bytes(h) >= bs)
+                    return h;
+        }
+        i = next_bin(i + 1);
+        return i < num_bins ? bins[i] : nullptr;
+    }
+
+    // --- accounting ------------------------------------------------------------------------------
+    void on_map(std::size_t n) noexcept {
+        stats.reserved_bytes += n;
+        if (stats.reserved_bytes > stats.peak_reserved_bytes)
+            stats.peak_reserved_bytes = stats.reserved_bytes;
+    }
+    void on_unmap(std::size_t n) noexcept { stats.reserved_bytes -= n; }
+    void on_used(std::size_t added, std::size_t removed) noexcept {
+        stats.used_bytes = stats.used_bytes - removed + added;
+        if (stats.used_bytes > stats.peak_used_bytes)
+            stats.peak_used_bytes = stats.used_bytes;
+    }
+    void on_allocate(std::size_t n) noexcept {
+        on_used(n, 0);
+        ++stats.used_blocks;
+        ++stats.total_allocations;
+    }
+    void on_release(std::size_t n) noexcept {
+        stats.used_bytes -= n;
+        --stats.used_blocks;
+    }
+
+    template <class T, std::size_t N>
+    status make_room(table<T, N>& t) noexcept {
+        if (t.count < t.capacity)
+            return status::ok;
+        const std::size_t bytes = round_up(t.capacity * 2 * sizeof(T), page);
+        if (bytes > room())
+            return status::heap_full;
+        void* mem = map_pages(bytes);
+        if (!mem)
+            return status::out_of_memory;
+        std::memcpy(mem, t.data, t.count * sizeof(T));
+        if (t.mapped_bytes) {
+            unmap_pages(address(t.data), t.mapped_bytes);
+            on_unmap(t.mapped_bytes);
+        }
+        t.data = static_cast<T*>(mem);
+        t.capacity = bytes / sizeof(T);
+        t.mapped_bytes = bytes;
+        on_map(bytes);
+        return status::ok;
+    }
+    template <class T, std::size_t N>
+    void back_inline(table<T, N>& t) noexcept {
+        if (!t.mapped_bytes || t.count > N)
+            return;
+        std::memcpy(t.storage, t.data, t.count * sizeof(T));
+        unmap_pages(address(t.data), t.mapped_bytes);
+        on_unmap(t.mapped_bytes);
+        t.reset_inline();
+    }
+
+    // --- segments --------------------------------------------------------------------------------
+    /// Makes [first, end) of s one free block in its bin, and writes the end marker.
+    void format(const segment& s) noexcept {
+        const std::size_t bytes = address(s.end()) - address(s.first);
+        write(s.first, 0, units(bytes), 0, 0);
+        write(s.end(), units(bytes), 0, flag_in_use, 0);
+        bin_insert(s.first);
+    }
+    void add_segment(std::uintptr_t base, std::size_t length, header* first, bool initial) noexcept {
+        const segment s{base, length, first, initial};
+        segments.insert(s);
+        segment_bytes += length;
+        on_map(length);
+        format(s);
+    }
+    /// Maps a new segment able to hold a block of bs bytes. \returns its free block, or nullptr
+    /// with st set.
+    header* grow(std::size_t bs, status& st) noexcept {
+        if (st = make_room(segments); st != status::ok)
+            return nullptr;
+        const std::size_t need = round_up(bs + header_size, page);
+        std::size_t length = segment_bytes < default_initial ? default_initial : segment_bytes;
+        length = round_up(length < growth_cap ? length : growth_cap, page);
+        if (length < need)
+            length = need;
+        if (fixed()) {
+            if (need > room()) {
+                st = status::heap_full;
+                return nullptr;
+            }
+            if (length > room())
+                length = room(); // a page multiple: budget and reservations are
+        }
+        void* mem = map_pages(length);
+        if (!mem) {
+            st = status::out_of_memory;
+            return nullptr;
+        }
+        add_segment(address(mem), length, static_cast<header*>(mem), false);
+        return static_cast<header*>(mem);
+    }
+    /// \returns the index of the segment holding a, or segments.count.
+    std::size_t segment_of(std::uintptr_t a) const noexcept {
+        const std::size_t i = segments.upper(a);
+        if (i == 0 || a - segments.data[i - 1].base >= segments.data[i - 1].length)
+            return segments.count;
+        return i - 1;
+    }
+
+    // --- blocks ----------------------------------------------------------------------------------
+    /// Turns the free block h (in its bin, at least bs bytes) into an in-use block for n bytes,
+    /// splitting off the rest when it can hold a block. \returns the payload.
+    void* carve(header* h, std::size_t bs, std::size_t n) noexcept {
+        const std::size_t have = block_bytes(h);
+        const std::size_t rest = have - bs;
+        if (rest >= min_block) {
+            header* r = advance(h, bs);
+            write(r, units(bs), units(rest), 0, 0);
+            set_prev(advance(h, have), units(rest)); // the next block is in use: no merge
+            if (bin_index(rest) == bin_index(have)) {
+                bin_replace(h, r);
+            } else {
+                bin_remove(h);
+                bin_insert(r);
+            }
+            write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
+        } else {
+            bin_remove(h);
+            write(h, h->prev_units, h->size_units, flag_in_use, have - header_size - n);
+        }
+        return h + 1;
+    }
+
+    void* allocate_large(std::size_t n, status& st) noexcept {
+        if (st = make_room(larges); st != status::ok)
+            return nullptr;
+        const std::size_t length = round_up(n + header_size, page); // n <= PTRDIFF_MAX: no wrap
+        if (length > room()) {
+            st = status::heap_full;
+            return nullptr;
+        }
+        void* mem = map_pages(length);
+        if (!mem) {
+            st = status::out_of_memory;
+            return nullptr;
+        }
+        auto* h = static_cast<header*>(mem);
+        write(h, 0, 0, flag_in_use | flag_large, 0);
+        larges.insert({address(mem), length, n});
+        on_map(length);
+        on_allocate(n);
+        st = status::ok;
+        return h + 1; // fresh pages are zero already
+    }
+
+    void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
+        if (n > max_request) {
+            st = status::size_overflow;
+            return nullptr;
+        }
+        // A fixed heap first looks for large blocks in its segments: its budget may be all there.
+        const bool in_segments = n < large_threshold || (fixed() && n < max_segment - 2 * page);
+        if (in_segments) {
+            const std::size_t bs = block_size_for(n);
+            header* h = find_fit(bs);
+            if (!h && n < large_threshold && !(h = grow(bs, st)))
+                return nullptr;
+            if (h) {
+                void* p = carve(h, bs, n);
+                on_allocate(n);
+                if (zero)
+                    std::memset(p, 0, n);
+                st = status::ok;
+                return p;
+            }
+        }
+        return allocate_large(n, st);
+    }
+
+    /// What locate() found.
+    struct found {
+        header* h = nullptr;
+        header* prev = nullptr; // the block before h in its segment (nullptr if h is first)
+        header* next = nullptr; // the block (or end marker) after h
+        std::size_t segment_index = 0;
+        std::size_t large_index = 0;
+        bool is_large = false;
+    };
+
+    /// Why a pointer inside segment s failed the quick checks, by walking s from its start. Only
+    /// reached for bad pointers and damaged heaps, so its cost (the blocks before p) is acceptable.
+    status classify(const segment& s, std::uintptr_t a) const noexcept {
+        header* const end = s.end();
+        header* h = s.first;
+        std::uint32_t expect = 0;
+        while (address(h) < address(end)) {
+            if (!sealed(h) || h->prev_units != expect || h->size_units < min_block / unit ||
+                (h->flags & ~flag_in_use) != 0 || block_bytes(h) > address(end) - address(h))
+                return status::heap_corrupt;
+            const std::uintptr_t start = address(h) + header_size;
+            if (a == start)
+                return status::heap_corrupt; // a real block, but it or a neighbour is damaged
+            if (a > start && a <= address(h) + block_bytes(h))
+                return in_use(h) ? status::foreign_block : status::double_free;
+            expect = h->size_units;
+            h = advance(h, block_bytes(h));
+        }
+        if (h != end || !sealed(end) || end->prev_units != expect)
+            return status::heap_corrupt;
+        return status::foreign_block;
+    }
+
+    /// \returns ok and fills f if p is the payload of a block in use; the reason otherwise. Reads
+    /// only memory of this heap's segments and mappings.
+    status locate(const void* p, found& f) const noexcept {
+        const std::uintptr_t a = address(p);
+        if (a % alignment != 0)
+            return status::foreign_block;
+        if (const std::size_t si = segment_of(a); si != segments.count) {
+            const segment& s = segments.data[si];
+            header* const end = s.end();
+            if (a < address(s.first) + header_size || a > address(end))
+                return status::foreign_block;
+            header* h = header_at(a - header_size);
+            if (!sealed(h) || (h->flags & ~flag_in_use) != 0 || h->size_units < min_block / unit ||
+                block_bytes(h) > address(end) - address(h))
+                return classify(s, a);
+            header* next = advance(h, block_bytes(h));
+            if (!sealed(next) || next->prev_units != h->size_units)
+                return classify(s, a);
+            header* prev = nullptr;
+            if (h->prev_units != 0) {
+                const std::size_t back = std::size_t{h->prev_units} * unit;
+                if (back > address(h) - address(s.first))
+                    return classify(s, a);
+                prev = header_at(address(h) - back);
+                if (!sealed(prev) || prev->size_units != h->prev_units)
+                    return classify(s, a);
+            } else if (h != s.first) {
+                return classify(s, a);
+            }
+            if (!in_use(h))
+                return status::double_free;
+            f = {h, prev, next, si, 0, false};
+            return status::ok;
+        }
+        const std::size_t li = larges.upper(a);
+        if (li == 0)
+            return status::foreign_block;
+        const large_block& l = larges.data[li - 1];
+        if (a - l.base >= l.length || a != l.base + header_size)
+            return status::foreign_block;
+        const header* h = header_at(l.base);
+        if (!sealed(h) || h->flags != (flag_in_use | flag_large))
+            return status::heap_corrupt;
+        f = {header_at(l.base), nullptr, nullptr, 0, li - 1, true};
+        return status::ok;
+    }
+
+    void release_large(std::size_t i) noexcept {
+        const large_block l = larges.data[i];
+        larges.erase(i);
+        unmap_pages(l.base, l.length);
+        on_unmap(l.length);
+        on_release(l.requested);
+    }
+
+    status free_block(void* p) noexcept {
+        found f;
+        if (const status st = locate(p, f); st != status::ok)
+            return st;
+        if (f.is_large) {
+            release_large(f.large_index);
+            return status::ok;
+        }
+        header* h = f.h;
+        header* next = f.next;
+        const bool merge_next = !in_use(next);
+        header* after = next;
+        if (merge_next) {
+            after = advance(next, block_bytes(next));
+            if (address(after) > address(segments.data[f.segment_index].end()) || !sealed(after) ||
+                after->prev_units != next->size_units)
+                return status::heap_corrupt;
+        }
+        const bool merge_prev = f.prev && !in_use(f.prev);
+        // Checks done: from here on nothing fails.
+        on_release(capacity(h) - h->slack);
+        std::size_t total = block_bytes(h);
+        if (merge_next) {
+            bin_remove(next);
+            total += block_bytes(next);
+            wipe(next);
+        }
+        if (merge_prev) {
+            bin_remove(f.prev);
+            total += block_bytes(f.prev);
+            wipe(h);
+            h = f.prev;
+        }
+        write(h, h->prev_units, units(total), 0, 0);
+        set_prev(after, units(total));
+        bin_insert(h);
+        return status::ok;
+    }
+
+    /// Resizes the segment block of f to n bytes without moving it, using the free block after it
+    /// if need be. \returns ok, cannot_resize_in_place or heap_corrupt (nothing changed then).
+    status resize_in_place(const found& f, std::size_t n) noexcept {
+        if (n >= max_segment - 2 * page)
+            return status::cannot_resize_in_place;
+        header* h = f.h;
+        header* next = f.next;
+        const std::size_t bs = block_size_for(n);
+        const std::size_t have = block_bytes(h);
+        const bool next_free = !in_use(next);
+        header* after = next;
+        std::size_t avail = have;
+        if (next_free) {
+            after = advance(next, block_bytes(next));
+            if (address(after) > address(segments.data[f.segment_index].end()) || !sealed(after) ||
+                after->prev_units != next->size_units)
+                return status::heap_corrupt;
+            avail += block_bytes(next);
+        }
+        if (bs > avail)
+            return status::cannot_resize_in_place;
+        const std::size_t old = capacity(h) - h->slack;
+        const std::size_t rest = avail - bs;
+        if (next_free) {
+            bin_remove(next);
+            wipe(next);
+        }
+        if (rest >= min_block) {
+            header* r = advance(h, bs);
+            write(r, units(bs), units(rest), 0, 0);
+            set_prev(after, units(rest));
+            bin_insert(r);
+            write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
+        } else {
+            // Only without a free neighbour (which alone is >= min_block): the block keeps its size.
+            if (next_free)
+                set_prev(after, units(avail));
+            write(h, h->prev_units, units(avail), flag_in_use, avail - header_size - n);
+        }
+        on_used(n, old);
+        return status::ok;
+    }
+
+    void* reallocate_large(void* p, const found& f, std::size_t n, bool in_place_only,
+                           status& st) noexcept {
+        if (n < large_threshold && !in_place_only) {
+            // Small again: move into a segment if there is room, else shrink the mapping below.
+            const std::size_t old = larges.data[f.large_index].requested;
+            status moved;
+            if (void* q = allocate_block(n, false, moved)) {
+                std::memcpy(q, p, old < n ? old : n);
+                free_block(p);
+                st = status::ok;
+                return q;
+            }
+        }
+        large_block& l = larges.data[f.large_index];
+        const std::size_t length = round_up(n + header_size, page);
+        if (length < l.length) {
+            unmap_pages(l.base + length, l.length - length);
+            on_unmap(l.length - length);
+            l.length = length;
+        } else if (length > l.length) {
+            const std::size_t extra = length - l.length;
+            bool grown = false;
+            if (extra > room()) {
+                if (in_place_only) {
+                    st = status::heap_full;
+                    return nullptr;
+                }
+            } else {
+#ifdef MAP_FIXED_NOREPLACE
+                void* want = reinterpret_cast<void*>(l.base + l.length);
+                void* got = ::mmap(want, extra, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+                if (got == want)
+                    grown = true;
+                else if (got != MAP_FAILED) // an old kernel took the address as a hint
+                    ::munmap(got, extra);
+#endif
+            }
+            if (!grown) {
+                if (in_place_only) {
+                    st = status::cannot_resize_in_place;
+                    return nullptr;
+                }
+                const std::size_t old = l.requested;
+                void* q = allocate_block(n, false, st); // may move the larges table: l is stale
+                if (!q)
+                    return nullptr;
+                std::memcpy(q, p, old);
+                free_block(p);
+                return q;
+            }
+            on_map(extra);
+            l.length = length;
+        }
+        on_used(n, l.requested);
+        l.requested = n;
+        st = status::ok;
+        return p;
+    }
+
+    void* reallocate_block(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
+        if (!p)
+            return allocate_block(n, false, st);
+        found f;
+        if (st = locate(p, f); st != status::ok)
+            return nullptr;
+        if (n > max_request) {
+            st = status::size_overflow;
+            return nullptr;
+        }
+        if (f.is_large)
+            return reallocate_large(p, f, n, in_place_only, st);
+        const std::size_t old = capacity(f.h) - f.h->slack;
+        st = resize_in_place(f, n);
+        if (st == status::ok)
+            return p;
+        if (st != status::cannot_resize_in_place || in_place_only)
+            return nullptr;
+        void* q = allocate_block(n, false, st);
+        if (!q)
+            return nullptr;
+        std::memcpy(q, p, old < n ? old : n);
+        free_block(p); // found again: the allocation may have split p's neighbour
+        return q;
+    }
+
+    // --- whole heap ------------------------------------------------------------------------------
+    /// \returns whether h is a free block of this heap that belongs in bin b.
+    bool free_in_bin(const header* h, std::size_t b) const noexcept {
+        const std::uintptr_t a = address(h);
+        const std::size_t si = segment_of(a);
+        if (si == segments.count)
+            return false;
+        const segment& s = segments.data[si];
+        if (a < address(s.first) || a >= address(s.end()) || (a - address(s.first)) % unit != 0)
+            return false;
+        return sealed(h) && h->flags == 0 && h->size_units >= min_block / unit &&
+               block_bytes(h) <= address(s.end()) - a && bin_index(block_bytes(h)) == b;
+    }
+
+    status check_all() const noexcept {
+        std::size_t reserved = segments.mapped_bytes + larges.mapped_bytes;
+        std::size_t used_blocks = 0;
+        std::size_t used_bytes = 0;
+        std::size_t free_blocks = 0;
+        if (segments.count == 0 || segments.count > segments.capacity ||
+            larges.count > larges.capacity)
+            return status::heap_corrupt;
+        for (std::size_t i = 0; i < segments.count; ++i) {
+            const segment& s = segments.data[i];
+            if (i > 0 && s.base - segments.data[i - 1].base < segments.data[i - 1].length)
+                return status::heap_corrupt;
+            const std::uintptr_t first = s.base == address(this) ? s.base + self_bytes() : s.base;
+            if (address(s.first) != first || s.length % page != 0)
+                return status::heap_corrupt;
+            reserved += s.length;
+            header* const end = s.end();
+            header* h = s.first;
+            std::uint32_t expect = 0;
+            bool after_free = false;
+            while (address(h) < address(end)) {
+                if (!sealed(h) || h->prev_units != expect || h->size_units < min_block / unit ||
+                    (h->flags & ~flag_in_use) != 0 || block_bytes(h) > address(end) - address(h))
+                    return status::heap_corrupt;
+                if (in_use(h)) {
+                    if (h->slack > capacity(h))
+                        return status::heap_corrupt;
+                    ++used_blocks;
+                    used_bytes += capacity(h) - h->slack;
+                    after_free = false;
+                } else {
+                    if (after_free || h->slack != 0) // two free neighbours: a merge was missed
+                        return status::heap_corrupt;
+                    after_free = true;
+                    ++free_blocks;
+                    const std::size_t b = bin_index(block_bytes(h));
+                    const free_links l = links(h);
+                    if (l.prev ? !free_in_bin(l.prev, b) || links(l.prev).next != h
+                               : bins[b] != h)
+                        return status::heap_corrupt;
+                    if (l.next && (!free_in_bin(l.next, b) || links(l.next).prev != h))
+                        return status::heap_corrupt;
+                }
+                expect = h->size_units;
+                h = advance(h, block_bytes(h));
+            }
+            if (h != end || !sealed(end) || end->prev_units != expect || end->size_units != 0 ||
+                end->flags != flag_in_use || end->slack != 0)
+                return status::heap_corrupt;
+        }
+        std::size_t listed = 0;
+        for (std::size_t b = 0; b < num_bins; ++b) {
+            const bool marked = (bitmap[b / 64] >> (b % 64) & 1) != 0;
+            if (marked != (bins[b] != nullptr))
+                return status::heap_corrupt;
+            const header* prev = nullptr;
+            for (header* h = bins[b]; h; h = links(h).next) {
+                if (++listed > free_blocks || !free_in_bin(h, b) || links(h).prev != prev)
+                    return status::heap_corrupt;
+                prev = h;
+            }
+        }
+        if (listed != free_blocks)
+            return status::heap_corrupt;
+        for (std::size_t b = num_bins; b < bitmap_words * 64; ++b)
+            if ((bitmap[b / 64] >> (b % 64) & 1) != 0)
+                return status::heap_corrupt;
+        for (std::size_t i = 0; i < larges.count; ++i) {
+            const large_block& l = larges.data[i];
+            if (i > 0 && l.base - larges.data[i - 1].base < larges.data[i - 1].length)
+                return status::heap_corrupt;
+            if (segment_of(l.base) != segments.count || l.length % page != 0 ||
+                l.requested > l.length - header_size)
+                return status::heap_corrupt;
+            const header* h = header_at(l.base);
+            if (!sealed(h) || h->flags != (flag_in_use | flag_large) || h->size_units != 0)
+                return status::heap_corrupt;
+            reserved += l.length;
+            ++used_blocks;
+            used_bytes += l.requested;
+        }
+        if (reserved != stats.reserved_bytes || used_blocks != stats.used_blocks ||
+            used_bytes != stats.used_bytes)
+            return status::heap_corrupt;
+        return status::ok;
+    }
+
+    std::size_t compact_all() noexcept {
+        for (std::size_t i = segments.count; i-- > 0;) {
+            const segment s = segments.data[i];
+            if (s.initial || in_use(s.first) || advance(s.first, block_bytes(s.first)) != s.end())
+                continue;
+            bin_remove(s.first);
+            segments.erase(i);
+            unmap_pages(s.base, s.length);
+            segment_bytes -= s.length;
+            on_unmap(s.length);
+        }
+        back_inline(segments);
+        std::size_t largest = 0;
+        for (std::size_t b = 0; b < num_bins; ++b) {
+            for (header* h = bins[b]; h; h = links(h).next) {
+                const std::size_t bytes = block_bytes(h);
+                if (capacity(h) > largest)
+                    largest = capacity(h);
+                // Give back the pages of a big free block, keeping its header and links.
+                const std::uintptr_t from = round_up(address(h + 1) + sizeof(free_links), page);
+                const std::uintptr_t to = (address(h) + bytes) & ~(page - 1);
+                if (bytes >= 64 * kib && to > from)
+                    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+            }
+        }
+        return largest;
+    }
+
+    void unmap_larges() noexcept {
+        for (std::size_t i = 0; i < larges.count; ++i) {
+            unmap_pages(larges.data[i].base, larges.data[i].length);
+            on_unmap(larges.data[i].length);
+        }
+        larges.count = 0;
+        back_inline(larges);
+    }
+
+    void release_everything() noexcept {
+        unmap_larges();
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < segments.count; ++i) {
+            const segment s = segments.data[i];
+            if (s.initial) {
+                segments.data[kept++] = s;
+            } else {
+                unmap_pages(s.base, s.length);
+                segment_bytes -= s.length;
+                on_unmap(s.length);
+            }
+        }
+        segments.count = kept;
+        back_inline(segments);
+        // A new cookie voids every header written so far, so stale pointers into the old blocks
+        // are not mistaken for blocks.
+        cookie = mix(cookie + 0x9e3779b97f4a7c15u);
+        for (auto& word : bitmap)
+            word = 0;
+        for (auto& bin : bins)
+            bin = nullptr;
+        for (std::size_t i = 0; i < segments.count; ++i)
+            format(segments.data[i]);
+        stats.used_bytes = 0;
+        stats.used_blocks = 0;
+    }
+
+    void visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept {
+        for (std::size_t i = 0; i < segments.count; ++i) {
+            const segment& s = segments.data[i];
+            header* const end = s.end();
+            // Stops at a damaged header rather than follow it (validate reports those).
+            for (header* h = s.first; address(h) < address(end) && sealed(h) &&
+                                      h->size_units >= min_block / unit &&
+                                      block_bytes(h) <= address(end) - address(h);
+                 h = advance(h, block_bytes(h))) {
+                if (in_use(h))
+                    visit(context, {h + 1, capacity(h) - h->slack, header_size + h->slack, true});
+                else
+                    visit(context, {h + 1, capacity(h), header_size, false});
+            }
+        }
+        for (std::size_t i = 0; i < larges.count; ++i) {
+            const large_block& l = larges.data[i];
+            visit(context, {header_at(l.base) + 1, l.requested, l.length - l.requested, true});
+        }
+    }
+};
+
+private_heap* private_heap::create(const heap_config& config) noexcept {
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    const std::size_t page = page_size > 0 ? static_cast<std::size_t>(page_size) : 4096;
+    std::size_t maximum = 0;
+    if (config.maximum_size != 0) {
+        constexpr std::size_t limit = std::size_t{1} << 62; // more than any address space
+        maximum = round_up(config.maximum_size < limit ? config.maximum_size : limit, page);
+    }
+    std::size_t initial = config.initial_size != 0 ? config.initial_size : default_initial;
+    if (maximum != 0 && initial > maximum)
+        initial = maximum;
+    if (initial > initial_limit)
+        return nullptr;
+    initial = round_up(initial, page);
+    const std::size_t smallest = round_up(impl::self_bytes() + min_block + header_size, page);
+    if (maximum != 0 && smallest > maximum)
+        return nullptr;
+    if (initial < smallest)
+        initial = smallest;
+
+    const std::size_t first_length = initial < max_segment ? initial : max_segment;
+    void* mem = map_pages(first_length);
+    if (!mem)
+        return nullptr;
+    auto* h = ::new (mem) impl();
+    h->cfg = {initial, maximum, config.serialize};
+    h->page = page;
+    h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
+    static std::atomic<std::uint64_t> created{0};
+    h->cookie = mix(address(mem) ^
+                    static_cast<std::uint64_t>(
+                        std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                    (created.fetch_add(1, std::memory_order_relaxed) << 48));
+    h->segments.reset_inline();
+    h->larges.reset_inline();
+    h->add_segment(address(mem), first_length, header_at(address(mem) + impl::self_bytes()), true);
+    for (std::size_t left = initial - first_length; left != 0;) {
+        const std::size_t length = left < max_segment ? left : max_segment;
+        void* more = map_pages(length);
+        if (!more) {
+            destroy(h);
+            return nullptr;
+        }
+        h->add_segment(address(more), length, static_cast<header*>(more), true);
+        left -= length;
+    }
+    return h;
+}
+
+void private_heap::destroy(private_heap* heap) noexcept {
+    if (!heap)
+        return;
+    auto& h = static_cast<impl&>(*heap);
+    if (h.is_process)
+        return;
+    h.unmap_larges();
+    std::size_t own_length = 0;
+    for (std::size_t i = 0; i < h.segments.count; ++i) {
+        const segment& s = h.segments.data[i];
+        if (s.base == address(&h))
+            own_length = s.length;
+        else
+            unmap_pages(s.base, s.length);
+    }
+    if (h.segments.mapped_bytes)
+        unmap_pages(address(h.segments.data), h.segments.mapped_bytes);
+    h.~impl();
+    unmap_pages(address(heap), own_length);
+}
+
+private_heap* private_heap::process() noexcept {
+    // A function-local static: initialised once, thread-safely, and never destroyed.
+    static private_heap* const instance = [] {
+        private_heap* h = create(heap_config{});
+        if (h)
+            static_cast<impl*>(h)->is_process = true;
+        return h;
+    }();
+    return instance;
+}
+
+void* private_heap::allocate(std::size_t n, bool zero, status& st) noexcept {
+    auto& h = static_cast<impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    return h.allocate_block(n, zero, st);
+}
+
+status private_heap::free(void* p) noexcept {
+    if (!p)
+        return status::ok;
+    auto& h = static_cast<impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    return h.free_block(p);
+}
+
+status private_heap::size(const void* p, std::size_t& out) const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    impl::found f;
+    if (const status st = h.locate(p, f); st != status::ok)
+        return st;
+    out = f.is_large ? h.larges.data[f.large_index].requested : capacity(f.h) - f.h->slack;
+    return status::ok;
+}
+
+void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
+    auto& h = static_cast<impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    return h.reallocate_block(p, n, in_place_only, st);
+}
+
+bool private_heap::owns(const void* p) const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    impl::found f;
+    return p && h.locate(p, f) == status::ok;
+}
+
+status private_heap::validate(const void* p) const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    if (!p)
+        return h.check_all();
+    impl::found f;
+    return h.locate(p, f);
+}
+
+std::size_t private_heap::compact() noexcept {
+    auto& h = static_cast<impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    return h.compact_all();
+}
+
+void private_heap::release_all() noexcept {
+    auto& h = static_cast<impl&>(*this);
+    if (h.is_process)
+        return;
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    h.release_everything();
+}
+
+void private_heap::walk(void (*visit)(void* context, const block_info& entry),
+                        void* context) const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    h.visit_all(visit, context);
+}
+
+heap_usage private_heap::usage() const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    const optional_lock lock(h.mutex, h.cfg.serialize);
+    return h.stats;
+}
+
+heap_config private_heap::config() const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    return h.cfg;
+}
+
+} // namespace memmgr::detail::posix

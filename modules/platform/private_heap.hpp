@@ -1,0 +1,112 @@
+// The POSIX private heap engine behind memmgr::win32_heap on POSIX (see docs/private_heap.md).
+//
+// Plain C++ (not a module unit) so that it can be tested and fuzzed on its own; only
+// modules/platform/posix.cpp includes it, in its global module fragment. Nothing here is exported.
+//
+// It keeps the semantics of a Win32 private heap (HeapCreate & co.): serialized by default with a
+// no-serialize option, an initial and a maximum size (a heap with a maximum is fixed-size and
+// reports heap_full when exhausted), exact block sizes (as HeapSize), in-place reallocation,
+// validation, walking, compaction and destruction of every block at once. It never calls malloc:
+// all its memory comes from mmap, so it neither replaces nor depends on the process's allocator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace memmgr::detail::posix {
+
+/// What an engine operation reports. The module layer maps it onto memmgr::errc.
+enum class status : std::uint8_t {
+    ok,
+    out_of_memory,          ///< mmap failed
+    heap_full,              ///< the heap's maximum size is reached
+    size_overflow,          ///< a size above PTRDIFF_MAX (checked by the engine too)
+    foreign_block,          ///< the pointer is not a block of this heap
+    double_free,            ///< the pointer is a block of this heap that is already free
+    heap_corrupt,           ///< a header, boundary tag or free list is inconsistent
+    cannot_resize_in_place, ///< reallocate(in_place_only) would have to move the block
+};
+
+struct heap_config {
+    std::size_t initial_size = 0; ///< bytes reserved at creation (rounded up; 0: a default)
+    std::size_t maximum_size = 0; ///< 0: growable; otherwise the heap never holds more than this
+    bool serialize = true;        ///< false: no lock (HEAP_NO_SERIALIZE); one thread at a time
+};
+
+/// One entry of a walk: a block in use or a free block.
+struct block_info {
+    void* address;        ///< the block's payload (what allocate returned, for blocks in use)
+    std::size_t size;     ///< in use: the size asked for; free: the bytes the block can hold
+    std::size_t overhead; ///< bookkeeping and slack bytes that belong to the block
+    bool in_use;
+};
+
+/// Statistics kept as blocks come and go (no walk needed).
+struct heap_usage {
+    std::size_t reserved_bytes;      ///< bytes currently obtained from the OS (mmap)
+    std::size_t peak_reserved_bytes; ///< the most reserved_bytes has been
+    std::size_t used_bytes;          ///< sum of the sizes asked for by blocks in use
+    std::size_t used_blocks;         ///< blocks in use
+    std::size_t peak_used_bytes;     ///< the most used_bytes has been
+    std::size_t total_allocations;   ///< successful allocations (reallocations that moved count too)
+};
+
+class private_heap {
+public:
+    /// Every block's payload is aligned to this.
+    static constexpr std::size_t alignment = 16;
+
+    /// \returns a new heap, or nullptr if the OS gives no memory or maximum_size is non-zero and too
+    /// small to hold the heap's own bookkeeping. The heap object lives in memory it mmaps itself.
+    static private_heap* create(const heap_config& config) noexcept;
+    /// \effects releases every block and every byte the heap obtained from the OS; h becomes
+    /// invalid. destroy(nullptr) does nothing.
+    static void destroy(private_heap* h) noexcept;
+    /// \returns the process-wide default heap (serialized, growable), created on first use and
+    /// never destroyed. destroy() and release_all() on it do nothing.
+    static private_heap* process() noexcept;
+
+    /// \returns a block of at least n bytes aligned to `alignment` (zero-filled when zero is true);
+    /// allocate(0) returns a unique block. nullptr on failure, with st set to out_of_memory,
+    /// heap_full or size_overflow.
+    void* allocate(std::size_t n, bool zero, status& st) noexcept;
+    /// \effects frees p. free(nullptr) is ok. \returns foreign_block if p is not a block of this
+    /// heap, double_free if it is one that is already free, heap_corrupt if its header is damaged.
+    /// Nothing is modified unless ok is returned.
+    status free(void* p) noexcept;
+    /// \returns in out the size asked for when p was (re)allocated. Errors as free().
+    status size(const void* p, std::size_t& out) const noexcept;
+    /// \returns p resized to n bytes, keeping min(old, n) bytes; p == nullptr allocates. With
+    /// in_place_only the block never moves (cannot_resize_in_place if it would have to). On failure
+    /// nullptr with st set, and p is untouched and still owned.
+    void* reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept;
+    /// \returns true if p is the payload address of a block of this heap that is in use.
+    bool owns(const void* p) const noexcept;
+    /// \returns ok if p (nullptr: the whole heap, every block, boundary tag and free list) is
+    /// consistent; heap_corrupt, foreign_block or double_free otherwise.
+    status validate(const void* p) const noexcept;
+    /// \effects returns wholly free memory to the OS where possible. \returns the size of the
+    /// largest free block left (as HeapCompact).
+    std::size_t compact() noexcept;
+    /// \effects frees every block at once, keeping the heap usable (back to its state at create).
+    void release_all() noexcept;
+    /// \effects calls visit(context, entry) for every block, in use or free, in address order
+    /// within each region of memory; large blocks come last. The heap is locked meanwhile: visit
+    /// must not call into this heap.
+    void walk(void (*visit)(void* context, const block_info& entry), void* context) const noexcept;
+    /// \returns the statistics (under the lock).
+    heap_usage usage() const noexcept;
+    /// \returns the configuration the heap was created with (sizes as rounded by the heap).
+    heap_config config() const noexcept;
+
+    private_heap(const private_heap&) = delete;
+    private_heap& operator=(const private_heap&) = delete;
+
+private:
+    private_heap() = default;
+    ~private_heap() = default;
+    struct impl;
+    friend struct impl;
+};
+
+} // namespace memmgr::detail::posix

@@ -1,0 +1,323 @@
+// memmgr:win32_heap: private heaps (ATL's CWin32Heap).
+module;
+#include <cstddef>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+export module memmgr:win32_heap;
+
+import :errors;
+import :concepts;
+import :platform;
+
+export namespace memmgr {
+
+/// How a private heap is created (HeapCreate's three arguments).
+struct win32_heap_options {
+    /// Bytes reserved when the heap is created (0: the platform's default).
+    std::size_t initial_size = 0;
+    /// 0: the heap grows as needed. Otherwise it is fixed-size: it never holds more than this and
+    /// allocations that do not fit fail with errc::heap_full.
+    std::size_t maximum_size = 0;
+    /// true: every operation takes the heap's lock, so the heap may be shared between threads.
+    /// false (HEAP_NO_SERIALIZE): no lock; one thread at a time, faster.
+    bool serialize = true;
+};
+
+/// Counts over a heap's blocks, computed by walking it.
+struct heap_statistics {
+    std::size_t blocks_in_use = 0;
+    std::size_t bytes_in_use = 0; ///< the sizes of the blocks in use
+    std::size_t free_blocks = 0;
+    std::size_t free_bytes = 0;
+    std::size_t overhead_bytes = 0; ///< bookkeeping the heap reports for all its blocks
+
+    friend bool operator==(const heap_statistics&, const heap_statistics&) = default;
+};
+
+/// A private heap, as ATL's CWin32Heap: HeapCreate, HeapAlloc, HeapFree, HeapReAlloc, HeapSize,
+/// HeapValidate, HeapWalk, HeapCompact and HeapDestroy.
+///
+/// An owning win32_heap creates its heap and destroys it, with every block still in it, when it
+/// is destroyed: that makes it an arena whose contents can be dropped at once (release_all() does
+/// the same and keeps the heap). A non-owning one is attached to a heap that lives elsewhere, such
+/// as the process heap (process_heap()). Move-only; a moved-from win32_heap holds no heap and
+/// every operation on it fails with errc::heap_destroyed.
+///
+/// Blocks are 16-byte aligned and their size is exactly what was asked for (as HeapSize). A
+/// pointer that is not a live block of this heap (a foreign pointer, a block already freed) is
+/// reported, never freed: Windows screens pointers with HeapValidate (and reports both cases as
+/// foreign_block); POSIX checks its own segments and headers (double_free for a block already
+/// freed while its memory is still a free block of the heap, foreign_block otherwise).
+///
+/// Windows: the real calls. POSIX: memmgr's own private heap over mmap, with the same semantics
+/// (docs/private_heap.md); it never uses or replaces the process's malloc.
+///
+/// Example usage:
+/// \code
+///   memmgr::win32_heap arena({.maximum_size = 1 << 20});
+///   auto p = arena.allocate(100);          // result<void*>
+///   auto n = arena.size(*p);               // exactly 100
+///   arena.release_all();                   // every block gone at once
+/// \endcode
+class win32_heap {
+public:
+    static constexpr std::string_view name = "win32_heap";
+    static constexpr std::size_t guaranteed_alignment = 16;
+    /// Thread-safe when created with serialize = true (the default): ask is_serialized().
+    static constexpr thread_safety threading = thread_safety::per_object;
+
+    /// \returns a new owning heap. \errors out_of_memory if the system refuses to create it.
+    [[nodiscard]] static result<win32_heap> create(const win32_heap_options& options = {}) noexcept {
+        return detail::os::heap_create(to_platform(options)).map([&](void* handle) {
+            return win32_heap(handle, options, true);
+        });
+    }
+
+    /// \returns a non-owning heap over the process's default heap (GetProcessHeap on Windows, a
+    /// process-wide private heap on POSIX). Serialized and growable.
+    [[nodiscard]] static win32_heap process_heap() noexcept {
+        return win32_heap(detail::os::heap_process(), win32_heap_options{}, false);
+    }
+
+    /// \returns a non-owning heap over native_handle (a HANDLE from HeapCreate or GetProcessHeap on
+    /// Windows; another win32_heap's native_handle() on both legs). options must describe how that
+    /// heap was created: serialize decides whether walks lock it, maximum_size whether an exhausted
+    /// heap reads heap_full.
+    [[nodiscard]] static win32_heap attach(void* native_handle,
+                                           const win32_heap_options& options = {}) noexcept {
+        return win32_heap(native_handle, options, false);
+    }
+
+    /// \effects creates an owning heap. \throws heap_error if the system refuses.
+    explicit win32_heap(const win32_heap_options& options = {})
+        : win32_heap(create(options).or_else([&](errc e) -> result<win32_heap> {
+              throw heap_error(name, options.initial_size, e);
+          }).value()) {}
+
+    win32_heap(win32_heap&& other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), options_(other.options_),
+          owning_(std::exchange(other.owning_, false)) {}
+
+    win32_heap& operator=(win32_heap&& other) noexcept {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, nullptr);
+            options_ = other.options_;
+            owning_ = std::exchange(other.owning_, false);
+        }
+        return *this;
+    }
+
+    /// \effects an owning heap is destroyed with every block still in it.
+    ~win32_heap() { reset(); }
+
+    /// \returns a block of at least n bytes (exactly n, as HeapSize reports).
+    /// \errors size_overflow; heap_full (fixed-size heap); out_of_memory; heap_destroyed.
+    [[nodiscard]] result<void*> allocate(std::size_t n) noexcept { return allocate_impl(n, false); }
+
+    /// \returns a zero-filled block for count objects of size bytes (HEAP_ZERO_MEMORY).
+    /// \errors as allocate, and size_overflow if count x size overflows.
+    [[nodiscard]] result<void*> allocate_zeroed(std::size_t count, std::size_t size) noexcept {
+        return checked_multiply(count, size).and_then(
+            [this](std::size_t n) { return allocate_impl(n, true); });
+    }
+
+    /// \effects frees p; free(nullptr) does nothing.
+    /// \errors foreign_block, double_free (see the class comment); heap_destroyed. On error
+    /// nothing is freed.
+    result<void> free(void* p) noexcept {
+        if (p == nullptr)
+            return {};
+        return live().and_then([&] { return detail::os::heap_free(handle_, p); });
+    }
+
+    /// \returns the size p was (re)allocated with. \errors null_pointer, foreign_block,
+    /// double_free, heap_destroyed.
+    [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
+        return live().and_then([&] { return detail::os::heap_size(handle_, p); });
+    }
+
+    /// \returns p resized to n bytes, moved if needed, keeping min(old, n) bytes;
+    /// reallocate(nullptr, n) allocates; reallocate(p, 0) leaves a zero-size block.
+    /// \errors as allocate, and foreign_block/double_free for p; on error p is untouched.
+    [[nodiscard]] result<void*> reallocate(void* p, std::size_t n) noexcept {
+        if (p == nullptr)
+            return allocate(n);
+        return reallocate_impl(p, n, false);
+    }
+
+    /// \effects resizes p to n bytes without moving it (HEAP_REALLOC_IN_PLACE_ONLY).
+    /// \errors cannot_resize_in_place (p untouched), null_pointer, and as reallocate.
+    [[nodiscard]] result<void> resize_in_place(void* p, std::size_t n) noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
+        return reallocate_impl(p, n, true).map([](void*) {});
+    }
+
+    /// \returns success if the whole heap is consistent (HeapValidate(heap, 0, nullptr)).
+    /// \errors heap_corrupt, heap_destroyed.
+    [[nodiscard]] result<void> validate() const noexcept {
+        return live().and_then([&] { return detail::os::heap_validate(handle_, nullptr); });
+    }
+
+    /// \returns success if p is a consistent block of this heap in use.
+    /// \errors foreign_block, double_free, heap_corrupt, heap_destroyed.
+    [[nodiscard]] result<void> validate(const void* p) const noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
+        return live().and_then([&] { return detail::os::heap_validate(handle_, p); });
+    }
+
+    /// \returns true if p is a block of this heap in use.
+    [[nodiscard]] bool owns(const void* p) const noexcept {
+        return p != nullptr && handle_ != nullptr && detail::os::heap_owns(handle_, p);
+    }
+
+    /// \returns every block, in use and free, as a snapshot taken under the heap's lock (a
+    /// std::vector, so any range library can work on it).
+    /// \errors heap_corrupt, heap_destroyed; out_of_memory if the snapshot cannot be stored.
+    [[nodiscard]] result<std::vector<heap_entry>> walk() const noexcept {
+        return live().and_then([&]() -> result<std::vector<heap_entry>> {
+            // Reserving first keeps the crt allocations out of the walk's callback, which runs with
+            // the heap locked; the loop grows the reserve if blocks appeared meanwhile.
+            std::vector<heap_entry> entries;
+            for (std::size_t guess = 64;; guess *= 4) {
+                try {
+                    entries.clear();
+                    entries.reserve(guess);
+                } catch (...) {
+                    return fail(errc::out_of_memory);
+                }
+                bool overflowed = false;
+                struct sink {
+                    std::vector<heap_entry>* out;
+                    bool* overflowed;
+                } s{&entries, &overflowed};
+                auto walked = detail::os::heap_walk(
+                    handle_, options_.serialize,
+                    [](void* c, const heap_entry& e) {
+                        auto* to = static_cast<sink*>(c);
+                        if (to->out->size() == to->out->capacity())
+                            *to->overflowed = true;
+                        else
+                            to->out->push_back(e);
+                    },
+                    &s);
+                if (!walked)
+                    return fail(walked.error());
+                if (!overflowed)
+                    return entries;
+            }
+        });
+    }
+
+    /// \returns counts of blocks and bytes in use and free, from a walk.
+    [[nodiscard]] result<heap_statistics> statistics() const noexcept {
+        return walk().map([](const std::vector<heap_entry>& entries) {
+            heap_statistics s;
+            for (const heap_entry& e : entries) {
+                (e.in_use ? s.blocks_in_use : s.free_blocks) += 1;
+                (e.in_use ? s.bytes_in_use : s.free_bytes) += e.size;
+                s.overhead_bytes += e.overhead;
+            }
+            return s;
+        });
+    }
+
+    /// \effects gives wholly free memory back to the system (HeapCompact).
+    /// \returns the size of the largest free block left (0 under Wine, whose HeapCompact is a
+    /// stub). \errors heap_corrupt, heap_destroyed.
+    result<std::size_t> compact() noexcept {
+        return live().and_then([&] { return detail::os::heap_compact(handle_); });
+    }
+
+    /// \effects frees every block at once and keeps the heap usable; pointers into it dangle.
+    /// \errors not_supported on a non-owning heap (it is not ours to clear); heap_destroyed;
+    /// out_of_memory if Windows cannot create the heap anew (the heap is then destroyed).
+    result<void> release_all() noexcept {
+        if (!owning_)
+            return fail(handle_ == nullptr ? errc::heap_destroyed : errc::not_supported);
+        auto fresh = detail::os::heap_release_all(handle_, to_platform(options_));
+        handle_ = fresh.value_or(nullptr);
+        if (!fresh) {
+            owning_ = false;
+            return fail(fresh.error());
+        }
+        return {};
+    }
+
+    /// \effects switches the heap to the low-fragmentation front end (HeapSetInformation).
+    /// \errors not_supported where the platform has none (POSIX: the heap's own small-block bins
+    /// already fill that role) or refuses; heap_destroyed.
+    result<void> enable_low_fragmentation() noexcept {
+        return live().and_then([&] { return detail::os::heap_enable_low_fragmentation(handle_); });
+    }
+
+    /// \returns whether every operation takes the heap's lock.
+    [[nodiscard]] bool is_serialized() const noexcept { return options_.serialize; }
+    /// \returns whether this object destroys its heap.
+    [[nodiscard]] bool is_owning() const noexcept { return owning_; }
+    /// \returns the options the heap was created (or attached) with.
+    [[nodiscard]] const win32_heap_options& options() const noexcept { return options_; }
+    /// \returns the HANDLE (Windows) or engine (POSIX) behind this heap; nullptr once moved from.
+    [[nodiscard]] void* native_handle() const noexcept { return handle_; }
+
+    /// Two win32_heap objects are equal when they use the same heap: blocks of one may be freed
+    /// through the other.
+    friend bool operator==(const win32_heap& a, const win32_heap& b) noexcept {
+        return a.handle_ == b.handle_;
+    }
+
+private:
+    win32_heap(void* handle, const win32_heap_options& options, bool owning) noexcept
+        : handle_(handle), options_(options), owning_(owning) {}
+
+    static detail::os::heap_options to_platform(const win32_heap_options& o) noexcept {
+        return {o.initial_size, o.maximum_size, o.serialize};
+    }
+
+    void reset() noexcept {
+        if (owning_ && handle_ != nullptr)
+            detail::os::heap_destroy(handle_);
+        handle_ = nullptr;
+        owning_ = false;
+    }
+
+    [[nodiscard]] result<void> live() const noexcept {
+        if (handle_ == nullptr)
+            return fail(errc::heap_destroyed);
+        return {};
+    }
+
+    // A fixed-size heap that cannot give memory is full, whatever the system says (Windows does not
+    // tell the two apart).
+    [[nodiscard]] errc exhausted(errc e) const noexcept {
+        return e == errc::out_of_memory && options_.maximum_size != 0 ? errc::heap_full : e;
+    }
+
+    [[nodiscard]] result<void*> allocate_impl(std::size_t n, bool zero) noexcept {
+        if (n > max_request_size)
+            return fail(errc::size_overflow);
+        return live()
+            .and_then([&] { return detail::os::heap_allocate(handle_, n, zero); })
+            .map_error([this](errc e) { return exhausted(e); });
+    }
+
+    [[nodiscard]] result<void*> reallocate_impl(void* p, std::size_t n, bool in_place) noexcept {
+        if (n > max_request_size)
+            return fail(errc::size_overflow);
+        return live()
+            .and_then([&] { return detail::os::heap_reallocate(handle_, p, n, in_place); })
+            .map_error([this](errc e) { return exhausted(e); });
+    }
+
+    void* handle_ = nullptr;
+    win32_heap_options options_;
+    bool owning_ = false;
+};
+
+} // namespace memmgr

@@ -1,0 +1,63 @@
+// Helpers shared by the heap tests: byte patterns that tell blocks apart, alignment checks, and the
+// leg a test runs on. Included after Boost.Test and before `import memmgr;`.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace memmgr_test {
+
+#if defined(_WIN32)
+inline constexpr bool on_windows = true;
+#else
+inline constexpr bool on_windows = false;
+#endif
+
+inline bool aligned(const void* p, std::size_t alignment) {
+    return reinterpret_cast<std::uintptr_t>(p) % alignment == 0;
+}
+
+// A pattern that differs per seed and per offset, so that a block overwritten by another, or moved
+// without its contents, is noticed.
+inline unsigned char pattern(unsigned char seed, std::size_t i) {
+    return static_cast<unsigned char>(seed + i * 7 + (i >> 8));
+}
+
+inline void fill(void* p, std::size_t n, unsigned char seed) {
+    auto* bytes = static_cast<unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i)
+        bytes[i] = pattern(seed, i);
+}
+
+inline bool filled(const void* p, std::size_t n, unsigned char seed) {
+    const auto* bytes = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i)
+        if (bytes[i] != pattern(seed, i))
+            return false;
+    return true;
+}
+
+inline bool all_zero(const void* p, std::size_t n) {
+    const auto* bytes = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i)
+        if (bytes[i] != 0)
+            return false;
+    return true;
+}
+
+// \returns true if r failed with the error `expected`; otherwise says what happened instead.
+template <class Result, class Error>
+boost::test_tools::assertion_result fails_with(const Result& r, Error expected) {
+    boost::test_tools::assertion_result verdict(false);
+    if (r.has_value())
+        verdict.message() << "succeeded instead of failing with " << expected;
+    else if (r.error() != expected)
+        verdict.message() << "failed with " << r.error() << " instead of " << expected;
+    else
+        return true;
+    return verdict;
+}
+
+} // namespace memmgr_test

@@ -1,0 +1,151 @@
+// com_heap, local_heap, global_heap and crt_heap: what sets them apart. Foreign pointers and double
+// frees are reported, never acted on; com, local and global share the process heap (as on Windows);
+// crt_heap's aligned family.
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+
+#include "support/blocks.hpp"
+
+import memmgr;
+
+using memmgr::errc;
+using namespace memmgr_test;
+
+namespace {
+using process_heaps = std::tuple<memmgr::com_heap, memmgr::local_heap, memmgr::global_heap>;
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(system_heaps)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(foreign_pointers_are_reported_not_freed, H, process_heaps) {
+    H heap;
+    memmgr::crt_heap crt;
+    memmgr::win32_heap private_heap;
+
+    auto from_crt = crt.allocate(64);
+    auto from_private = private_heap.allocate(64);
+    BOOST_REQUIRE(from_crt);
+    BOOST_REQUIRE(from_private);
+    fill(*from_crt, 64, 1);
+    fill(*from_private, 64, 2);
+
+    for (void* foreign : {*from_crt, *from_private}) {
+        BOOST_TEST(fails_with(heap.free(foreign), errc::foreign_block));
+        BOOST_TEST(fails_with(heap.size(foreign), errc::foreign_block));
+        auto moved = heap.reallocate(foreign, 128);
+        BOOST_REQUIRE(!moved);
+        BOOST_TEST(fails_with(moved, errc::foreign_block));
+    }
+    // The owners' blocks were not touched and are still theirs.
+    BOOST_TEST(filled(*from_crt, 64, 1));
+    BOOST_TEST(filled(*from_private, 64, 2));
+    BOOST_TEST(private_heap.validate(*from_private).has_value());
+    BOOST_TEST(crt.free(*from_crt).has_value());
+    BOOST_TEST(private_heap.free(*from_private).has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_pointer_inside_a_block_is_foreign, H, process_heaps) {
+    H heap;
+    auto p = heap.allocate(256);
+    BOOST_REQUIRE(p);
+    void* inside = static_cast<char*>(*p) + 64;
+    BOOST_TEST(fails_with(heap.free(inside), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.size(inside), errc::foreign_block));
+    BOOST_TEST(heap.size(*p).value() == 256u);
+    BOOST_TEST(heap.free(*p).has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(double_free_is_reported, H, process_heaps) {
+    H heap;
+    auto keep = heap.allocate(48); // keeps the freed block from merging into the top of the heap
+    auto p = heap.allocate(48);
+    auto after = heap.allocate(48);
+    BOOST_REQUIRE(keep);
+    BOOST_REQUIRE(p);
+    BOOST_REQUIRE(after);
+    BOOST_TEST(heap.free(*p).has_value());
+    auto again = heap.free(*p);
+    BOOST_REQUIRE(!again);
+    // A block already freed is no longer a live block: foreign_block on both legs (Windows'
+    // HeapValidate cannot tell freed from foreign; the POSIX registry gives the same answer).
+    BOOST_TEST(fails_with(again, errc::foreign_block));
+    BOOST_TEST(fails_with(heap.size(*p), errc::foreign_block));
+    BOOST_TEST(heap.free(*keep).has_value());
+    BOOST_TEST(heap.free(*after).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(com_local_and_global_share_the_process_heap) {
+    memmgr::com_heap com;
+    memmgr::local_heap local;
+    memmgr::global_heap global;
+    auto a = com.allocate(10);
+    auto b = local.allocate(20);
+    auto c = global.allocate(30);
+    BOOST_REQUIRE(a);
+    BOOST_REQUIRE(b);
+    BOOST_REQUIRE(c);
+    BOOST_TEST(local.size(*a).value() == 10u);
+    BOOST_TEST(global.size(*b).value() == 20u);
+    BOOST_TEST(com.size(*c).value() == 30u);
+    BOOST_TEST(global.free(*a).has_value());
+    BOOST_TEST(com.free(*b).has_value());
+    BOOST_TEST(local.free(*c).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(crt_aligned_family_honours_every_power_of_two) {
+    memmgr::crt_heap heap;
+    for (std::size_t a = 1; a <= memmgr::max_alignment; a *= 2) {
+        for (std::size_t n : {0u, 1u, 100u, 5000u}) {
+            auto p = heap.allocate_aligned(n, a);
+            BOOST_REQUIRE(p);
+            BOOST_TEST(aligned(*p, a));
+            BOOST_TEST(aligned(*p, memmgr::crt_heap::guaranteed_alignment));
+            BOOST_TEST(heap.size_aligned(*p, a).value() == n);
+            fill(*p, n, static_cast<unsigned char>(a));
+            BOOST_TEST(filled(*p, n, static_cast<unsigned char>(a)));
+            BOOST_TEST(heap.free_aligned(*p).has_value());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(crt_aligned_family_rejects_bad_input) {
+    memmgr::crt_heap heap;
+    for (std::size_t a : {std::size_t{0}, std::size_t{3}, std::size_t{48},
+                          memmgr::max_alignment * 2, std::size_t{1} << 63}) {
+        auto p = heap.allocate_aligned(16, a);
+        BOOST_REQUIRE(!p);
+        BOOST_TEST(fails_with(p, errc::bad_alignment));
+    }
+    BOOST_TEST(fails_with(heap.allocate_aligned(SIZE_MAX, 64), errc::size_overflow));
+
+    auto p = heap.allocate_aligned(100, 256);
+    BOOST_REQUIRE(p);
+    auto plain = heap.allocate(100);
+    BOOST_REQUIRE(plain);
+    // A plain block is foreign to the aligned family.
+    BOOST_TEST(fails_with(heap.free_aligned(*plain), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.size_aligned(*p, 3), errc::bad_alignment));
+    BOOST_TEST(fails_with(heap.size_aligned(*p, 0), errc::bad_alignment));
+    BOOST_TEST(fails_with(heap.size_aligned(static_cast<char*>(*p) + 16, 256), errc::bad_alignment));
+    BOOST_TEST(fails_with(heap.size_aligned(nullptr, 16), errc::null_pointer));
+    BOOST_TEST(heap.free_aligned(nullptr).has_value());
+    BOOST_TEST(heap.free_aligned(*p).has_value());
+    BOOST_TEST(fails_with(heap.free_aligned(*p), errc::foreign_block)); // double free
+    BOOST_TEST(fails_with(heap.size_aligned(*p, 256), errc::foreign_block));
+    BOOST_TEST(heap.free(*plain).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(all_objects_of_a_system_heap_are_one_heap) {
+    memmgr::crt_heap a, b;
+    memmgr::com_heap c, d;
+    BOOST_TEST((a == b));
+    BOOST_TEST((c == d));
+    auto p = a.allocate(8);
+    BOOST_REQUIRE(p);
+    BOOST_TEST(b.free(*p).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
