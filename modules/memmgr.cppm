@@ -12,6 +12,13 @@ export import :local_heap;     // local_heap: LocalAlloc fixed blocks (CLocalHea
 export import :global_heap;    // global_heap: GlobalAlloc fixed blocks (CGlobalHeap)
 export import :win32_heap;     // win32_heap: private heaps (CWin32Heap)
 export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interface, and a wrapper
+export import :handlers;       // what adapters do with errors they cannot throw
+
+// adapters/: every heap in the standard library's terms.
+export import :over_aligned;   // detail: any power-of-two alignment over any heap
+export import :heap_resource;  // heap_resource<H>: a std::pmr::memory_resource; scoped_default_resource
+export import :resource_heap;  // resource_heap: any std::pmr::memory_resource as a heap
+export import :heap_allocator; // heap_allocator<T, H>: a std::allocator-compatible allocator
 
 // Internal: the platform layer (Win32 on Windows, portable backends on POSIX) and the registry of
 // live blocks used by heaps built over another allocator.

@@ -1,5 +1,5 @@
-// The POSIX private heap engine (see private_heap.hpp for the contract, docs/private_heap.md for the
-// design). A boundary-tag allocator over mmap'd segments with segregated free lists, plus one
+// The POSIX private heap engine (see private_heap.hpp for the contract, docs/private_heap.md for
+// the design). A boundary-tag allocator over mmap'd segments with segregated free lists, plus one
 // mapping per large block. It never calls malloc or new: the heap object itself sits at the start
 // of its first segment.
 #include "private_heap.hpp"
@@ -63,15 +63,20 @@ constexpr std::size_t round_up(std::size_t n, std::size_t to) noexcept {
     return (n + to - 1) & ~(to - 1);
 }
 
-std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+std::uintptr_t address(const void* p) noexcept {
+    return reinterpret_cast<std::uintptr_t>(p);
+}
 
 struct header {
-    std::uint32_t prev_units; // size of the block before, in units; 0: first block of a segment
+    // The first eight bytes are sealed: a block's own description.
     std::uint32_t size_units; // size of this block, header included; 0: segment end or large block
     std::uint8_t flags;
-    std::uint8_t slack;    // in use: payload capacity minus the size asked for (at most 32)
-    std::uint16_t unused;  // zero, sealed like the rest
-    std::uint32_t seal;    // a checksum of the above, the header's address and the heap's cookie
+    std::uint8_t slack;   // in use: payload capacity minus the size asked for (at most 32)
+    std::uint16_t unused; // zero
+    // Not sealed, so that resizing a neighbour costs one store: checked against the size in the
+    // previous block's sealed header instead.
+    std::uint32_t prev_units; // size of the block before, in units; 0: first block of a segment
+    std::uint32_t seal;       // a checksum of the first word, the header's address and the cookie
 };
 static_assert(sizeof(header) == header_size);
 
@@ -81,13 +86,27 @@ struct free_links {
     header* prev;
 };
 
-header* header_at(std::uintptr_t a) noexcept { return reinterpret_cast<header*>(a); }
-header* advance(header* h, std::size_t n) noexcept { return header_at(address(h) + n); }
-std::size_t block_bytes(const header* h) noexcept { return std::size_t{h->size_units} * unit; }
-std::size_t capacity(const header* h) noexcept { return block_bytes(h) - header_size; }
-std::uint32_t units(std::size_t bytes) noexcept { return static_cast<std::uint32_t>(bytes / unit); }
-free_links& links(header* h) noexcept { return *reinterpret_cast<free_links*>(h + 1); }
-bool in_use(const header* h) noexcept { return (h->flags & flag_in_use) != 0; }
+header* header_at(std::uintptr_t a) noexcept {
+    return reinterpret_cast<header*>(a);
+}
+header* advance(header* h, std::size_t n) noexcept {
+    return header_at(address(h) + n);
+}
+std::size_t block_bytes(const header* h) noexcept {
+    return std::size_t{h->size_units} * unit;
+}
+std::size_t capacity(const header* h) noexcept {
+    return block_bytes(h) - header_size;
+}
+std::uint32_t units(std::size_t bytes) noexcept {
+    return static_cast<std::uint32_t>(bytes / unit);
+}
+free_links& links(header* h) noexcept {
+    return *reinterpret_cast<free_links*>(h + 1);
+}
+bool in_use(const header* h) noexcept {
+    return (h->flags & flag_in_use) != 0;
+}
 
 /// A region of blocks: [first, end) followed by a 16-byte end marker (an in-use header of size 0).
 struct segment {
@@ -200,30 +219,36 @@ struct private_heap::impl : private_heap {
     std::size_t room() const noexcept { return budget - stats.reserved_bytes; }
 
     // --- headers ---------------------------------------------------------------------------------
-    std::uint32_t seal_of(const header* h) const noexcept {
-        const std::uint64_t sizes = (std::uint64_t{h->prev_units} << 32) | h->size_units;
-        const std::uint64_t rest =
-            (std::uint64_t{h->unused} << 16) | (std::uint64_t{h->slack} << 8) | h->flags;
-        std::uint64_t x = (sizes ^ cookie) * 0x9e3779b97f4a7c15u;
-        x ^= (rest ^ address(h)) * 0xc2b2ae3d27d4eb4fu;
-        x ^= x >> 29;
-        x *= 0xbf58476d1ce4e5b9u;
-        // Never 0, so a zeroed header (wiped, or a page given back with MADV_DONTNEED) never passes.
+    std::uint32_t seal_of(std::uint64_t word, const header* h) const noexcept {
+        // One multiplication by an odd constant (a bijection) of the word, the cookie and the
+        // address: a header copied elsewhere, a flipped bit or random data pass with a 2^-32
+        // chance. Never 0, so a zeroed header (wiped, or a page given back with MADV_DONTNEED)
+        // never passes.
+        const std::uint64_t x =
+            (word ^ cookie ^ std::rotl(std::uint64_t{address(h)}, 32)) * 0x9e3779b97f4a7c15u;
         return static_cast<std::uint32_t>(x >> 32) | 1u;
     }
-    bool sealed(const header* h) const noexcept { return h->seal == seal_of(h); }
+    static std::uint64_t first_word(const header* h) noexcept {
+        std::uint64_t word;
+        std::memcpy(&word, h, sizeof word);
+        return word;
+    }
+    bool sealed(const header* h) const noexcept { return h->seal == seal_of(first_word(h), h); }
+    /// Writes a whole header. The sealed word is built in a register and stored at once: reading
+    /// back fields just stored one by one would stall on store forwarding.
     void write(header* h, std::uint32_t prev_units, std::uint32_t size_units, std::uint8_t flags,
                std::size_t slack) const noexcept {
+        static_assert(offsetof(header, size_units) == 0 && offsetof(header, flags) == 4 &&
+                      offsetof(header, slack) == 5 && offsetof(header, unused) == 6);
+        static_assert(std::endian::native == std::endian::little);
+        const std::uint64_t word = std::uint64_t{size_units} | (std::uint64_t{flags} << 32) |
+                                   (static_cast<std::uint64_t>(slack) << 40);
+        std::memcpy(h, &word, sizeof word);
         h->prev_units = prev_units;
-        h->size_units = size_units;
-        h->flags = flags;
-        h->slack = static_cast<std::uint8_t>(slack);
-        h->unused = 0;
-        h->seal = seal_of(h);
+        h->seal = seal_of(word, h);
     }
-    void set_prev(header* h, std::uint32_t prev_units) const noexcept {
+    static void set_prev(header* h, std::uint32_t prev_units) noexcept {
         h->prev_units = prev_units;
-        h->seal = seal_of(h);
     }
     /// A header swallowed by a merge must not pass for a block again (a double free of it).
     static void wipe(header* h) noexcept { h->seal = 0; }
@@ -353,7 +378,8 @@ struct private_heap::impl : private_heap {
         write(s.end(), units(bytes), 0, flag_in_use, 0);
         bin_insert(s.first);
     }
-    void add_segment(std::uintptr_t base, std::size_t length, header* first, bool initial) noexcept {
+    void add_segment(std::uintptr_t base, std::size_t length, header* first,
+                     bool initial) noexcept {
         const segment s{base, length, first, initial};
         segments.insert(s);
         segment_bytes += length;
@@ -521,7 +547,8 @@ struct private_heap::impl : private_heap {
                 if (back > address(h) - address(s.first))
                     return classify(s, a);
                 prev = header_at(address(h) - back);
-                if (!sealed(prev) || prev->size_units != h->prev_units)
+                // A free neighbour is about to be merged: then its header must be sound too.
+                if (prev->size_units != h->prev_units || (!in_use(prev) && !sealed(prev)))
                     return classify(s, a);
             } else if (h != s.first) {
                 return classify(s, a);
@@ -625,7 +652,8 @@ struct private_heap::impl : private_heap {
             bin_insert(r);
             write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
         } else {
-            // Only without a free neighbour (which alone is >= min_block): the block keeps its size.
+            // Only without a free neighbour (which alone is >= min_block): the block keeps its
+            // size.
             if (next_free)
                 set_prev(after, units(avail));
             write(h, h->prev_units, units(avail), flag_in_use, avail - header_size - n);
@@ -771,8 +799,7 @@ struct private_heap::impl : private_heap {
                     ++free_blocks;
                     const std::size_t b = bin_index(block_bytes(h));
                     const free_links l = links(h);
-                    if (l.prev ? !free_in_bin(l.prev, b) || links(l.prev).next != h
-                               : bins[b] != h)
+                    if (l.prev ? !free_in_bin(l.prev, b) || links(l.prev).next != h : bins[b] != h)
                         return status::heap_corrupt;
                     if (l.next && (!free_in_bin(l.next, b) || links(l.next).prev != h))
                         return status::heap_corrupt;
@@ -891,9 +918,9 @@ struct private_heap::impl : private_heap {
             const segment& s = segments.data[i];
             header* const end = s.end();
             // Stops at a damaged header rather than follow it (validate reports those).
-            for (header* h = s.first; address(h) < address(end) && sealed(h) &&
-                                      h->size_units >= min_block / unit &&
-                                      block_bytes(h) <= address(end) - address(h);
+            for (header* h = s.first;
+                 address(h) < address(end) && sealed(h) && h->size_units >= min_block / unit &&
+                 block_bytes(h) <= address(end) - address(h);
                  h = advance(h, block_bytes(h))) {
                 if (in_use(h))
                     visit(context, {h + 1, capacity(h) - h->slack, header_size + h->slack, true});
@@ -937,10 +964,10 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
     h->page = page;
     h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
     static std::atomic<std::uint64_t> created{0};
-    h->cookie = mix(address(mem) ^
-                    static_cast<std::uint64_t>(
-                        std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                    (created.fetch_add(1, std::memory_order_relaxed) << 48));
+    h->cookie = mix(
+        address(mem) ^
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+        (created.fetch_add(1, std::memory_order_relaxed) << 48));
     h->segments.reset_inline();
     h->larges.reset_inline();
     h->add_segment(address(mem), first_length, header_at(address(mem) + impl::self_bytes()), true);

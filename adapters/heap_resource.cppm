@@ -1,0 +1,131 @@
+// memmgr:heap_resource: a std::pmr::memory_resource over any heap, so that every heap plugs into
+// std::pmr containers.
+module;
+#include <concepts>
+#include <cstddef>
+#include <memory_resource>
+#include <type_traits>
+#include <utility>
+
+export module memmgr:heap_resource;
+
+import :errors;
+import :concepts;
+import :handlers;
+import :over_aligned;
+
+export namespace memmgr {
+
+namespace detail {
+
+/// \returns whether blocks of a may be freed through b: the same heap.
+template <class H>
+bool same_heap(const H& a, const H& b) noexcept {
+    if constexpr (std::equality_comparable<H>)
+        return a == b;
+    else
+        return &a == &b;
+}
+
+/// What every heap_resource over the heap type H shares, whether it owns its heap or refers to
+/// one, so that do_is_equal can compare the two kinds.
+template <heap H>
+class resource_over : public std::pmr::memory_resource {
+public:
+    /// \returns the heap behind the resource.
+    [[nodiscard]] virtual H& heap() noexcept = 0;
+    [[nodiscard]] virtual const H& heap() const noexcept = 0;
+
+private:
+    void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+        auto block = allocate_aligned_from(heap(), bytes, alignment);
+        if (!block)
+            throw heap_error(H::name, bytes, block.error());
+        return *block;
+    }
+
+    void do_deallocate(void* p, std::size_t, std::size_t alignment) override {
+        if (auto freed = free_aligned_from(heap(), p, alignment); !freed)
+            report_deallocation_error(H::name, p, freed.error());
+    }
+
+    bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+        if (this == &other)
+            return true;
+        const auto* same_kind = dynamic_cast<const resource_over*>(&other);
+        return same_kind != nullptr && same_heap(heap(), same_kind->heap());
+    }
+};
+
+} // namespace detail
+
+/// A std::pmr::memory_resource over the heap H.
+///
+/// With H a heap type the resource owns its heap, constructed from the arguments given (a
+/// heap_resource<win32_heap> creates a private heap and destroys it with every block at the end).
+/// With H a reference (win32_heap&) it refers to a heap that must outlive it.
+///
+/// \effects allocate(bytes, alignment) honours every power-of-two alignment up to max_alignment
+/// (64 KiB), also above what H guarantees (by over-allocating; see over_aligned.cppm).
+/// \throws heap_error (a std::bad_alloc) naming H and the size when the heap fails, and for a bad
+/// alignment (errc::bad_alignment) or an oversized request (errc::size_overflow).
+/// deallocate reports a pointer the heap refuses to report_deallocation_error (default: abort).
+/// is_equal is true exactly when blocks of one can be freed through the other: resources over the
+/// same private heap, or over the same kind of system heap (crt, com, local or global).
+///
+/// Example usage:
+/// \code
+///   memmgr::win32_heap arena;
+///   memmgr::heap_resource resource(arena);              // refers to arena
+///   std::pmr::vector<int> v({1, 2, 3}, &resource);      // elements live on the private heap
+/// \endcode
+template <class H>
+    requires heap<std::remove_cvref_t<H>>
+class heap_resource final : public detail::resource_over<std::remove_cvref_t<H>> {
+public:
+    using heap_type = std::remove_cvref_t<H>;
+
+    template <class... Args>
+        requires std::is_constructible_v<H, Args&&...>
+    explicit heap_resource(Args&&... args) noexcept(std::is_nothrow_constructible_v<H, Args&&...>)
+        : heap_(std::forward<Args>(args)...) {}
+
+    heap_resource(const heap_resource&) = delete;
+    heap_resource& operator=(const heap_resource&) = delete;
+
+    [[nodiscard]] heap_type& heap() noexcept override { return heap_; }
+    [[nodiscard]] const heap_type& heap() const noexcept override { return heap_; }
+
+private:
+    H heap_;
+};
+
+/// heap_resource r(arena) refers to arena; heap_resource r(memmgr::crt_heap{}) owns its heap.
+template <class H>
+heap_resource(H&&) -> heap_resource<H>;
+
+/// Makes r the default memory resource (std::pmr::set_default_resource) for its lifetime, then
+/// puts the previous one back. Containers created meanwhile without a resource use r.
+///
+/// Example usage:
+/// \code
+///   memmgr::heap_resource resource(arena);
+///   memmgr::scoped_default_resource use(&resource);
+///   std::pmr::string s = "on the arena";
+/// \endcode
+class scoped_default_resource {
+public:
+    explicit scoped_default_resource(std::pmr::memory_resource* r) noexcept
+        : previous_(std::pmr::set_default_resource(r)) {}
+    ~scoped_default_resource() { std::pmr::set_default_resource(previous_); }
+    scoped_default_resource(const scoped_default_resource&) = delete;
+    scoped_default_resource& operator=(const scoped_default_resource&) = delete;
+
+    /// \returns the resource that was the default before, and will be again.
+    [[nodiscard]] std::pmr::memory_resource* previous() const noexcept { return previous_; }
+
+private:
+    std::pmr::memory_resource* previous_;
+};
+
+} // namespace memmgr

@@ -1,0 +1,108 @@
+// memmgr:resource_heap: the reverse adapter, any std::pmr::memory_resource as a memmgr heap, so
+// that the standard's pools can stand behind memory_manager and the other memmgr layers.
+module;
+#include <cstddef>
+#include <cstring>
+#include <memory_resource>
+#include <new>
+#include <string_view>
+
+export module memmgr:resource_heap;
+
+import :errors;
+import :concepts;
+
+export namespace memmgr {
+
+/// A heap over a std::pmr::memory_resource (by default the default resource at construction).
+///
+/// A memory_resource has no size query and wants the size back on deallocate, so each block
+/// carries a 16-byte header holding the size asked for: size(p) is exact, blocks are 16-byte
+/// aligned, and each costs 16 bytes more than asked. The resource cannot tell its blocks from
+/// foreign pointers, so neither can resource_heap: free, size and reallocate must be given blocks
+/// of this heap (otherwise the behaviour is undefined, as with the resource itself).
+/// reallocate copies (a resource cannot resize). Thread safety is the resource's
+/// (synchronized_pool_resource: yes; unsynchronized_pool_resource, monotonic_buffer_resource: no).
+/// Any exception the resource throws reads as errc::out_of_memory (the heap layer is noexcept).
+///
+/// Example usage:
+/// \code
+///   std::pmr::unsynchronized_pool_resource pool;
+///   memmgr::memory_manager_for<memmgr::resource_heap> mm(&pool);   // IAtlMemMgr over a std pool
+/// \endcode
+class resource_heap {
+public:
+    static constexpr std::string_view name = "resource_heap";
+    static constexpr std::size_t guaranteed_alignment = 16;
+    static constexpr thread_safety threading = thread_safety::per_object;
+
+    explicit resource_heap(std::pmr::memory_resource* r = std::pmr::get_default_resource()) noexcept
+        : resource_(r) {}
+
+    /// \returns a block of n bytes. \errors size_overflow; out_of_memory if the resource throws.
+    [[nodiscard]] result<void*> allocate(std::size_t n) noexcept {
+        if (n > max_request_size - header_size)
+            return fail(errc::size_overflow);
+        try {
+            void* raw = resource_->allocate(header_size + n, guaranteed_alignment);
+            std::memcpy(raw, &n, sizeof n);
+            return static_cast<char*>(raw) + header_size;
+        } catch (...) {
+            // Not `catch (const std::bad_alloc&)`: on the MinGW leg a bad_alloc thrown by
+            // libstdc++'s monotonic_buffer_resource is not matched by that clause in module code
+            // (docs/toolchain.md). A resource has nothing else to throw.
+            return fail(errc::out_of_memory);
+        }
+    }
+
+    /// \effects gives p's memory back to the resource; free(nullptr) does nothing.
+    result<void> free(void* p) noexcept {
+        if (p != nullptr)
+            resource_->deallocate(raw_of(p), header_size + stored_size(p), guaranteed_alignment);
+        return {};
+    }
+
+    /// \returns the size p was asked with, from its header. \errors null_pointer.
+    [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
+        return stored_size(p);
+    }
+
+    /// \returns a new block of n bytes holding p's first min(old, n) bytes; p is freed. On failure p
+    /// is untouched. \errors as allocate.
+    [[nodiscard]] result<void*> reallocate(void* p, std::size_t n) noexcept {
+        if (p == nullptr)
+            return allocate(n);
+        return allocate(n).map([&](void* q) {
+            const std::size_t old = stored_size(p);
+            std::memcpy(q, p, old < n ? old : n);
+            (void)free(p);
+            return q;
+        });
+    }
+
+    /// \returns the resource behind the heap.
+    [[nodiscard]] std::pmr::memory_resource* resource() const noexcept { return resource_; }
+
+    /// Equal when the resources are (blocks of one may be freed through the other).
+    friend bool operator==(const resource_heap& a, const resource_heap& b) noexcept {
+        return a.resource_->is_equal(*b.resource_);
+    }
+
+private:
+    static constexpr std::size_t header_size = guaranteed_alignment;
+
+    static void* raw_of(const void* p) noexcept {
+        return const_cast<char*>(static_cast<const char*>(p)) - header_size;
+    }
+    static std::size_t stored_size(const void* p) noexcept {
+        std::size_t n;
+        std::memcpy(&n, raw_of(p), sizeof n);
+        return n;
+    }
+
+    std::pmr::memory_resource* resource_;
+};
+
+} // namespace memmgr
