@@ -92,7 +92,8 @@ public:
         if (!bytes)
             throw heap_error(H::name, std::numeric_limits<std::size_t>::max(), bytes.error());
         auto&& h = heap(); // a reference, or a stateless heap's temporary
-        auto block = detail::allocate_aligned_from(h, *bytes, alignof(T));
+        auto block = allocate_with_retry(
+            H::name, *bytes, [&] { return detail::allocate_aligned_from(h, *bytes, alignof(T)); });
         if (!block)
             throw heap_error(H::name, *bytes, block.error());
         return static_cast<T*>(*block);

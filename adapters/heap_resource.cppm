@@ -38,7 +38,8 @@ public:
 
 private:
     void* do_allocate(std::size_t bytes, std::size_t alignment) override {
-        auto block = allocate_aligned_from(heap(), bytes, alignment);
+        auto block = allocate_with_retry(H::name, bytes,
+                                         [&] { return allocate_aligned_from(heap(), bytes, alignment); });
         if (!block)
             throw heap_error(H::name, bytes, block.error());
         return *block;
@@ -67,7 +68,8 @@ private:
 ///
 /// \effects allocate(bytes, alignment) honours every power-of-two alignment up to max_alignment
 /// (64 KiB), also above what H guarantees (by over-allocating; see over_aligned.cppm).
-/// \throws heap_error (a std::bad_alloc) naming H and the size when the heap fails, and for a bad
+/// \throws heap_error (a std::bad_alloc) naming H and the size when the heap fails (after the
+/// allocation failure handler, if one is set, declines to retry), and for a bad
 /// alignment (errc::bad_alignment) or an oversized request (errc::size_overflow).
 /// deallocate reports a pointer the heap refuses to report_deallocation_error (default: abort).
 /// is_equal is true exactly when blocks of one can be freed through the other: resources over the

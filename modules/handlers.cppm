@@ -1,11 +1,15 @@
-// memmgr:handlers: what the throwing layers do with errors they cannot throw.
+// memmgr:handlers: process-wide handlers for what the throwing layers meet.
 //
-// std::pmr::memory_resource::deallocate and std::allocator's deallocate must not throw, yet a heap
-// may refuse a pointer (a foreign block, a double free). Those errors go to one process-wide
-// handler; by default it reports the error on stderr and aborts, as the CRT's debug heap does.
+// - Allocation failures (as _set_new_handler): before an adapter throws, it calls the allocation
+//   failure handler, which may free memory and ask for a retry.
+// - Deallocation errors: std::pmr::memory_resource::deallocate and std::allocator's deallocate
+//   must not throw, yet a heap may refuse a pointer (a foreign block, a double free). Those go to
+//   the deallocation error handler; by default it reports on stderr and aborts, as the CRT's
+//   debug heap does.
 module;
 #include <atomic>
 #include <cstdio>
+#include <cstddef>
 #include <cstdlib>
 #include <string_view>
 
@@ -14,6 +18,39 @@ export module memmgr:handlers;
 import :errors;
 
 export namespace memmgr {
+
+/// Called with the heap's name, the size asked for and the reason when an allocation through an
+/// adapter fails with out_of_memory or heap_full. \returns true to have the allocation retried
+/// (after freeing something), false to let it fail (as a new_handler that returns or throws).
+using allocation_failure_handler = bool (*)(std::string_view heap, std::size_t size, errc why);
+
+namespace detail {
+inline std::atomic<allocation_failure_handler> allocation_handler{nullptr};
+} // namespace detail
+
+/// \effects installs h (nullptr: none) for every thread. \returns the previous handler.
+allocation_failure_handler set_allocation_failure_handler(allocation_failure_handler h) noexcept {
+    return detail::allocation_handler.exchange(h);
+}
+
+/// \returns the handler in force (nullptr when none).
+[[nodiscard]] allocation_failure_handler get_allocation_failure_handler() noexcept {
+    return detail::allocation_handler.load();
+}
+
+/// \returns attempt(), repeated while it fails with out_of_memory or heap_full and the allocation
+/// failure handler asks for a retry. Other errors (size_overflow, bad_alignment) are never retried.
+template <class Attempt>
+auto allocate_with_retry(std::string_view heap, std::size_t size, Attempt&& attempt) {
+    for (;;) {
+        auto r = attempt();
+        if (r || (r.error() != errc::out_of_memory && r.error() != errc::heap_full))
+            return r;
+        const allocation_failure_handler h = get_allocation_failure_handler();
+        if (h == nullptr || !h(heap, size, r.error()))
+            return r;
+    }
+}
 
 /// Called with the heap's name, the pointer and the reason when a deallocation through an adapter
 /// fails. It may log, record, abort or throw (throwing ends in std::terminate when the adapter is

@@ -13,6 +13,10 @@ export import :global_heap;    // global_heap: GlobalAlloc fixed blocks (CGlobal
 export import :win32_heap;     // win32_heap: private heaps (CWin32Heap)
 export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interface, and a wrapper
 export import :handlers;       // what adapters do with errors they cannot throw
+export import :debug_heap;     // debug_heap<H>: guards, fills, quarantine, leaks, checkpoints (CRT debug heap)
+export import :failing_heap;   // failing_heap<H>: fault injection (fail the Nth, or past N bytes)
+export import :counting_heap;  // counting_heap<H>: live and peak blocks and bytes, totals
+export import :stack_buffer;   // stack_buffer<N, H>: N bytes inline, a heap beyond (_malloca)
 
 // adapters/: every heap in the standard library's terms.
 export import :over_aligned;   // detail: any power-of-two alignment over any heap

@@ -76,10 +76,11 @@ public:
         return fresh;
     }
 
-    /// \effects resizes p to n bytes without moving it. \errors cannot_resize_in_place (p is
-    /// untouched), size_overflow, null_pointer, foreign_block.
+    /// \effects resizes p to n bytes without moving it (crt: _expand; POSIX: within the chunk
+    /// malloc gave). \errors cannot_resize_in_place (p is untouched), size_overflow,
+    /// null_pointer, foreign_block.
     [[nodiscard]] result<void> resize_in_place(void* p, std::size_t n) noexcept
-        requires(Family == os::block_family::local || Family == os::block_family::global)
+        requires(Family != os::block_family::com) // CoTaskMemRealloc may always move
     {
         if (p == nullptr)
             return fail(errc::null_pointer);

@@ -95,7 +95,7 @@ constexpr bool models_exactly =
 
 //                                   zero  align inpl  valid walk  compa destr tsafe
 static_assert(models_exactly<memmgr::crt_heap,
-                                     true, true, false, false, false, false, false, true>);
+                                     true, true, true, false, false, false, false, true>);
 static_assert(models_exactly<memmgr::com_heap,
                                      false, false, false, false, false, false, false, true>);
 static_assert(models_exactly<memmgr::local_heap,

@@ -90,7 +90,13 @@ result<std::size_t> block_size(block_family f, const void* p) noexcept {
 }
 
 result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept {
-    if (f == block_family::crt || f == block_family::com)
+    if (f == block_family::crt) {
+        // glibc has no _expand; a block can take any size up to what its chunk holds.
+        if (n > ::malloc_usable_size(p))
+            return fail(errc::cannot_resize_in_place);
+        return {};
+    }
+    if (f == block_family::com)
         return fail(errc::not_supported);
     return check_live(p).and_then([p, n]() -> result<void> {
         // glibc's chunk may hold more than was asked for; within it the block can grow in place.

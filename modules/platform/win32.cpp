@@ -121,6 +121,12 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
 }
 
 result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept {
+    if (f == block_family::crt) {
+        // _expand resizes in place or fails; it never moves the block.
+        if (::_expand(p, n) == nullptr)
+            return fail(errc::cannot_resize_in_place);
+        return {};
+    }
     if (!process_heap_block(p))
         return fail(errc::foreign_block);
     void* q = nullptr;

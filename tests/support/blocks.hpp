@@ -47,6 +47,13 @@ inline bool all_zero(const void* p, std::size_t n) {
     return true;
 }
 
+// \returns v, in a way the compiler cannot see through: for passing deliberately bad constants
+// (an alignment of 3) without a compile-time warning.
+inline std::size_t opaque(std::size_t v) {
+    volatile std::size_t copy = v;
+    return copy;
+}
+
 // \returns true if r failed with the error `expected`; otherwise says what happened instead.
 template <class Result, class Error>
 boost::test_tools::assertion_result fails_with(const Result& r, Error expected) {

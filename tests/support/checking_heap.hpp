@@ -1,7 +1,8 @@
 // The checking test heap shared by every test: a heap that wraps another and records what passes
-// through it (live blocks with their sizes, counts, alignment), reports leaks, refuses pointers it
-// did not hand out, and fails on demand (the Nth allocation from now, or every allocation past a
-// byte budget), as BDE's bslma::TestAllocator does for exception-safety tests.
+// through it (live blocks with their exact sizes, counts, alignment), reports leaks, refuses
+// pointers it did not hand out, and fails on demand through memmgr::failing_heap (the Nth
+// allocation from now, or every allocation past a byte budget), as BDE's bslma::TestAllocator does
+// for exception-safety tests.
 //
 // Include it after `import memmgr;`.
 #pragma once
@@ -10,7 +11,6 @@
 #include <cstdint>
 #include <exception>
 #include <map>
-#include <optional>
 #include <string_view>
 
 namespace memmgr_test {
@@ -30,8 +30,6 @@ public:
     }
 
     memmgr::result<void*> allocate(std::size_t n) noexcept {
-        if (auto refused = inject(n))
-            return memmgr::fail(*refused);
         auto p = inner_.allocate(n);
         if (p)
             record(*p, n);
@@ -66,8 +64,6 @@ public:
         auto it = live_.find(p);
         if (it == live_.end())
             return memmgr::fail(memmgr::errc::foreign_block);
-        if (auto refused = inject(n))
-            return memmgr::fail(*refused);
         auto q = inner_.reallocate(p, n);
         if (q) {
             live_bytes_ -= it->second;
@@ -77,22 +73,17 @@ public:
         return q;
     }
 
-    // --- failure injection ---
-    /// The allocation after `successes` more successful ones fails (0: the very next one).
-    void fail_after(std::size_t successes) noexcept { countdown_ = successes; }
-    /// Every allocation that would take live bytes past `budget` fails.
-    void fail_past_bytes(std::size_t budget) noexcept { budget_ = budget; }
-    void never_fail() noexcept {
-        countdown_.reset();
-        budget_.reset();
-    }
+    // --- failure injection (memmgr::failing_heap) ---
+    void fail_after(std::size_t successes) noexcept { inner_.fail_after(successes); }
+    void fail_past_bytes(std::size_t budget) noexcept { inner_.fail_past_bytes(budget); }
+    void never_fail() noexcept { inner_.never_fail(); }
 
     // --- what was seen ---
     [[nodiscard]] std::size_t live_blocks() const noexcept { return live_.size(); }
     [[nodiscard]] std::size_t live_bytes() const noexcept { return live_bytes_; }
     [[nodiscard]] std::size_t allocations() const noexcept { return allocations_; }
     [[nodiscard]] std::size_t frees() const noexcept { return frees_; }
-    [[nodiscard]] std::size_t injected_failures() const noexcept { return injected_; }
+    [[nodiscard]] std::size_t injected_failures() const noexcept { return inner_.injected(); }
     [[nodiscard]] std::size_t refused_frees() const noexcept { return refused_frees_; }
     [[nodiscard]] std::size_t misaligned_blocks() const noexcept { return misaligned_; }
     [[nodiscard]] bool owns(const void* p) const noexcept {
@@ -101,22 +92,6 @@ public:
     [[nodiscard]] bool leak_free() const noexcept { return live_.empty(); }
 
 private:
-    std::optional<memmgr::errc> inject(std::size_t n) noexcept {
-        if (countdown_) {
-            if (*countdown_ == 0) {
-                ++injected_;
-                countdown_.reset();
-                return memmgr::errc::out_of_memory;
-            }
-            --*countdown_;
-        }
-        if (budget_ && live_bytes_ + n > *budget_) {
-            ++injected_;
-            return memmgr::errc::heap_full;
-        }
-        return std::nullopt;
-    }
-
     void record(void* p, std::size_t n) noexcept {
         try {
             live_.emplace(p, n);
@@ -130,16 +105,13 @@ private:
             ++misaligned_;
     }
 
-    Inner inner_;
+    memmgr::failing_heap<Inner> inner_;
     std::map<void*, std::size_t> live_;
     std::size_t live_bytes_ = 0;
     std::size_t allocations_ = 0;
     std::size_t frees_ = 0;
-    std::size_t injected_ = 0;
     std::size_t refused_frees_ = 0;
     std::size_t misaligned_ = 0;
-    std::optional<std::size_t> countdown_;
-    std::optional<std::size_t> budget_;
 };
 
 } // namespace memmgr_test

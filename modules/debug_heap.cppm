@@ -1,0 +1,784 @@
+// memmgr:debug_heap: the CRT debug heap (_malloc_dbg, _CrtCheckMemory, _CrtDumpMemoryLeaks,
+// _CrtMemCheckpoint, _CrtSetBreakAlloc, _heapwalk) as a layer over any heap.
+module;
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <ostream>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+export module memmgr:debug_heap;
+
+import :errors;
+import :concepts;
+
+export namespace memmgr {
+
+/// The CRT's block types: normal blocks are what code allocates; client blocks are tagged by the
+/// application for its own accounting; ignore blocks are left out of leak reports.
+enum class block_type : unsigned char { normal, client, ignore };
+inline constexpr std::size_t block_type_count = 3;
+
+/// How a debug_heap checks. The fill values are the CRT debug heap's.
+struct debug_options {
+    std::size_t guard_size = 4;            ///< bytes of guard_fill before and after every block
+    std::size_t quarantine = 0;            ///< freed blocks held back (filled) to catch writes after free
+    std::size_t check_every = 0;           ///< run check() on every Nth allocate/free (0: never)
+    bool report_leaks_on_destruction = false; ///< write the leak report to stderr when destroyed
+    unsigned char allocated_fill = 0xCD;   ///< new blocks (uninitialised memory)
+    unsigned char freed_fill = 0xDD;       ///< freed blocks
+    unsigned char guard_fill = 0xFD;       ///< the no-man's-land around blocks
+};
+
+/// What a debug_heap found wrong.
+enum class debug_problem_kind {
+    overrun_before,    ///< a guard byte before the block was overwritten
+    overrun_after,     ///< a guard byte after the block was overwritten
+    written_after_free,///< a quarantined (freed) block was written to
+    double_free,       ///< the block was already freed
+    foreign_block,     ///< the pointer was never a block of this heap
+    wrong_heap,        ///< the pointer is a block of another debug_heap
+    base_heap_corrupt, ///< the heap beneath failed its own validation
+};
+
+/// One problem, with what is known of the block.
+struct debug_problem {
+    debug_problem_kind kind;
+    const void* address;       ///< the block's first usable byte (or the pointer given)
+    std::size_t size;          ///< the block's size (0 if unknown)
+    std::uint64_t request;     ///< the block's request number (0 if unknown)
+    block_type type;
+    std::source_location where; ///< where the block was allocated (default-constructed if unknown)
+    std::size_t offset;        ///< for overwrites: how far from the block the first bad byte is
+};
+
+/// \returns one readable line, e.g. "memmgr debug_heap: overrun after block {12} at 0x..., 40
+/// bytes, allocated at file.cpp(31) in f: first bad byte 0 bytes past the end".
+[[nodiscard]] std::string describe(const debug_problem& p);
+
+/// What a debug_heap does with a problem. The default writes describe(p) to stderr and aborts, as
+/// the CRT does; tests record problems, or throw from check() (allocate and free are noexcept).
+using debug_problem_handler = std::function<void(const debug_problem&)>;
+
+/// The default handler.
+[[noreturn]] void abort_on_debug_problem(const debug_problem& p);
+
+/// A block still in use, as the leak report lists it.
+struct debug_block {
+    const void* address;
+    std::size_t size;
+    std::uint64_t request;
+    block_type type;
+    std::source_location where;
+    std::array<unsigned char, 16> first_bytes; ///< the first min(size, 16) bytes
+};
+
+/// Counts at one moment (as _CrtMemState); subtract two with difference().
+struct debug_checkpoint {
+    std::array<std::size_t, block_type_count> blocks{}; ///< blocks in use, per block_type
+    std::array<std::size_t, block_type_count> bytes{};  ///< bytes in use, per block_type
+    std::size_t peak_bytes = 0;        ///< the most bytes in use at once so far (high-water mark)
+    std::uint64_t next_request = 1;    ///< the request number the next allocation gets
+
+    friend bool operator==(const debug_checkpoint&, const debug_checkpoint&) = default;
+};
+
+/// \returns later - earlier, per block type (as _CrtMemDifference); the peak is later's. Counts
+/// may be negative when blocks were freed: they are returned as signed values.
+struct debug_difference {
+    std::array<std::ptrdiff_t, block_type_count> blocks{};
+    std::array<std::ptrdiff_t, block_type_count> bytes{};
+    std::size_t peak_bytes = 0;
+    std::uint64_t allocations = 0; ///< requests made between the two checkpoints
+
+    [[nodiscard]] bool changed() const noexcept {
+        return std::ranges::any_of(blocks, [](std::ptrdiff_t b) { return b != 0; }) ||
+               std::ranges::any_of(bytes, [](std::ptrdiff_t b) { return b != 0; });
+    }
+};
+[[nodiscard]] debug_difference difference(const debug_checkpoint& later,
+                                          const debug_checkpoint& earlier) noexcept;
+
+/// \returns the CRT-style leak report: a heading, then one entry per block, e.g.
+///   {18} normal block at 0x..., 40 bytes long, allocated at main.cpp(12) in main
+///    Data: <hello...> 68 65 6C 6C 6F ...
+/// and nothing at all when there are no blocks.
+[[nodiscard]] std::string leak_report(const std::vector<debug_block>& blocks);
+
+/// \effects writes leak_report(blocks) to out.
+void write_leak_report(std::ostream& out, const std::vector<debug_block>& blocks);
+
+namespace detail {
+
+// A FIFO of at most `capacity` items. Not std::deque: with <deque> in a module's global fragment,
+// an importer that includes <deque> after `import memmgr;` fails to compile (docs/toolchain.md).
+template <class T>
+class ring {
+public:
+    explicit ring(std::size_t capacity) : slots_(capacity) {}
+    [[nodiscard]] std::size_t size() const noexcept { return count_; }
+    [[nodiscard]] bool full() const noexcept { return count_ == slots_.size(); }
+    /// \effects appends v; the ring must not be full.
+    void push(const T& v) noexcept {
+        slots_[(head_ + count_) % slots_.size()] = v;
+        ++count_;
+    }
+    /// \returns the oldest item, removed.
+    T pop() noexcept {
+        T v = slots_[head_];
+        head_ = (head_ + 1) % slots_.size();
+        --count_;
+        return v;
+    }
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < count_; ++i)
+            f(slots_[(head_ + i) % slots_.size()]);
+    }
+
+private:
+    std::vector<T> slots_;
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+};
+
+// Every live debug_heap, so that a pointer refused by one can be recognised as another's.
+class debug_heap_registry {
+public:
+    struct member {
+        virtual bool has_live_block(const void* p) const noexcept = 0;
+
+    protected:
+        ~member() = default;
+    };
+    static debug_heap_registry& instance() noexcept {
+        static debug_heap_registry* const r = new debug_heap_registry;
+        return *r;
+    }
+    void add(const member* m) {
+        std::lock_guard lock(mutex_);
+        members_.push_back(m);
+    }
+    void remove(const member* m) noexcept {
+        std::lock_guard lock(mutex_);
+        std::erase(members_, m);
+    }
+    bool someone_else_owns(const member* self, const void* p) const noexcept {
+        std::lock_guard lock(mutex_);
+        return std::ranges::any_of(
+            members_, [&](const member* m) { return m != self && m->has_live_block(p); });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<const member*> members_;
+};
+
+} // namespace detail
+
+/// The CRT debug heap's checks as a layer over the heap H (debug_heap<win32_heap> owns a private
+/// heap; debug_heap<win32_heap&> checks one that lives elsewhere). It models heap,
+/// validating_heap and walkable_heap, so it works under every adapter:
+/// heap_resource<debug_heap<win32_heap>>.
+///
+/// Each block is laid out as [header | guard | the block | guard]: the header holds the request
+/// number, size, block type and the caller's std::source_location; the guards hold guard_fill. New
+/// blocks are filled with allocated_fill, freed ones with freed_fill. With a quarantine, freed
+/// blocks are held back and checked for writes when they leave it (and by check()).
+///
+/// free() of a pointer that is not a live block of this heap frees nothing and reports the
+/// problem to the handler (double_free when the block was freed recently, wrong_heap when it is
+/// another debug_heap's, foreign_block otherwise) and returns the matching errc. Overwritten guards
+/// are reported when the block is freed and by check(). Bookkeeping is serialized by a mutex, so
+/// a debug_heap over a thread-safe heap is thread-safe. reallocate always moves the block, so that
+/// stale pointers to the old one are caught.
+///
+/// The source location comes from allocate's defaulted argument: direct calls record the caller;
+/// calls through an adapter record the adapter.
+///
+/// Example usage:
+/// \code
+///   memmgr::debug_heap<memmgr::crt_heap> heap({.quarantine = 16});
+///   auto p = heap.allocate(40);                 // records this line
+///   static_cast<char*>(*p)[40] = 'x';           // one byte too far
+///   heap.check();                               // reports "overrun after block {1} ..."
+/// \endcode
+template <class H>
+    requires heap<std::remove_cvref_t<H>>
+class debug_heap : private detail::debug_heap_registry::member {
+    using base_type = std::remove_cvref_t<H>;
+
+public:
+    static constexpr std::string_view name = "debug_heap";
+    static constexpr std::size_t guaranteed_alignment = guaranteed_alignment_v<base_type>;
+    static constexpr thread_safety threading = [] {
+        if constexpr (requires { base_type::threading; })
+            return base_type::threading;
+        else
+            return thread_safety::never;
+    }();
+
+    /// \effects a debug heap over a heap made from args (or referring to the heap given when H is
+    /// a reference).
+    template <class... Args>
+        requires std::is_constructible_v<H, Args&&...>
+    explicit debug_heap(const debug_options& options, Args&&... args)
+        : base_(std::forward<Args>(args)...), options_(options),
+          quarantine_(options.quarantine + 1), freed_order_(remembered_frees) {
+        front_ = round_up(sizeof(header) + options_.guard_size, guaranteed_alignment);
+        detail::debug_heap_registry::instance().add(this);
+    }
+    debug_heap()
+        requires std::is_default_constructible_v<H>
+        : debug_heap(debug_options{}) {}
+
+    debug_heap(const debug_heap&) = delete;
+    debug_heap& operator=(const debug_heap&) = delete;
+
+    /// \effects optionally reports leaks, then gives every remaining block back to the heap beneath.
+    virtual ~debug_heap() { // virtual: the registry holds it through a base with virtual functions
+        detail::debug_heap_registry::instance().remove(this);
+        if (options_.report_leaks_on_destruction) {
+            std::fputs(leak_report(leaks()).c_str(), stderr);
+        }
+        for (const auto& [p, h] : live_)
+            (void)base_.free(raw_of(p));
+        quarantine_.for_each([this](const void* p) { (void)base_.free(raw_of(p)); });
+    }
+
+    // --- the heap ------------------------------------------------------------------------------
+
+    [[nodiscard]] result<void*> allocate(
+        std::size_t n, std::source_location where = std::source_location::current()) noexcept {
+        return allocate(n, block_type::normal, where);
+    }
+
+    /// \returns a block of n bytes of the given type, filled with allocated_fill and guarded.
+    [[nodiscard]] result<void*> allocate(
+        std::size_t n, block_type type,
+        std::source_location where = std::source_location::current()) noexcept {
+        if (n > max_request_size - front_ - options_.guard_size)
+            return fail(errc::size_overflow);
+        std::unique_lock lock(mutex_);
+        auto raw = base_.allocate(front_ + n + options_.guard_size);
+        if (!raw)
+            return fail(raw.error());
+        const std::uint64_t request = next_request_++;
+        auto* h = static_cast<header*>(*raw);
+        *h = header{request, n, where, type};
+        auto* bytes = static_cast<unsigned char*>(*raw);
+        std::memset(bytes + sizeof(header), options_.guard_fill, front_ - sizeof(header));
+        std::memset(bytes + front_, options_.allocated_fill, n);
+        std::memset(bytes + front_ + n, options_.guard_fill, options_.guard_size);
+        void* p = bytes + front_;
+        try {
+            live_.emplace(p, h);
+            if (!freed_.empty())
+                forget_freed(p);
+        } catch (...) {
+            (void)base_.free(*raw);
+            return fail(errc::out_of_memory);
+        }
+        account(type, static_cast<std::ptrdiff_t>(n), 1);
+        std::function<void(std::uint64_t)> hook;
+        if (request == break_request_)
+            hook = break_hook_;
+        const bool due = tick();
+        lock.unlock();
+        if (hook)
+            hook(request);
+        if (due)
+            (void)check();
+        return p;
+    }
+
+    /// \effects checks p's guards, fills it with freed_fill and frees it (or quarantines it).
+    /// \errors double_free, wrong_heap reads as foreign_block, foreign_block: the handler hears of
+    /// it first, and nothing is freed.
+    result<void> free(void* p) noexcept {
+        if (p == nullptr)
+            return {};
+        std::unique_lock lock(mutex_);
+        auto it = live_.find(p);
+        if (it == live_.end()) {
+            lock.unlock();
+            return refuse(p);
+        }
+        header* h = it->second;
+        std::vector<debug_problem> found;
+        check_guards(p, *h, found);
+        live_.erase(it);
+        account(h->type, -static_cast<std::ptrdiff_t>(h->size), -1);
+        std::memset(p, options_.freed_fill, h->size);
+        remember_freed(p);
+        if (options_.quarantine > 0) {
+            quarantine_.push(p);
+            if (quarantine_.size() > options_.quarantine) {
+                const void* oldest = quarantine_.pop();
+                check_quarantined(oldest, found);
+                (void)base_.free(raw_of(oldest));
+            }
+        } else {
+            (void)base_.free(raw_of(p));
+        }
+        const bool due = tick();
+        lock.unlock();
+        report(found);
+        if (due)
+            (void)check();
+        return {};
+    }
+
+    /// \returns the size p was allocated with. \errors null_pointer, foreign_block (also for
+    /// freed blocks).
+    [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
+        std::lock_guard lock(mutex_);
+        auto it = live_.find(p);
+        if (it == live_.end())
+            return fail(errc::foreign_block);
+        return it->second->size;
+    }
+
+    /// \returns a new block holding p's first min(old, n) bytes; p is freed (always moved, so that
+    /// stale pointers are caught). On failure p is untouched. The new block keeps p's type.
+    [[nodiscard]] result<void*> reallocate(
+        void* p, std::size_t n, std::source_location where = std::source_location::current()) noexcept {
+        if (p == nullptr)
+            return allocate(n, block_type::normal, where);
+        block_type type;
+        std::size_t old;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = live_.find(p);
+            if (it == live_.end())
+                return fail(errc::foreign_block);
+            type = it->second->type;
+            old = it->second->size;
+        }
+        return allocate(n, type, where).and_then([&](void* q) -> result<void*> {
+            std::memcpy(q, p, std::min(old, n));
+            if (auto freed = free(p); !freed) {
+                (void)free(q);
+                return fail(freed.error());
+            }
+            return q;
+        });
+    }
+
+    // --- checking -----------------------------------------------------------------------------
+
+    /// \effects checks every live block's guards, every quarantined block's fill and the heap
+    /// beneath (where it can validate itself); reports each problem to the handler.
+    /// \returns the number of problems found. \throws whatever the handler throws (check is the
+    /// place for a throwing handler: allocate and free are noexcept, as every heap's are, so a
+    /// handler that throws from them ends the program).
+    std::size_t check() {
+        std::vector<debug_problem> found;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [p, h] : live_)
+                check_guards(p, *h, found);
+            quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
+        }
+        if constexpr (validating_heap<base_type>) {
+            if (!base_.validate())
+                found.push_back({debug_problem_kind::base_heap_corrupt, nullptr, 0, 0,
+                                 block_type::normal, {}, 0});
+        }
+        report(found);
+        return found.size();
+    }
+
+    /// \returns success when check() would find nothing (without reporting). \errors heap_corrupt.
+    [[nodiscard]] result<void> validate() const noexcept {
+        std::vector<debug_problem> found;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [p, h] : live_)
+                check_guards(p, *h, found);
+            quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
+        }
+        if constexpr (validating_heap<base_type>) {
+            if (!base_.validate())
+                return fail(errc::heap_corrupt);
+        }
+        if (!found.empty())
+            return fail(errc::heap_corrupt);
+        return {};
+    }
+
+    /// \returns success if p is a live block with intact guards. \errors foreign_block,
+    /// heap_corrupt.
+    [[nodiscard]] result<void> validate(const void* p) const noexcept {
+        std::lock_guard lock(mutex_);
+        auto it = live_.find(p);
+        if (it == live_.end())
+            return fail(errc::foreign_block);
+        std::vector<debug_problem> found;
+        check_guards(p, *it->second, found);
+        if (!found.empty())
+            return fail(errc::heap_corrupt);
+        return {};
+    }
+
+    /// \returns true if p is a live block of this heap.
+    [[nodiscard]] bool owns(const void* p) const noexcept { return has_live_block(p); }
+
+    /// \effects the handler hears of every problem from now on (nullptr: the default, which
+    /// reports and aborts).
+    void set_problem_handler(debug_problem_handler handler) {
+        std::lock_guard lock(mutex_);
+        handler_ = handler ? std::move(handler) : debug_problem_handler(&abort_on_debug_problem);
+    }
+
+    /// \effects calls hook(request) when the allocation with that request number is made (as
+    /// _CrtSetBreakAlloc); 0 clears it.
+    void break_on_request(std::uint64_t request, std::function<void(std::uint64_t)> hook) {
+        std::lock_guard lock(mutex_);
+        break_request_ = request;
+        break_hook_ = std::move(hook);
+    }
+
+    // --- leaks, checkpoints, walks --------------------------------------------------------------
+
+    /// \returns every live block but ignore blocks, in request order (as _CrtDumpMemoryLeaks).
+    [[nodiscard]] std::vector<debug_block> leaks() const { return blocks_since(0, false); }
+
+    /// \returns the live blocks allocated since `since` (as _CrtMemDumpAllObjectsSince).
+    [[nodiscard]] std::vector<debug_block> blocks_since(const debug_checkpoint& since) const {
+        return blocks_since(since.next_request, false);
+    }
+
+    /// \effects writes the leak report for leaks() to out. \returns the number of leaked blocks.
+    std::size_t report_leaks(std::ostream& out) const {
+        const auto blocks = leaks();
+        write_leak_report(out, blocks);
+        return blocks.size();
+    }
+
+    /// \returns the counts now (as _CrtMemCheckpoint).
+    [[nodiscard]] debug_checkpoint checkpoint() const {
+        std::lock_guard lock(mutex_);
+        debug_checkpoint c = counts_;
+        c.next_request = next_request_;
+        return c;
+    }
+
+    /// \returns every block: live ones in use, quarantined ones free, and the free blocks of the
+    /// heap beneath where it can walk (as _heapwalk).
+    [[nodiscard]] result<std::vector<heap_entry>> walk() const noexcept {
+        try {
+            std::vector<heap_entry> entries;
+            {
+                std::lock_guard lock(mutex_);
+                for (const auto& [p, h] : live_)
+                    entries.push_back({const_cast<void*>(p), h->size, front_ + options_.guard_size,
+                                       true});
+                quarantine_.for_each([&](const void* p) {
+                    entries.push_back({const_cast<void*>(p), header_of(p)->size,
+                                       front_ + options_.guard_size, false});
+                });
+            }
+            if constexpr (walkable_heap<base_type>) {
+                auto below = base_.walk();
+                if (!below)
+                    return fail(below.error());
+                for (const heap_entry& e : *below)
+                    if (!e.in_use)
+                        entries.push_back(e);
+            }
+            std::ranges::sort(entries, {}, &heap_entry::address);
+            return entries;
+        } catch (...) {
+            return fail(errc::out_of_memory);
+        }
+    }
+
+    /// \returns the heap beneath.
+    [[nodiscard]] base_type& base() noexcept { return base_; }
+    [[nodiscard]] const debug_options& options() const noexcept { return options_; }
+
+private:
+    struct header {
+        std::uint64_t request;
+        std::size_t size;
+        std::source_location where;
+        block_type type;
+    };
+
+    static constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
+        return (n + a - 1) / a * a;
+    }
+    void* raw_of(const void* p) const noexcept {
+        return const_cast<char*>(static_cast<const char*>(p)) - front_;
+    }
+    header* header_of(const void* p) const noexcept { return static_cast<header*>(raw_of(p)); }
+
+    bool has_live_block(const void* p) const noexcept override {
+        std::lock_guard lock(mutex_);
+        return live_.contains(p);
+    }
+
+    void check_guards(const void* p, const header& h, std::vector<debug_problem>& found) const {
+        const auto* bytes = static_cast<const unsigned char*>(p);
+        const std::size_t gap = front_ - sizeof(header);
+        for (std::size_t i = 0; i < gap; ++i) {
+            if (bytes[-1 - static_cast<std::ptrdiff_t>(i)] != options_.guard_fill) {
+                found.push_back({debug_problem_kind::overrun_before, p, h.size, h.request, h.type,
+                                 h.where, i + 1});
+                break;
+            }
+        }
+        for (std::size_t i = 0; i < options_.guard_size; ++i) {
+            if (bytes[h.size + i] != options_.guard_fill) {
+                found.push_back({debug_problem_kind::overrun_after, p, h.size, h.request, h.type,
+                                 h.where, i});
+                break;
+            }
+        }
+    }
+
+    void check_quarantined(const void* p, std::vector<debug_problem>& found) const {
+        const header& h = *header_of(p);
+        const auto* bytes = static_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < h.size; ++i) {
+            if (bytes[i] != options_.freed_fill) {
+                found.push_back({debug_problem_kind::written_after_free, p, h.size, h.request, h.type,
+                                 h.where, i});
+                return;
+            }
+        }
+        check_guards(p, h, found);
+    }
+
+    // Freed pointers remembered (up to a bound) so that freeing one again reads as a double free.
+    // Each remembrance has a serial number, so that the ring forgetting an old one does not forget
+    // the same address freed again since.
+    void remember_freed(const void* p) {
+        try {
+            const std::uint64_t serial = ++free_serial_;
+            freed_[p] = serial;
+            if (freed_order_.full()) {
+                const auto [old, old_serial] = freed_order_.pop();
+                if (auto it = freed_.find(old); it != freed_.end() && it->second == old_serial)
+                    freed_.erase(it);
+            }
+            freed_order_.push({p, serial});
+        } catch (...) {
+            // Forgetting a freed pointer only weakens the diagnosis from double_free to foreign.
+        }
+    }
+    void forget_freed(const void* p) noexcept { freed_.erase(p); }
+
+    result<void> refuse(void* p) noexcept {
+        debug_problem problem{debug_problem_kind::foreign_block, p, 0, 0, block_type::normal, {}, 0};
+        errc why = errc::foreign_block;
+        {
+            std::lock_guard lock(mutex_);
+            if (freed_.contains(p)) {
+                problem.kind = debug_problem_kind::double_free;
+                why = errc::double_free;
+                bool quarantined = false;
+                quarantine_.for_each([&](const void* q) { quarantined = quarantined || q == p; });
+                if (quarantined) { // its header is still ours to read
+                    const header& h = *header_of(p);
+                    problem = {debug_problem_kind::double_free, p, h.size, h.request, h.type,
+                               h.where, 0};
+                }
+            }
+        }
+        if (why == errc::foreign_block &&
+            detail::debug_heap_registry::instance().someone_else_owns(this, p))
+            problem.kind = debug_problem_kind::wrong_heap;
+        report(std::vector<debug_problem>{problem});
+        return fail(why);
+    }
+
+    void report(const std::vector<debug_problem>& found) const {
+        if (found.empty())
+            return;
+        debug_problem_handler handler;
+        {
+            std::lock_guard lock(mutex_);
+            handler = handler_;
+        }
+        for (const debug_problem& p : found)
+            handler(p);
+    }
+
+    void account(block_type type, std::ptrdiff_t bytes, std::ptrdiff_t blocks) noexcept {
+        const auto t = static_cast<std::size_t>(type);
+        counts_.bytes[t] = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts_.bytes[t]) + bytes);
+        counts_.blocks[t] = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts_.blocks[t]) + blocks);
+        in_use_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(in_use_) + bytes);
+        counts_.peak_bytes = std::max(counts_.peak_bytes, in_use_);
+    }
+
+    bool tick() noexcept { return options_.check_every != 0 && ++operations_ % options_.check_every == 0; }
+
+    std::vector<debug_block> blocks_since(std::uint64_t first, bool with_ignored) const {
+        std::vector<debug_block> blocks;
+        std::lock_guard lock(mutex_);
+        for (const auto& [p, h] : live_) {
+            if (h->request < first || (!with_ignored && h->type == block_type::ignore))
+                continue;
+            debug_block b{p, h->size, h->request, h->type, h->where, {}};
+            std::memcpy(b.first_bytes.data(), p, std::min(h->size, b.first_bytes.size()));
+            blocks.push_back(b);
+        }
+        std::ranges::sort(blocks, {}, &debug_block::request);
+        return blocks;
+    }
+
+    H base_;
+    debug_options options_;
+    std::size_t front_ = 0;
+    mutable std::mutex mutex_;
+    std::unordered_map<const void*, header*> live_;
+    static constexpr std::size_t remembered_frees = 4096;
+    detail::ring<const void*> quarantine_;
+    std::unordered_map<const void*, std::uint64_t> freed_;
+    detail::ring<std::pair<const void*, std::uint64_t>> freed_order_;
+    std::uint64_t free_serial_ = 0;
+    debug_checkpoint counts_;
+    std::size_t in_use_ = 0;
+    std::uint64_t next_request_ = 1;
+    std::uint64_t operations_ = 0;
+    std::uint64_t break_request_ = 0;
+    std::function<void(std::uint64_t)> break_hook_;
+    debug_problem_handler handler_ = &abort_on_debug_problem;
+};
+
+} // namespace memmgr
+
+// --- implementation -----------------------------------------------------------------------------
+
+namespace memmgr {
+
+namespace {
+
+std::string_view kind_text(debug_problem_kind k) noexcept {
+    switch (k) {
+    case debug_problem_kind::overrun_before: return "overrun before";
+    case debug_problem_kind::overrun_after: return "overrun after";
+    case debug_problem_kind::written_after_free: return "write after free in";
+    case debug_problem_kind::double_free: return "double free of";
+    case debug_problem_kind::foreign_block: return "free of a foreign pointer, not a";
+    case debug_problem_kind::wrong_heap: return "free through the wrong heap of";
+    case debug_problem_kind::base_heap_corrupt: return "corruption in the heap beneath, near";
+    }
+    return "problem with";
+}
+
+std::string_view type_text(block_type t) noexcept {
+    switch (t) {
+    case block_type::normal: return "normal";
+    case block_type::client: return "client";
+    case block_type::ignore: return "ignore";
+    }
+    return "unknown";
+}
+
+std::string location_text(const std::source_location& where) {
+    if (where.file_name() == nullptr || *where.file_name() == '\0')
+        return "an unknown place";
+    return std::string(where.file_name()) + "(" + std::to_string(where.line()) + ") in " +
+           where.function_name();
+}
+
+std::string pointer_text(const void* p) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%p", p);
+    return buffer;
+}
+
+} // namespace
+
+std::string describe(const debug_problem& p) {
+    std::string text = "memmgr debug_heap: ";
+    text.append(kind_text(p.kind)).append(" block");
+    if (p.request != 0)
+        text.append(" {").append(std::to_string(p.request)).append("}");
+    text.append(" at ").append(pointer_text(p.address));
+    if (p.request != 0) {
+        text.append(", ").append(type_text(p.type)).append(", ").append(std::to_string(p.size));
+        text.append(" bytes, allocated at ").append(location_text(p.where));
+    }
+    switch (p.kind) {
+    case debug_problem_kind::overrun_before:
+        text.append(": bad guard byte ").append(std::to_string(p.offset)).append(" before the block");
+        break;
+    case debug_problem_kind::overrun_after:
+        text.append(": bad guard byte ").append(std::to_string(p.offset)).append(" past the end");
+        break;
+    case debug_problem_kind::written_after_free:
+        text.append(": byte ").append(std::to_string(p.offset)).append(" changed after free");
+        break;
+    default: break;
+    }
+    return text;
+}
+
+void abort_on_debug_problem(const debug_problem& p) {
+    std::fprintf(stderr, "%s\n", describe(p).c_str());
+    std::abort();
+}
+
+debug_difference difference(const debug_checkpoint& later, const debug_checkpoint& earlier) noexcept {
+    debug_difference d;
+    for (std::size_t t = 0; t < block_type_count; ++t) {
+        d.blocks[t] = static_cast<std::ptrdiff_t>(later.blocks[t]) -
+                      static_cast<std::ptrdiff_t>(earlier.blocks[t]);
+        d.bytes[t] = static_cast<std::ptrdiff_t>(later.bytes[t]) -
+                     static_cast<std::ptrdiff_t>(earlier.bytes[t]);
+    }
+    d.peak_bytes = later.peak_bytes;
+    d.allocations = later.next_request - earlier.next_request;
+    return d;
+}
+
+std::string leak_report(const std::vector<debug_block>& blocks) {
+    if (blocks.empty())
+        return {};
+    std::string text = "memmgr debug_heap: detected memory leaks!\nDumping objects ->\n";
+    for (const debug_block& b : blocks) {
+        text.append("{").append(std::to_string(b.request)).append("} ");
+        text.append(type_text(b.type)).append(" block at ").append(pointer_text(b.address));
+        text.append(", ").append(std::to_string(b.size)).append(" bytes long, allocated at ");
+        text.append(location_text(b.where)).append("\n Data: <");
+        const std::size_t shown = std::min(b.size, b.first_bytes.size());
+        for (std::size_t i = 0; i < shown; ++i) {
+            const unsigned char c = b.first_bytes[i];
+            text.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : ' ');
+        }
+        text.append(">");
+        for (std::size_t i = 0; i < shown; ++i) {
+            char hex[4];
+            std::snprintf(hex, sizeof hex, " %02X", b.first_bytes[i]);
+            text.append(hex);
+        }
+        text.append("\n");
+    }
+    text.append("Object dump complete.\n");
+    return text;
+}
+
+void write_leak_report(std::ostream& out, const std::vector<debug_block>& blocks) {
+    out << leak_report(blocks);
+}
+
+} // namespace memmgr

@@ -1,0 +1,139 @@
+// memmgr:stack_buffer: _malloca/_freea done as RAII, and as a std::pmr::memory_resource.
+module;
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+#include <type_traits>
+#include <utility>
+
+export module memmgr:stack_buffer;
+
+import :errors;
+import :concepts;
+import :handlers;
+import :over_aligned;
+import :crt_heap;
+
+export namespace memmgr {
+
+/// N bytes inside the object (on the stack, when the object is a local), the heap H beyond (H may
+/// be a reference to a heap that lives elsewhere): what
+/// _malloca does for one buffer, for any number of allocations, as a std::pmr::memory_resource.
+///
+/// Allocations are carved from the inline bytes while they fit (aligned as asked); anything that
+/// does not fit goes to H (through the over-alignment logic of the adapters, and the allocation
+/// failure handler), and is freed by deallocate or, at the latest, when the buffer is destroyed.
+/// Inline bytes are reclaimed when the most recent inline allocation is deallocated (stack order);
+/// otherwise they stay used until the buffer goes, as with a monotonic buffer.
+///
+/// Not thread-safe (a stack buffer belongs to one scope). is_equal only to itself.
+/// \throws heap_error from allocate when H fails, or for a bad alignment or size.
+///
+/// Example usage:
+/// \code
+///   memmgr::stack_buffer<1024> scratch;                       // _malloca(…) and _freea in one
+///   std::pmr::vector<int> small(&scratch);                    // stays on the stack while it fits
+///   void* p = scratch.allocate(n);                            // n bytes, inline or on the heap
+/// \endcode
+template <std::size_t N, class H = crt_heap>
+    requires heap<std::remove_cvref_t<H>>
+class stack_buffer final : public std::pmr::memory_resource {
+    static_assert(N > 0, "a stack_buffer needs at least one inline byte.");
+    using heap_type = std::remove_cvref_t<H>;
+
+public:
+    template <class... Args>
+        requires std::is_constructible_v<H, Args&&...>
+    explicit stack_buffer(Args&&... args) : heap_(std::forward<Args>(args)...) {}
+
+    stack_buffer(const stack_buffer&) = delete;
+    stack_buffer& operator=(const stack_buffer&) = delete;
+
+    /// \effects frees whatever went to the heap and was not deallocated.
+    ~stack_buffer() override {
+        for (spilled* s = spilled_; s != nullptr;) {
+            spilled* next = s->next;
+            (void)detail::free_aligned_from(heap_, s->block, s->alignment);
+            delete s;
+            s = next;
+        }
+    }
+
+    /// \returns whether p lies in the inline bytes.
+    [[nodiscard]] bool on_stack(const void* p) const noexcept {
+        const auto* b = static_cast<const std::byte*>(p);
+        return b >= inline_ && b < inline_ + N;
+    }
+    /// \returns the inline bytes in use (including alignment padding).
+    [[nodiscard]] std::size_t inline_used() const noexcept { return used_; }
+    static constexpr std::size_t inline_capacity = N;
+    /// \returns how many allocations went to the heap and are still held.
+    [[nodiscard]] std::size_t spilled_blocks() const noexcept {
+        std::size_t n = 0;
+        for (const spilled* s = spilled_; s != nullptr; s = s->next)
+            ++n;
+        return n;
+    }
+    [[nodiscard]] heap_type& heap() noexcept { return heap_; }
+
+private:
+    struct spilled {
+        void* block;
+        std::size_t alignment;
+        spilled* next;
+    };
+
+    void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+        if (!valid_alignment(alignment))
+            throw heap_error(heap_type::name, bytes, errc::bad_alignment);
+        const auto base = reinterpret_cast<std::uintptr_t>(inline_);
+        const std::uintptr_t start = (base + used_ + alignment - 1) & ~(std::uintptr_t{alignment} - 1);
+        const std::size_t offset = static_cast<std::size_t>(start - base);
+        if (offset <= N && bytes <= N - offset) {
+            used_ = offset + bytes;
+            return inline_ + offset;
+        }
+        auto* record = new spilled{nullptr, alignment, spilled_};
+        auto block = allocate_with_retry(heap_type::name, bytes, [&] {
+            return detail::allocate_aligned_from(heap_, bytes, alignment);
+        });
+        if (!block) {
+            delete record;
+            throw heap_error(heap_type::name, bytes, block.error());
+        }
+        record->block = *block;
+        spilled_ = record;
+        return *block;
+    }
+
+    void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+        if (on_stack(p)) {
+            // Stack order: the most recent inline allocation gives its bytes back.
+            if (static_cast<std::byte*>(p) + bytes == inline_ + used_)
+                used_ = static_cast<std::size_t>(static_cast<std::byte*>(p) - inline_);
+            return;
+        }
+        for (spilled** link = &spilled_; *link != nullptr; link = &(*link)->next) {
+            if ((*link)->block == p) {
+                spilled* gone = *link;
+                *link = gone->next;
+                if (auto freed = detail::free_aligned_from(heap_, p, alignment); !freed)
+                    report_deallocation_error(heap_type::name, p, freed.error());
+                delete gone;
+                return;
+            }
+        }
+        report_deallocation_error(heap_type::name, p, errc::foreign_block);
+    }
+
+    bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+        return this == &other;
+    }
+
+    alignas(std::max_align_t) std::byte inline_[N];
+    std::size_t used_ = 0;
+    spilled* spilled_ = nullptr;
+    H heap_;
+};
+
+} // namespace memmgr

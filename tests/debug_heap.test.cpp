@@ -1,0 +1,339 @@
+// memmgr:debug_heap on both legs: every corruption detected and reported with its block, the leak
+// report, checkpoints and their differences, the break hook, walks, and use under the adapters.
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory_resource>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/blocks.hpp"
+
+import memmgr;
+
+using memmgr::block_type;
+using memmgr::debug_problem;
+using memmgr::debug_problem_kind;
+using memmgr::errc;
+using namespace memmgr_test;
+
+namespace {
+
+// A debug heap whose problems are recorded instead of aborting the test run.
+template <class H = memmgr::crt_heap>
+struct recorded : memmgr::debug_heap<H> {
+    explicit recorded(const memmgr::debug_options& options = {}) : memmgr::debug_heap<H>(options) {
+        this->set_problem_handler([this](const debug_problem& p) { problems.push_back(p); });
+    }
+    std::vector<debug_problem> problems;
+};
+
+bool mentions(const std::string& text, std::string_view what) {
+    return text.find(what) != std::string::npos;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(debug_heap)
+
+static_assert(memmgr::heap<memmgr::debug_heap<memmgr::crt_heap>>);
+static_assert(memmgr::validating_heap<memmgr::debug_heap<memmgr::win32_heap>>);
+static_assert(memmgr::walkable_heap<memmgr::debug_heap<memmgr::com_heap>>);
+
+BOOST_AUTO_TEST_CASE(blocks_are_filled_and_guarded_as_the_crt_does) {
+    recorded<> heap;
+    auto p = heap.allocate(24);
+    BOOST_REQUIRE(p);
+    const auto* bytes = static_cast<const unsigned char*>(*p);
+    for (std::size_t i = 0; i < 24; ++i)
+        BOOST_TEST(bytes[i] == 0xCD);
+    for (std::size_t i = 1; i <= 4; ++i)
+        BOOST_TEST(bytes[-static_cast<std::ptrdiff_t>(i)] == 0xFD);
+    for (std::size_t i = 24; i < 28; ++i)
+        BOOST_TEST(bytes[i] == 0xFD);
+    BOOST_TEST(aligned(*p, memmgr::crt_heap::guaranteed_alignment));
+    BOOST_TEST(heap.size(*p).value() == 24u);
+    BOOST_TEST(heap.check() == 0u);
+    BOOST_TEST(heap.free(*p).has_value());
+    BOOST_TEST(heap.problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(one_byte_past_the_end_is_reported_with_its_block) {
+    recorded<> heap;
+    auto p = heap.allocate(40); // this line is the block's location
+    const auto line = __LINE__ - 1;
+    BOOST_REQUIRE(p);
+    static_cast<unsigned char*>(*p)[40] = 'x';
+    BOOST_TEST(heap.check() == 1u);
+    BOOST_REQUIRE(heap.problems.size() == 1u);
+    const debug_problem& found = heap.problems[0];
+    BOOST_TEST((found.kind == debug_problem_kind::overrun_after));
+    BOOST_TEST(found.address == *p);
+    BOOST_TEST(found.size == 40u);
+    BOOST_TEST(found.request == 1u);
+    BOOST_TEST(found.offset == 0u);
+    BOOST_TEST(found.where.line() == line);
+    const std::string text = memmgr::describe(found);
+    BOOST_TEST(mentions(text, "overrun after block {1}"));
+    BOOST_TEST(mentions(text, "40 bytes"));
+    BOOST_TEST(mentions(text, "debug_heap.test.cpp(" + std::to_string(line) + ")"));
+    BOOST_TEST(!heap.validate().has_value());
+    BOOST_TEST(fails_with(heap.validate(*p), errc::heap_corrupt));
+
+    // Freeing reports it again (the CRT does too) and still frees.
+    BOOST_TEST(heap.free(*p).has_value());
+    BOOST_TEST(heap.problems.size() == 2u);
+    BOOST_TEST(heap.leaks().empty());
+}
+
+BOOST_AUTO_TEST_CASE(one_byte_before_the_start_is_reported) {
+    recorded<> heap;
+    auto p = heap.allocate(16);
+    BOOST_REQUIRE(p);
+    static_cast<unsigned char*>(*p)[-1] = 0;
+    BOOST_TEST(heap.free(*p).has_value());
+    BOOST_REQUIRE(heap.problems.size() == 1u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::overrun_before));
+    BOOST_TEST(heap.problems[0].offset == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_after_free_is_caught_by_the_quarantine) {
+    recorded<> heap({.quarantine = 4});
+    auto p = heap.allocate(32);
+    BOOST_REQUIRE(p);
+    BOOST_TEST(heap.free(*p).has_value());
+    const auto* bytes = static_cast<const unsigned char*>(*p);
+    BOOST_TEST(bytes[5] == 0xDD); // still quarantined, filled
+    static_cast<unsigned char*>(*p)[5] = 1; // the bug
+    BOOST_TEST(heap.check() == 1u);
+    BOOST_REQUIRE(heap.problems.size() == 1u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::written_after_free));
+    BOOST_TEST(heap.problems[0].offset == 5u);
+
+    // Leaving the quarantine reports it too, then the memory really goes.
+    heap.problems.clear();
+    for (int i = 0; i < 4; ++i) {
+        auto q = heap.allocate(8);
+        BOOST_REQUIRE(q);
+        BOOST_TEST(heap.free(*q).has_value());
+    }
+    BOOST_REQUIRE(heap.problems.size() == 1u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::written_after_free));
+}
+
+BOOST_AUTO_TEST_CASE(double_foreign_and_wrong_heap_frees_are_reported_and_refused) {
+    recorded<> heap({.quarantine = 2});
+    recorded<> other;
+    memmgr::crt_heap crt;
+    auto p = heap.allocate(10);
+    auto q = other.allocate(10);
+    auto c = crt.allocate(10);
+    BOOST_REQUIRE(p);
+    BOOST_REQUIRE(q);
+    BOOST_REQUIRE(c);
+
+    BOOST_TEST(heap.free(*p).has_value());
+    BOOST_TEST(fails_with(heap.free(*p), errc::double_free));
+    BOOST_TEST(fails_with(heap.free(*c), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.free(*q), errc::foreign_block));
+    BOOST_REQUIRE(heap.problems.size() == 3u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::double_free));
+    BOOST_TEST(heap.problems[0].request == 1u); // still quarantined: the block is known
+    BOOST_TEST((heap.problems[1].kind == debug_problem_kind::foreign_block));
+    BOOST_TEST((heap.problems[2].kind == debug_problem_kind::wrong_heap));
+
+    // Nothing was freed by the refused calls.
+    BOOST_TEST(other.owns(*q));
+    BOOST_TEST(other.free(*q).has_value());
+    BOOST_TEST(crt.free(*c).has_value());
+
+    // Without a quarantine a double free is still recognised (recent frees are remembered).
+    recorded<> plain;
+    auto r = plain.allocate(10);
+    BOOST_REQUIRE(r);
+    BOOST_TEST(plain.free(*r).has_value());
+    BOOST_TEST(fails_with(plain.free(*r), errc::double_free));
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_handler_stops_check_at_the_first_problem) {
+    memmgr::debug_heap<memmgr::crt_heap> heap;
+    heap.set_problem_handler([](const debug_problem& p) { throw std::runtime_error(memmgr::describe(p)); });
+    auto p = heap.allocate(8);
+    auto q = heap.allocate(8);
+    BOOST_REQUIRE(p && q);
+    static_cast<unsigned char*>(*p)[8] = 0;
+    static_cast<unsigned char*>(*q)[8] = 0;
+    try {
+        (void)heap.check();
+        BOOST_FAIL("the handler should have thrown");
+    } catch (const std::runtime_error& e) {
+        BOOST_TEST(mentions(e.what(), "overrun after block"));
+    }
+    // Repair, so that freeing reports nothing (the handler would throw through noexcept free).
+    static_cast<unsigned char*>(*p)[8] = 0xFD;
+    static_cast<unsigned char*>(*q)[8] = 0xFD;
+    BOOST_TEST(heap.check() == 0u);
+    BOOST_TEST(heap.free(*p).has_value());
+    BOOST_TEST(heap.free(*q).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_leak_report_lists_what_is_left) {
+    recorded<> heap;
+    auto kept = heap.allocate(11);
+    const auto line = __LINE__ - 1;
+    auto freed = heap.allocate(20);
+    auto client = heap.allocate(7, block_type::client);
+    auto ignored = heap.allocate(9, block_type::ignore);
+    BOOST_REQUIRE(kept && freed && client && ignored);
+    std::memcpy(*kept, "hello world", 11);
+    BOOST_TEST(heap.free(*freed).has_value());
+
+    const auto leaks = heap.leaks();
+    BOOST_REQUIRE(leaks.size() == 2u); // ignore blocks are left out
+    BOOST_TEST(leaks[0].request == 1u);
+    BOOST_TEST(leaks[0].size == 11u);
+    BOOST_TEST(leaks[0].where.line() == line);
+    BOOST_TEST((leaks[1].type == block_type::client));
+    BOOST_TEST(leaks[1].request == 3u);
+
+    std::ostringstream out;
+    BOOST_TEST(heap.report_leaks(out) == 2u);
+    const std::string report = out.str();
+    BOOST_TEST(mentions(report, "detected memory leaks"));
+    BOOST_TEST(mentions(report, "{1} normal block at"));
+    BOOST_TEST(mentions(report, "11 bytes long"));
+    BOOST_TEST(mentions(report, "Data: <hello world> 68 65 6C 6C 6F 20 77 6F 72 6C 64"));
+    BOOST_TEST(mentions(report, "{3} client block"));
+    BOOST_TEST(!mentions(report, "{4}"));
+    BOOST_TEST(mentions(report, "debug_heap.test.cpp(" + std::to_string(line) + ")"));
+
+    for (void* p : {*kept, *client, *ignored})
+        BOOST_TEST(heap.free(p).has_value());
+    std::ostringstream none;
+    BOOST_TEST(heap.report_leaks(none) == 0u);
+    BOOST_TEST(none.str().empty());
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_and_their_difference) {
+    recorded<> heap;
+    auto a = heap.allocate(100);
+    BOOST_REQUIRE(a);
+    const auto before = heap.checkpoint();
+    auto b = heap.allocate(50);
+    auto c = heap.allocate(30, block_type::client);
+    BOOST_REQUIRE(b && c);
+    BOOST_TEST(heap.free(*a).has_value());
+    const auto after = heap.checkpoint();
+
+    const auto d = memmgr::difference(after, before);
+    BOOST_TEST(d.changed());
+    BOOST_TEST(d.blocks[0] == 0);  // normal: +1 (b) -1 (a)
+    BOOST_TEST(d.bytes[0] == -50); // +50 -100
+    BOOST_TEST(d.blocks[1] == 1);  // client: +1
+    BOOST_TEST(d.bytes[1] == 30);
+    BOOST_TEST(d.allocations == 2u);
+    BOOST_TEST(d.peak_bytes == 180u); // 100 + 50 + 30 at once
+    BOOST_TEST(after.peak_bytes == 180u);
+
+    const auto since = heap.blocks_since(before);
+    BOOST_REQUIRE(since.size() == 2u);
+    BOOST_TEST(since[0].address == *b);
+    BOOST_TEST(since[1].address == *c);
+    BOOST_TEST(!memmgr::difference(heap.checkpoint(), after).changed());
+    (void)heap.free(*b);
+    (void)heap.free(*c);
+}
+
+BOOST_AUTO_TEST_CASE(a_hook_fires_on_a_given_request_number) {
+    recorded<> heap;
+    std::vector<std::uint64_t> fired;
+    heap.break_on_request(3, [&](std::uint64_t n) { fired.push_back(n); });
+    std::vector<void*> blocks;
+    for (int i = 0; i < 5; ++i)
+        blocks.push_back(heap.allocate(8).value());
+    BOOST_TEST(fired == std::vector<std::uint64_t>{3});
+    for (void* p : blocks)
+        (void)heap.free(p);
+}
+
+BOOST_AUTO_TEST_CASE(check_every_nth_operation_finds_corruption_early) {
+    recorded<> heap({.check_every = 2});
+    auto p = heap.allocate(16); // operation 1
+    BOOST_REQUIRE(p);
+    static_cast<unsigned char*>(*p)[16] = 0;
+    BOOST_TEST(heap.problems.empty());
+    auto q = heap.allocate(16); // operation 2: a check runs
+    BOOST_REQUIRE(q);
+    BOOST_TEST(heap.problems.size() == 1u);
+    (void)heap.free(*q);
+    (void)heap.free(*p);
+}
+
+BOOST_AUTO_TEST_CASE(walk_lists_live_and_quarantined_blocks_and_the_free_blocks_beneath) {
+    recorded<memmgr::win32_heap> heap({.quarantine = 8});
+    auto a = heap.allocate(10);
+    auto b = heap.allocate(20);
+    BOOST_REQUIRE(a && b);
+    BOOST_TEST(heap.free(*b).has_value());
+    auto entries = heap.walk();
+    BOOST_REQUIRE(entries);
+    std::size_t in_use = 0, quarantined = 0;
+    for (const auto& e : *entries) {
+        if (e.address == *a) {
+            BOOST_TEST(e.in_use);
+            BOOST_TEST(e.size == 10u);
+            ++in_use;
+        }
+        if (e.address == *b) {
+            BOOST_TEST(!e.in_use);
+            ++quarantined;
+        }
+    }
+    BOOST_TEST(in_use == 1u);
+    BOOST_TEST(quarantined == 1u);
+    // The private heap beneath reports its own free blocks too.
+    BOOST_TEST(entries->size() > 2u);
+    BOOST_TEST(heap.check() == 0u);
+    (void)heap.free(*a);
+}
+
+BOOST_AUTO_TEST_CASE(composes_under_the_adapters) {
+    recorded<memmgr::win32_heap> heap({.quarantine = 16});
+    {
+        memmgr::heap_resource resource(heap);
+        std::pmr::map<int, std::pmr::string> m(&resource);
+        for (int i = 0; i < 100; ++i)
+            m.emplace(i, "a string that is long enough to need its own block " + std::to_string(i));
+        BOOST_TEST(heap.leaks().size() == 200u);
+        BOOST_TEST(heap.check() == 0u);
+        // Over-aligned blocks through the resource are checked like any other.
+        void* p = resource.allocate(64, 256);
+        BOOST_TEST(aligned(p, 256));
+        resource.deallocate(p, 64, 256);
+    }
+    BOOST_TEST(heap.leaks().empty());
+    BOOST_TEST(heap.problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(reallocate_always_moves_and_keeps_the_contents) {
+    recorded<> heap;
+    auto p = heap.allocate(10);
+    BOOST_REQUIRE(p);
+    fill(*p, 10, 4);
+    auto q = heap.reallocate(*p, 10);
+    BOOST_REQUIRE(q);
+    BOOST_TEST(*q != *p);
+    BOOST_TEST(filled(*q, 10, 4));
+    BOOST_TEST(!heap.owns(*p));
+    BOOST_TEST(fails_with(heap.reallocate(*p, 5), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.allocate(SIZE_MAX), errc::size_overflow));
+    (void)heap.free(*q);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
