@@ -114,20 +114,22 @@ BOOST_AUTO_TEST_CASE(counting_heap_keeps_live_and_peak_counts) {
 BOOST_AUTO_TEST_CASE(a_stack_buffer_serves_inline_first_then_the_heap) {
     checking_heap<> spill;
     {
-        memmgr::stack_buffer<256, checking_heap<>&> scratch(spill);
+        // 512 inline bytes: a (100) and b (100, 64-aligned: at most 63 bytes of padding) always
+        // fit, whatever the buffer's address; c (320) never does after them.
+        memmgr::stack_buffer<512, checking_heap<>&> scratch(spill);
         void* a = scratch.allocate(100, 16);
         BOOST_TEST(scratch.on_stack(a));
         BOOST_TEST(aligned(a, 16));
         void* b = scratch.allocate(100, 64);
         BOOST_TEST(scratch.on_stack(b));
         BOOST_TEST(aligned(b, 64));
-        void* c = scratch.allocate(100, 16); // does not fit: the heap
+        void* c = scratch.allocate(320, 16); // does not fit: the heap
         BOOST_TEST(!scratch.on_stack(c));
         BOOST_TEST(spill.live_blocks() == 1u);
         BOOST_TEST(scratch.spilled_blocks() == 1u);
         void* d = scratch.allocate(10, 4096); // over-aligned, from the heap
         BOOST_TEST(aligned(d, 4096));
-        scratch.deallocate(c, 100, 16);
+        scratch.deallocate(c, 320, 16);
         BOOST_TEST(spill.live_blocks() == 1u);
 
         // Stack order gives inline bytes back.

@@ -1,0 +1,386 @@
+// memmgr's benchmarks, with the peers that can share a process with it: glibc malloc, std::pmr's
+// resources and foonathan/memory. mimalloc and jemalloc replace malloc when linked, so they run in
+// their own executables (mimalloc.bench.cpp, jemalloc.bench.cpp) on the same workloads.
+//
+// Names are <workload>/<backend>; tools/dev bench turns the JSON output into docs-ready tables.
+// MEMMGR_BENCH_QUICK=1 shrinks the node counts (the CI smoke run).
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <map>
+#include <memory_resource>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <foonathan/memory/container.hpp>
+#include <foonathan/memory/memory_pool.hpp>
+#include <foonathan/memory/memory_pool_collection.hpp>
+#include <foonathan/memory/namespace_alias.hpp>
+
+#include "peak_rss.hpp"
+#include "workloads.hpp"
+
+import memmgr;
+
+namespace {
+
+using namespace memmgr_bench;
+
+std::size_t node_count() {
+    const char* quick = std::getenv("MEMMGR_BENCH_QUICK");
+    return quick != nullptr && *quick == '1' ? 10'000 : 1'000'000;
+}
+
+// --- backends: allocate(n) / deallocate(p, n) ------------------------------------------------------
+
+struct glibc_malloc {
+    void* allocate(std::size_t n) { return std::malloc(n); }
+    void deallocate(void* p, std::size_t) { std::free(p); }
+};
+
+// A memmgr heap called directly (the baseline for the adapter figures).
+template <class H>
+struct direct {
+    H& heap;
+    void* allocate(std::size_t n) { return *heap.allocate(n); }
+    void deallocate(void* p, std::size_t) { (void)heap.free(p); }
+};
+
+// Any std::pmr::memory_resource, memmgr's heap_resource included, called through the base class.
+struct pmr_backend {
+    std::pmr::memory_resource* resource;
+    void* allocate(std::size_t n) { return resource->allocate(n); }
+    void deallocate(void* p, std::size_t n) { resource->deallocate(p, n); }
+};
+
+template <class H>
+struct allocator_backend {
+    memmgr::heap_allocator<std::byte, H> allocator;
+    void* allocate(std::size_t n) { return allocator.allocate(n); }
+    void deallocate(void* p, std::size_t n) { allocator.deallocate(static_cast<std::byte*>(p), n); }
+};
+
+struct foonathan_pools {
+    memory::memory_pool_collection<memory::node_pool, memory::identity_buckets> pools{
+        1024, 4 * 1024 * 1024};
+    void* allocate(std::size_t n) { return pools.allocate_node(n); }
+    void deallocate(void* p, std::size_t n) { pools.deallocate_node(p, n); }
+};
+
+// --- 1. churn, 5. adapter overhead, 7. debug_heap overhead ------------------------------------------
+
+template <class Backend>
+void register_churn(const std::string& name, Backend* backend) {
+    benchmark::RegisterBenchmark(("churn_lifo/" + name).c_str(),
+                                 [backend](benchmark::State& s) { churn_lifo(s, *backend); });
+    benchmark::RegisterBenchmark(("churn_random/" + name).c_str(),
+                                 [backend](benchmark::State& s) { churn_random(s, *backend); });
+}
+
+// The heaps live for the whole run (the benchmarks refer to them).
+struct heaps {
+    memmgr::crt_heap crt;
+    memmgr::com_heap com;
+    memmgr::win32_heap arena;
+    memmgr::win32_heap unserialized{memmgr::win32_heap_options{.serialize = false}};
+    memmgr::heap_resource<memmgr::win32_heap&> arena_resource{arena};
+    memmgr::debug_heap<memmgr::win32_heap&> debug{memmgr::debug_options{}, arena};
+    std::pmr::unsynchronized_pool_resource unsync_pool;
+    std::pmr::synchronized_pool_resource sync_pool;
+};
+
+void register_churns(heaps& h) {
+    register_churn("glibc_malloc", new glibc_malloc);
+    register_churn("crt_heap", new direct<memmgr::crt_heap>{h.crt});
+    register_churn("com_heap", new direct<memmgr::com_heap>{h.com});
+    register_churn("win32_heap", new direct<memmgr::win32_heap>{h.arena});
+    register_churn("win32_heap_no_serialize", new direct<memmgr::win32_heap>{h.unserialized});
+    register_churn("heap_resource_win32_heap", new pmr_backend{&h.arena_resource});
+    register_churn("heap_allocator_win32_heap",
+                   new allocator_backend<memmgr::win32_heap>{{h.arena}});
+    register_churn("debug_heap_win32_heap",
+                   new direct<memmgr::debug_heap<memmgr::win32_heap&>>{h.debug});
+    register_churn("pmr_new_delete", new pmr_backend{std::pmr::new_delete_resource()});
+    register_churn("pmr_unsynchronized_pool", new pmr_backend{&h.unsync_pool});
+    register_churn("pmr_synchronized_pool", new pmr_backend{&h.sync_pool});
+    register_churn("foonathan_pool_collection", new foonathan_pools);
+}
+
+// --- 2. pmr::vector growth ---------------------------------------------------------------------------
+
+void vector_growth(benchmark::State& state, std::pmr::memory_resource* resource) {
+    const std::size_t n = 100'000;
+    for (auto _ : state) {
+        std::pmr::vector<int> v(resource);
+        for (std::size_t i = 0; i < n; ++i)
+            v.push_back(static_cast<int>(i));
+        benchmark::DoNotOptimize(v.data());
+    }
+    count_items(state, n);
+}
+
+void register_vector_growth(heaps& h) {
+    auto add = [](const std::string& name, std::pmr::memory_resource* r) {
+        benchmark::RegisterBenchmark(("vector_growth/" + name).c_str(),
+                                     [r](benchmark::State& s) { vector_growth(s, r); });
+    };
+    add("pmr_new_delete", std::pmr::new_delete_resource());
+    add("heap_resource_win32_heap", &h.arena_resource);
+    add("heap_resource_crt_heap", new memmgr::heap_resource<memmgr::crt_heap>);
+    add("pmr_unsynchronized_pool", &h.unsync_pool);
+    benchmark::RegisterBenchmark("vector_growth/pmr_monotonic_buffer", [](benchmark::State& s) {
+        const std::size_t n = 100'000;
+        for (auto _ : s) {
+            std::pmr::monotonic_buffer_resource monotonic;
+            std::pmr::vector<int> v(&monotonic);
+            for (std::size_t i = 0; i < n; ++i)
+                v.push_back(static_cast<int>(i));
+            benchmark::DoNotOptimize(v.data());
+        }
+        count_items(s, n);
+    });
+}
+
+// --- 3. node-heavy containers, 4. teardown -------------------------------------------------------
+
+template <class Map>
+void fill_map(Map& m, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        m.emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
+}
+
+template <class List>
+void fill_list(List& l, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        l.push_back(static_cast<int>(i));
+}
+
+// Build and destroy a map and a list of node_count() nodes on one allocator.
+template <class MakeMap, class MakeList>
+void register_nodes(const std::string& name, MakeMap make_map, MakeList make_list) {
+    benchmark::RegisterBenchmark(("map_build_destroy/" + name).c_str(), [make_map](benchmark::State& s) {
+        const std::size_t n = node_count();
+        for (auto _ : s) {
+            auto m = make_map();
+            fill_map(*m, n);
+            benchmark::DoNotOptimize(m->size());
+        }
+        count_items(s, n);
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::RegisterBenchmark(("list_build_destroy/" + name).c_str(), [make_list](benchmark::State& s) {
+        const std::size_t n = node_count();
+        for (auto _ : s) {
+            auto l = make_list();
+            fill_list(*l, n);
+            benchmark::DoNotOptimize(l->size());
+        }
+        count_items(s, n);
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+}
+
+template <class T, class H>
+using arena_alloc = memmgr::heap_allocator<T, H>;
+using node_pair = std::pair<const int, int>;
+
+void register_node_heavy() {
+    register_nodes(
+        "std_allocator", [] { return std::make_unique<std::map<int, int>>(); },
+        [] { return std::make_unique<std::list<int>>(); });
+    register_nodes(
+        "heap_allocator_crt_heap",
+        [] {
+            return std::make_unique<std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::crt_heap>>>();
+        },
+        [] { return std::make_unique<std::list<int, arena_alloc<int, memmgr::crt_heap>>>(); });
+    static memmgr::win32_heap arena; // destroyed node by node with each container
+    register_nodes(
+        "heap_allocator_win32_heap",
+        [] {
+            return std::make_unique<std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::win32_heap>>>(
+                arena);
+        },
+        [] { return std::make_unique<std::list<int, arena_alloc<int, memmgr::win32_heap>>>(arena); });
+    register_nodes(
+        "pmr_unsynchronized_pool",
+        [] {
+            struct owner : std::pmr::unsynchronized_pool_resource, std::pmr::map<int, int> {
+                owner() : std::pmr::map<int, int>(static_cast<std::pmr::unsynchronized_pool_resource*>(this)) {}
+            };
+            return std::make_unique<owner>();
+        },
+        [] {
+            struct owner : std::pmr::unsynchronized_pool_resource, std::pmr::list<int> {
+                owner() : std::pmr::list<int>(static_cast<std::pmr::unsynchronized_pool_resource*>(this)) {}
+            };
+            return std::make_unique<owner>();
+        });
+    register_nodes(
+        "foonathan_memory_pool",
+        [] {
+            struct owner {
+                memory::memory_pool<> pool{memory::map_node_size<node_pair>::value, 4 * 1024 * 1024};
+                memory::map<int, int, memory::memory_pool<>> map{pool};
+                void emplace(int k, int v) { map.emplace(k, v); }
+                std::size_t size() const { return map.size(); }
+            };
+            return std::make_unique<owner>();
+        },
+        [] {
+            struct owner {
+                memory::memory_pool<> pool{memory::list_node_size<int>::value, 4 * 1024 * 1024};
+                memory::list<int, memory::memory_pool<>> list{pool};
+                void push_back(int v) { list.push_back(v); }
+                std::size_t size() const { return list.size(); }
+            };
+            return std::make_unique<owner>();
+        });
+}
+
+// Teardown of a map of node_count() nodes: node by node (glibc), node by node on a private heap,
+// and the private heap released whole ("winking out"). Only the teardown is timed.
+void register_teardown() {
+    benchmark::RegisterBenchmark("map_teardown/glibc_node_by_node", [](benchmark::State& s) {
+        for (auto _ : s) {
+            s.PauseTiming();
+            auto m = std::make_unique<std::map<int, int>>();
+            fill_map(*m, node_count());
+            s.ResumeTiming();
+            m.reset();
+        }
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::RegisterBenchmark("map_teardown/win32_heap_node_by_node", [](benchmark::State& s) {
+        memmgr::win32_heap arena;
+        using map = std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::win32_heap>>;
+        for (auto _ : s) {
+            s.PauseTiming();
+            auto m = std::make_unique<map>(arena);
+            fill_map(*m, node_count());
+            s.ResumeTiming();
+            m.reset();
+        }
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::RegisterBenchmark("map_teardown/win32_heap_release_all", [](benchmark::State& s) {
+        memmgr::win32_heap arena;
+        memmgr::heap_resource resource(arena);
+        for (auto _ : s) {
+            s.PauseTiming();
+            auto* m = new (resource.allocate(sizeof(std::pmr::map<int, int>)))
+                std::pmr::map<int, int>(&resource);
+            fill_map(*m, node_count());
+            s.ResumeTiming();
+            (void)arena.release_all(); // the map is never destroyed: winked out
+        }
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+}
+
+// --- 8. memory: one backend per process --------------------------------------------------------------
+
+int measure_memory(std::string_view backend) {
+    const std::size_t steps = 2'000'000;
+    auto run = [&](auto&& b) {
+        const std::size_t before = peak_rss_bytes();
+        const std::size_t peak_requested = churn_for_memory(b, steps);
+        const std::size_t after = peak_rss_bytes();
+        std::printf("{\"backend\": \"%.*s\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
+                    static_cast<int>(backend.size()), backend.data(), peak_requested, after - before);
+        return 0;
+    };
+    if (backend == "glibc_malloc") {
+        glibc_malloc b;
+        return run(b);
+    }
+    if (backend == "win32_heap") {
+        memmgr::win32_heap arena;
+        direct<memmgr::win32_heap> b{arena};
+        return run(b);
+    }
+    if (backend == "pmr_unsynchronized_pool") {
+        std::pmr::unsynchronized_pool_resource pool;
+        pmr_backend b{&pool};
+        return run(b);
+    }
+    if (backend == "foonathan_pool_collection") {
+        foonathan_pools b;
+        return run(b);
+    }
+    std::fprintf(stderr, "unknown backend for --memory: %.*s\n", static_cast<int>(backend.size()),
+                 backend.data());
+    return 2;
+}
+
+// --- 5. adapter overhead in instructions (run under valgrind --tool=callgrind) -------------------------
+
+// Runs `steps` random-churn steps (as churn_random) on one backend and nothing else, so that
+// callgrind's totals for steps = N and steps = 0 differ by exactly the workload.
+template <class Backend>
+void churn_steps(Backend& b, std::size_t steps) {
+    const auto& plan = churn_plan::get();
+    std::vector<void*> blocks(churn_plan::live);
+    std::vector<std::uint32_t> held(churn_plan::live);
+    for (std::size_t i = 0; i < churn_plan::live; ++i) {
+        held[i] = plan.sizes[i];
+        blocks[i] = b.allocate(held[i]);
+    }
+    for (std::size_t k = 0; k < steps; ++k) {
+        const std::size_t s = plan.slots[k % churn_plan::steps];
+        b.deallocate(blocks[s], held[s]);
+        held[s] = plan.sizes[k % churn_plan::steps];
+        blocks[s] = b.allocate(held[s]);
+        touch(blocks[s], held[s]);
+    }
+    for (std::size_t i = 0; i < churn_plan::live; ++i)
+        b.deallocate(blocks[i], held[i]);
+}
+
+int count_instructions(std::string_view spec) {
+    const auto colon = spec.find(':');
+    const std::string_view backend = spec.substr(0, colon);
+    const std::size_t steps = colon == std::string_view::npos ? 0 : std::strtoull(spec.data() + colon + 1, nullptr, 10);
+    memmgr::win32_heap arena;
+    if (backend == "direct") {
+        direct<memmgr::win32_heap> b{arena};
+        churn_steps(b, steps);
+    } else if (backend == "heap_resource") {
+        memmgr::heap_resource<memmgr::win32_heap&> r(arena);
+        pmr_backend b{&r};
+        churn_steps(b, steps);
+    } else if (backend == "heap_allocator") {
+        allocator_backend<memmgr::win32_heap> b{{arena}};
+        churn_steps(b, steps);
+    } else {
+        std::fprintf(stderr, "unknown backend for --instructions: %.*s\n", static_cast<int>(backend.size()),
+                     backend.data());
+        return 2;
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // --memory=<backend>: the memory figure for one backend, in this process alone.
+    // --instructions=<direct|heap_resource|heap_allocator>:<steps>: a workload for callgrind.
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg(argv[i]);
+        if (arg.starts_with("--memory="))
+            return measure_memory(arg.substr(9));
+        if (arg.starts_with("--instructions="))
+            return count_instructions(arg.substr(15));
+    }
+    static heaps h;
+    register_churns(h);
+    register_vector_growth(h);
+    register_node_heavy();
+    register_teardown();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,98 @@
+// mimalloc as a peer, in its own process (linking it replaces malloc): a mimalloc heap per
+// benchmark (mi_heap_new), on the same workloads as memmgr.bench.cpp.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <list>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <benchmark/benchmark.h>
+#include <mimalloc.h>
+
+#include "peak_rss.hpp"
+#include "workloads.hpp"
+
+namespace {
+
+using namespace memmgr_bench;
+
+struct mimalloc_heap {
+    mi_heap_t* heap = mi_heap_new();
+    void* allocate(std::size_t n) { return mi_heap_malloc(heap, n); }
+    void deallocate(void* p, std::size_t) { mi_free(p); }
+};
+
+std::size_t node_count() {
+    const char* quick = std::getenv("MEMMGR_BENCH_QUICK");
+    return quick != nullptr && *quick == '1' ? 10'000 : 1'000'000;
+}
+
+// std::allocator-style adapter over one mimalloc heap, for the node-heavy workloads.
+template <class T>
+struct heap_allocator {
+    using value_type = T;
+    mi_heap_t* heap;
+    explicit heap_allocator(mi_heap_t* h) : heap(h) {}
+    template <class U>
+    heap_allocator(const heap_allocator<U>& o) : heap(o.heap) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(mi_heap_malloc(heap, n * sizeof(T))); }
+    void deallocate(T* p, std::size_t) { mi_free(p); }
+    friend bool operator==(const heap_allocator& a, const heap_allocator& b) { return a.heap == b.heap; }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--memory=mimalloc_heap") {
+            mimalloc_heap b;
+            const std::size_t before = peak_rss_bytes();
+            const std::size_t peak = churn_for_memory(b, 2'000'000);
+            std::printf("{\"backend\": \"mimalloc_heap\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
+                        peak, peak_rss_bytes() - before);
+            return 0;
+        }
+    }
+    static mimalloc_heap heap;
+    benchmark::RegisterBenchmark("churn_lifo/mimalloc_heap", [](benchmark::State& s) { churn_lifo(s, heap); });
+    benchmark::RegisterBenchmark("churn_random/mimalloc_heap", [](benchmark::State& s) { churn_random(s, heap); });
+    benchmark::RegisterBenchmark("map_build_destroy/mimalloc_heap", [](benchmark::State& s) {
+        for (auto _ : s) {
+            mi_heap_t* h = mi_heap_new();
+            {
+                std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>> m{
+                    heap_allocator<std::pair<const int, int>>(h)};
+                const std::size_t n = node_count();
+                for (std::size_t i = 0; i < n; ++i)
+                    m.emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
+                benchmark::DoNotOptimize(m.size());
+            }
+            mi_heap_delete(h);
+        }
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::RegisterBenchmark("map_teardown/mimalloc_heap_destroy", [](benchmark::State& s) {
+        for (auto _ : s) {
+            s.PauseTiming();
+            mi_heap_t* h = mi_heap_new();
+            using map = std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>>;
+            auto* m = new map(heap_allocator<std::pair<const int, int>>(h));
+            const std::size_t n = node_count();
+            for (std::size_t i = 0; i < n; ++i)
+                m->emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
+            s.ResumeTiming();
+            mi_heap_destroy(h); // frees every block of the heap at once; the map is winked out
+            s.PauseTiming();
+            ::operator delete(m);
+            s.ResumeTiming();
+        }
+    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

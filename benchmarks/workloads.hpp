@@ -1,0 +1,141 @@
+// The benchmark workloads, written once over a minimal "backend" interface so that every allocator
+// (memmgr's heaps and adapters, glibc, std::pmr, foonathan/memory, mimalloc, jemalloc) runs exactly
+// the same code:
+//
+//   struct backend {
+//       void* allocate(std::size_t n);
+//       void deallocate(void* p, std::size_t n);
+//   };
+//
+// Plain C++ (no module import), so that the mimalloc and jemalloc executables, which must not link
+// memmgr's other peers, include it too.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+namespace memmgr_bench {
+
+// Random sizes 16..1024 and a random schedule, the same for every backend (fixed seed).
+struct churn_plan {
+    static constexpr std::size_t live = 1000;   // blocks alive at once
+    static constexpr std::size_t steps = 1 << 16;
+    std::vector<std::uint32_t> sizes;           // one per step
+    std::vector<std::uint32_t> slots;           // which slot a random-order step touches
+
+    churn_plan() {
+        std::mt19937 rng(20261123);
+        std::uniform_int_distribution<std::uint32_t> size(16, 1024), slot(0, live - 1);
+        sizes.resize(steps);
+        slots.resize(steps);
+        for (std::size_t i = 0; i < steps; ++i) {
+            sizes[i] = size(rng);
+            slots[i] = slot(rng);
+        }
+    }
+    static const churn_plan& get() {
+        static const churn_plan plan;
+        return plan;
+    }
+};
+
+// Reports `per_iteration` items for every iteration run (for Google Benchmark's items/s).
+inline void count_items(benchmark::State& state, std::size_t per_iteration) {
+    state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(per_iteration));
+}
+
+// Touch a block the way a program would: write its first and last bytes.
+inline void touch(void* p, std::size_t n) {
+    auto* b = static_cast<unsigned char*>(p);
+    b[0] = 1;
+    b[n - 1] = 2;
+}
+
+// LIFO churn: allocate `live` blocks, free them newest first, again and again. Counts one
+// operation per allocate+free pair.
+template <class Backend>
+void churn_lifo(benchmark::State& state, Backend& backend) {
+    const auto& plan = churn_plan::get();
+    std::vector<void*> blocks(churn_plan::live);
+    std::size_t step = 0;
+    for (auto _ : state) {
+        for (std::size_t i = 0; i < churn_plan::live; ++i) {
+            const std::size_t n = plan.sizes[(step + i) % churn_plan::steps];
+            blocks[i] = backend.allocate(n);
+            touch(blocks[i], n);
+        }
+        for (std::size_t i = churn_plan::live; i-- > 0;)
+            backend.deallocate(blocks[i], plan.sizes[(step + i) % churn_plan::steps]);
+        step += churn_plan::live;
+        benchmark::ClobberMemory();
+    }
+    count_items(state, churn_plan::live);
+}
+
+// Random-order churn: `live` slots; each step frees the block in a random slot and allocates a new
+// one of a random size there. Counts one operation per free+allocate pair.
+template <class Backend>
+void churn_random(benchmark::State& state, Backend& backend) {
+    const auto& plan = churn_plan::get();
+    std::vector<void*> blocks(churn_plan::live);
+    std::vector<std::uint32_t> held(churn_plan::live);
+    for (std::size_t i = 0; i < churn_plan::live; ++i) {
+        held[i] = plan.sizes[i];
+        blocks[i] = backend.allocate(held[i]);
+    }
+    std::size_t step = 0;
+    constexpr std::size_t batch = 1000;
+    for (auto _ : state) {
+        for (std::size_t k = 0; k < batch; ++k, ++step) {
+            const std::size_t s = plan.slots[step % churn_plan::steps];
+            backend.deallocate(blocks[s], held[s]);
+            held[s] = plan.sizes[step % churn_plan::steps];
+            blocks[s] = backend.allocate(held[s]);
+            touch(blocks[s], held[s]);
+        }
+        benchmark::ClobberMemory();
+    }
+    for (std::size_t i = 0; i < churn_plan::live; ++i)
+        backend.deallocate(blocks[i], held[i]);
+    count_items(state, batch);
+}
+
+// Peak memory of the random churn, for one backend in its own process: the caller reads the
+// process's peak resident set before and after.
+template <class Backend>
+std::size_t churn_for_memory(Backend& backend, std::size_t steps) {
+    const auto& plan = churn_plan::get();
+    constexpr std::size_t live = 20000; // enough live bytes (~10 MB) to dwarf the process itself
+    std::vector<void*> blocks(live);
+    std::vector<std::uint32_t> held(live);
+    std::size_t requested = 0, peak = 0;
+    for (std::size_t i = 0; i < live; ++i) {
+        held[i] = plan.sizes[i % churn_plan::steps];
+        blocks[i] = backend.allocate(held[i]);
+        std::memset(blocks[i], 0x5A, held[i]); // make every page resident
+        requested += held[i];
+    }
+    peak = requested;
+    std::mt19937 rng(7);
+    for (std::size_t k = 0; k < steps; ++k) {
+        const std::size_t s = rng() % live;
+        backend.deallocate(blocks[s], held[s]);
+        requested -= held[s];
+        held[s] = plan.sizes[k % churn_plan::steps];
+        blocks[s] = backend.allocate(held[s]);
+        std::memset(blocks[s], 0x5A, held[s]);
+        requested += held[s];
+        peak = std::max(peak, requested);
+    }
+    for (std::size_t i = 0; i < live; ++i)
+        backend.deallocate(blocks[i], held[i]);
+    return peak;
+}
+
+} // namespace memmgr_bench
