@@ -8,7 +8,6 @@
 #include <benchmark/benchmark.h>
 #include <jemalloc/jemalloc.h>
 
-#include "peak_rss.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -40,11 +39,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::string_view(argv[i]) == "--memory=jemalloc_arena") {
             jemalloc_arena b;
-            const std::size_t before = peak_rss_bytes();
-            const std::size_t peak = churn_for_memory(b, 2'000'000);
-            std::printf("{\"backend\": \"jemalloc_arena\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
-                        peak, peak_rss_bytes() - before);
-            return 0;
+            return report_memory("jemalloc_arena", b);
         }
     }
     static jemalloc_arena arena;
@@ -53,10 +48,5 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("churn_random/jemalloc_arena", [](benchmark::State& s) { churn_random(s, arena); });
     benchmark::RegisterBenchmark("churn_lifo/jemalloc_default", [](benchmark::State& s) { churn_lifo(s, plain); });
     benchmark::RegisterBenchmark("churn_random/jemalloc_default", [](benchmark::State& s) { churn_random(s, plain); });
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return run_registered_benchmarks(argc, argv);
 }

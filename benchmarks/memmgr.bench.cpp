@@ -22,7 +22,6 @@
 #include <foonathan/memory/memory_pool_collection.hpp>
 #include <foonathan/memory/namespace_alias.hpp>
 
-#include "peak_rss.hpp"
 #include "workloads.hpp"
 
 import memmgr;
@@ -30,11 +29,6 @@ import memmgr;
 namespace {
 
 using namespace memmgr_bench;
-
-std::size_t node_count() {
-    const char* quick = std::getenv("MEMMGR_BENCH_QUICK");
-    return quick != nullptr && *quick == '1' ? 10'000 : 1'000'000;
-}
 
 // --- backends: allocate(n) / deallocate(p, n) ------------------------------------------------------
 
@@ -281,15 +275,7 @@ void register_teardown() {
 // --- 8. memory: one backend per process --------------------------------------------------------------
 
 int measure_memory(std::string_view backend) {
-    const std::size_t steps = 2'000'000;
-    auto run = [&](auto&& b) {
-        const std::size_t before = peak_rss_bytes();
-        const std::size_t peak_requested = churn_for_memory(b, steps);
-        const std::size_t after = peak_rss_bytes();
-        std::printf("{\"backend\": \"%.*s\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
-                    static_cast<int>(backend.size()), backend.data(), peak_requested, after - before);
-        return 0;
-    };
+    auto run = [&](auto&& b) { return report_memory(backend, b); };
     if (backend == "glibc_malloc") {
         glibc_malloc b;
         return run(b);
@@ -326,13 +312,8 @@ void churn_steps(Backend& b, std::size_t steps) {
         held[i] = plan.sizes[i];
         blocks[i] = b.allocate(held[i]);
     }
-    for (std::size_t k = 0; k < steps; ++k) {
-        const std::size_t s = plan.slots[k % churn_plan::steps];
-        b.deallocate(blocks[s], held[s]);
-        held[s] = plan.sizes[k % churn_plan::steps];
-        blocks[s] = b.allocate(held[s]);
-        touch(blocks[s], held[s]);
-    }
+    for (std::size_t k = 0; k < steps; ++k)
+        churn_step(b, blocks, held, k);
     for (std::size_t i = 0; i < churn_plan::live; ++i)
         b.deallocate(blocks[i], held[i]);
 }
@@ -377,10 +358,5 @@ int main(int argc, char** argv) {
     register_vector_growth(h);
     register_node_heavy();
     register_teardown();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return run_registered_benchmarks(argc, argv);
 }

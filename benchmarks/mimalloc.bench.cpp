@@ -12,7 +12,6 @@
 #include <benchmark/benchmark.h>
 #include <mimalloc.h>
 
-#include "peak_rss.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -24,11 +23,6 @@ struct mimalloc_heap {
     void* allocate(std::size_t n) { return mi_heap_malloc(heap, n); }
     void deallocate(void* p, std::size_t) { mi_free(p); }
 };
-
-std::size_t node_count() {
-    const char* quick = std::getenv("MEMMGR_BENCH_QUICK");
-    return quick != nullptr && *quick == '1' ? 10'000 : 1'000'000;
-}
 
 // std::allocator-style adapter over one mimalloc heap, for the node-heavy workloads.
 template <class T>
@@ -49,11 +43,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::string_view(argv[i]) == "--memory=mimalloc_heap") {
             mimalloc_heap b;
-            const std::size_t before = peak_rss_bytes();
-            const std::size_t peak = churn_for_memory(b, 2'000'000);
-            std::printf("{\"backend\": \"mimalloc_heap\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
-                        peak, peak_rss_bytes() - before);
-            return 0;
+            return report_memory("mimalloc_heap", b);
         }
     }
     static mimalloc_heap heap;
@@ -89,10 +79,5 @@ int main(int argc, char** argv) {
             s.ResumeTiming();
         }
     })->Unit(benchmark::kMillisecond)->Iterations(3);
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return run_registered_benchmarks(argc, argv);
 }

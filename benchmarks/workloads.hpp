@@ -14,11 +14,16 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <random>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+
+#include "peak_rss.hpp"
 
 namespace memmgr_bench {
 
@@ -78,6 +83,18 @@ void churn_lifo(benchmark::State& state, Backend& backend) {
     count_items(state, churn_plan::live);
 }
 
+// One random-churn step: the block in a random slot is freed and replaced by a new one.
+template <class Backend>
+inline void churn_step(Backend& backend, std::vector<void*>& blocks, std::vector<std::uint32_t>& held,
+                       std::size_t step) {
+    const auto& plan = churn_plan::get();
+    const std::size_t s = plan.slots[step % churn_plan::steps];
+    backend.deallocate(blocks[s], held[s]);
+    held[s] = plan.sizes[step % churn_plan::steps];
+    blocks[s] = backend.allocate(held[s]);
+    touch(blocks[s], held[s]);
+}
+
 // Random-order churn: `live` slots; each step frees the block in a random slot and allocates a new
 // one of a random size there. Counts one operation per free+allocate pair.
 template <class Backend>
@@ -92,13 +109,8 @@ void churn_random(benchmark::State& state, Backend& backend) {
     std::size_t step = 0;
     constexpr std::size_t batch = 1000;
     for (auto _ : state) {
-        for (std::size_t k = 0; k < batch; ++k, ++step) {
-            const std::size_t s = plan.slots[step % churn_plan::steps];
-            backend.deallocate(blocks[s], held[s]);
-            held[s] = plan.sizes[step % churn_plan::steps];
-            blocks[s] = backend.allocate(held[s]);
-            touch(blocks[s], held[s]);
-        }
+        for (std::size_t k = 0; k < batch; ++k, ++step)
+            churn_step(backend, blocks, held, step);
         benchmark::ClobberMemory();
     }
     for (std::size_t i = 0; i < churn_plan::live; ++i)
@@ -136,6 +148,35 @@ std::size_t churn_for_memory(Backend& backend, std::size_t steps) {
     for (std::size_t i = 0; i < live; ++i)
         backend.deallocate(blocks[i], held[i]);
     return peak;
+}
+
+// The number of nodes of the node-heavy workloads: 1,000,000, or 10,000 with MEMMGR_BENCH_QUICK=1
+// (the CI smoke run).
+inline std::size_t node_count() {
+    const char* quick = std::getenv("MEMMGR_BENCH_QUICK");
+    return quick != nullptr && *quick == '1' ? 10'000 : 1'000'000;
+}
+
+// The memory figure for one backend, in a process of its own: peak resident growth during the
+// churn against the peak of bytes requested, printed as one JSON line for tools/dev bench.
+template <class Backend>
+int report_memory(std::string_view name, Backend& backend) {
+    const std::size_t before = peak_rss_bytes();
+    const std::size_t peak_requested = churn_for_memory(backend, 2'000'000);
+    const std::size_t growth = peak_rss_bytes() - before;
+    std::printf("{\"backend\": \"%.*s\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
+                static_cast<int>(name.size()), name.data(), peak_requested, growth);
+    return 0;
+}
+
+// Google Benchmark's main, after the benchmarks were registered.
+inline int run_registered_benchmarks(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
 }
 
 } // namespace memmgr_bench
