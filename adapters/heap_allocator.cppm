@@ -88,21 +88,23 @@ public:
 
     /// \returns storage for n objects of type T. \throws heap_error.
     [[nodiscard]] T* allocate(std::size_t n) {
-        auto bytes = checked_multiply(n, sizeof(T));
-        if (!bytes)
-            throw heap_error(H::name, std::numeric_limits<std::size_t>::max(), bytes.error());
+        if (n > max_size()) [[unlikely]]
+            throw heap_error(H::name, std::numeric_limits<std::size_t>::max(), errc::size_overflow);
         auto&& h = heap(); // a reference, or a stateless heap's temporary
-        auto block = allocate_with_retry(
-            H::name, *bytes, [&] { return detail::allocate_aligned_from(h, *bytes, alignof(T)); });
-        if (!block)
-            throw heap_error(H::name, *bytes, block.error());
-        return static_cast<T*>(*block);
+        auto block = alignof(T) <= guaranteed_alignment_v<H>
+                         ? h.allocate(n * sizeof(T))
+                         : detail::allocate_aligned_from(h, n * sizeof(T), alignof(T));
+        if (block) [[likely]]
+            return static_cast<T*>(*block);
+        return after_failure(h, n * sizeof(T), block.error());
     }
 
     /// \effects frees p, from allocate(n) on an equal allocator.
     void deallocate(T* p, std::size_t) noexcept {
         auto&& h = heap();
-        if (auto freed = detail::free_aligned_from(h, p, alignof(T)); !freed)
+        auto freed = alignof(T) <= guaranteed_alignment_v<H> ? h.free(p)
+                                                             : detail::free_aligned_from(h, p, alignof(T));
+        if (!freed) [[unlikely]]
             report_deallocation_error(H::name, p, freed.error());
     }
 
@@ -111,6 +113,18 @@ public:
         return max_request_size / sizeof(T);
     }
 
+private:
+    // The failure handler's retries, then the exception: out of line, off the fast path.
+    [[gnu::noinline]] static T* after_failure(H& h, std::size_t bytes, errc first) {
+        auto block = retry_allocation(H::name, bytes, result<void*>(fail(first)), [&] {
+            return detail::allocate_aligned_from(h, bytes, alignof(T));
+        });
+        if (!block)
+            throw heap_error(H::name, bytes, block.error());
+        return static_cast<T*>(*block);
+    }
+
+public:
     /// A copy of a container stays on the same heap.
     [[nodiscard]] heap_allocator select_on_container_copy_construction() const noexcept {
         return *this;

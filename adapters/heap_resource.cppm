@@ -33,20 +33,51 @@ template <heap H>
 class resource_over : public std::pmr::memory_resource {
 public:
     /// \returns the heap behind the resource.
-    [[nodiscard]] virtual H& heap() noexcept = 0;
-    [[nodiscard]] virtual const H& heap() const noexcept = 0;
+    [[nodiscard]] H& heap() noexcept { return *heap_; }
+    [[nodiscard]] const H& heap() const noexcept { return *heap_; }
+
+protected:
+    // The derived class hands over its heap once; a pointer, not a virtual call, on every
+    // allocation keeps the adapter's cost near a direct call (docs/benchmarks.md).
+    explicit resource_over(H& heap) noexcept : heap_(&heap) {}
 
 private:
+    // The common case (an alignment the heap guarantees, the heap succeeds) is one call into the
+    // heap; over-alignment, the failure handler and the exception are out of line.
+    static constexpr bool natural(std::size_t alignment) noexcept {
+        return alignment <= guaranteed_alignment_v<H> && (alignment & (alignment - 1)) == 0 &&
+               alignment != 0;
+    }
+
     void* do_allocate(std::size_t bytes, std::size_t alignment) override {
-        auto block = allocate_with_retry(H::name, bytes,
-                                         [&] { return allocate_aligned_from(heap(), bytes, alignment); });
+        if (natural(alignment)) [[likely]] {
+            auto block = heap_->allocate(bytes);
+            if (block) [[likely]]
+                return *block;
+            return after_failure(bytes, alignment, block.error());
+        }
+        return over_aligned(bytes, alignment);
+    }
+
+    // Over-alignment, the failure handler's retries and the exception: out of line.
+    [[gnu::noinline]] void* over_aligned(std::size_t bytes, std::size_t alignment) {
+        auto block = allocate_aligned_from(*heap_, bytes, alignment);
+        if (block)
+            return *block;
+        return after_failure(bytes, alignment, block.error());
+    }
+
+    [[gnu::noinline]] void* after_failure(std::size_t bytes, std::size_t alignment, errc first) {
+        auto block = retry_allocation(H::name, bytes, result<void*>(fail(first)),
+                                      [&] { return allocate_aligned_from(*heap_, bytes, alignment); });
         if (!block)
             throw heap_error(H::name, bytes, block.error());
         return *block;
     }
 
     void do_deallocate(void* p, std::size_t, std::size_t alignment) override {
-        if (auto freed = free_aligned_from(heap(), p, alignment); !freed)
+        auto freed = natural(alignment) ? heap_->free(p) : free_aligned_from(*heap_, p, alignment);
+        if (!freed) [[unlikely]]
             report_deallocation_error(H::name, p, freed.error());
     }
 
@@ -54,8 +85,19 @@ private:
         if (this == &other)
             return true;
         const auto* same_kind = dynamic_cast<const resource_over*>(&other);
-        return same_kind != nullptr && same_heap(heap(), same_kind->heap());
+        return same_kind != nullptr && same_heap(*heap_, *same_kind->heap_);
     }
+
+    H* heap_;
+};
+
+// Holds heap_resource's heap as its first base, so that the heap exists before resource_over,
+// constructed next, takes its address (the base-from-member idiom).
+template <class H>
+struct heap_holder {
+    template <class... Args>
+    explicit heap_holder(Args&&... args) : held(std::forward<Args>(args)...) {}
+    H held;
 };
 
 } // namespace detail
@@ -83,23 +125,20 @@ private:
 /// \endcode
 template <class H>
     requires heap<std::remove_cvref_t<H>>
-class heap_resource final : public detail::resource_over<std::remove_cvref_t<H>> {
+class heap_resource final : private detail::heap_holder<H>,
+                            public detail::resource_over<std::remove_cvref_t<H>> {
 public:
     using heap_type = std::remove_cvref_t<H>;
 
     template <class... Args>
         requires std::is_constructible_v<H, Args&&...>
     explicit heap_resource(Args&&... args) noexcept(std::is_nothrow_constructible_v<H, Args&&...>)
-        : heap_(std::forward<Args>(args)...) {}
+        : detail::heap_holder<H>(std::forward<Args>(args)...),
+          detail::resource_over<heap_type>(this->held) {}
 
     heap_resource(const heap_resource&) = delete;
     heap_resource& operator=(const heap_resource&) = delete;
 
-    [[nodiscard]] heap_type& heap() noexcept override { return heap_; }
-    [[nodiscard]] const heap_type& heap() const noexcept override { return heap_; }
-
-private:
-    H heap_;
 };
 
 /// heap_resource r(arena) refers to arena; heap_resource r(memmgr::crt_heap{}) owns its heap.

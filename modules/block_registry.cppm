@@ -8,10 +8,10 @@
 module;
 #include <cstddef>
 #include <mutex>
-#include <new>
-#include <unordered_set>
 
 export module memmgr:block_registry;
+
+import :pointer_map;
 
 namespace memmgr::detail {
 
@@ -20,38 +20,18 @@ public:
     /// \returns false (and registers nothing) if the set cannot grow.
     bool add(const void* p) noexcept {
         std::lock_guard lock(mutex_);
-        try {
-            live_.insert(p);
-            return true;
-        } catch (const std::bad_alloc&) {
-            return false;
-        }
+        return live_.insert_or_assign(p, true);
     }
 
     /// \returns false if p was not live.
     bool remove(const void* p) noexcept {
         std::lock_guard lock(mutex_);
-        return live_.erase(p) != 0;
+        return live_.erase(p);
     }
 
     [[nodiscard]] bool contains(const void* p) const noexcept {
         std::lock_guard lock(mutex_);
         return live_.contains(p);
-    }
-
-    /// Records that the live block `from` moved to `to`. \returns false if it cannot (then `from`
-    /// stays registered).
-    bool move(const void* from, const void* to) noexcept {
-        std::lock_guard lock(mutex_);
-        if (from == to)
-            return true;
-        try {
-            live_.insert(to);
-        } catch (const std::bad_alloc&) {
-            return false;
-        }
-        live_.erase(from);
-        return true;
     }
 
     /// A registry that lives as long as the process: the heaps it serves may free blocks from the
@@ -64,7 +44,7 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::unordered_set<const void*> live_;
+    pointer_map<bool> live_;
 };
 
 } // namespace memmgr::detail

@@ -15,7 +15,6 @@ module;
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,6 +22,7 @@ export module memmgr:debug_heap;
 
 import :errors;
 import :concepts;
+import :pointer_map;
 
 export namespace memmgr {
 
@@ -253,8 +253,7 @@ public:
         if (options_.report_leaks_on_destruction) {
             std::fputs(leak_report(leaks()).c_str(), stderr);
         }
-        for (const auto& [p, h] : live_)
-            (void)base_.free(raw_of(p));
+        live_.for_each([this](const void* p, header*) { (void)base_.free(raw_of(p)); });
         quarantine_.for_each([this](const void* p) { (void)base_.free(raw_of(p)); });
     }
 
@@ -283,14 +282,11 @@ public:
         std::memset(bytes + front_, options_.allocated_fill, n);
         std::memset(bytes + front_ + n, options_.guard_fill, options_.guard_size);
         void* p = bytes + front_;
-        try {
-            live_.emplace(p, h);
-            if (!freed_.empty())
-                forget_freed(p);
-        } catch (...) {
+        if (!live_.insert_or_assign(p, h)) {
             (void)base_.free(*raw);
             return fail(errc::out_of_memory);
         }
+        forget_freed(p);
         account(type, static_cast<std::ptrdiff_t>(n), 1);
         std::function<void(std::uint64_t)> hook;
         if (request == break_request_)
@@ -311,15 +307,15 @@ public:
         if (p == nullptr)
             return {};
         std::unique_lock lock(mutex_);
-        auto it = live_.find(p);
-        if (it == live_.end()) {
+        header* const* live = live_.find(p);
+        if (live == nullptr) {
             lock.unlock();
             return refuse(p);
         }
-        header* h = it->second;
+        header* h = *live;
         std::vector<debug_problem> found;
         check_guards(p, *h, found);
-        live_.erase(it);
+        live_.erase(p);
         account(h->type, -static_cast<std::ptrdiff_t>(h->size), -1);
         std::memset(p, options_.freed_fill, h->size);
         remember_freed(p);
@@ -347,10 +343,10 @@ public:
         if (p == nullptr)
             return fail(errc::null_pointer);
         std::lock_guard lock(mutex_);
-        auto it = live_.find(p);
-        if (it == live_.end())
+        header* const* h = live_.find(p);
+        if (h == nullptr)
             return fail(errc::foreign_block);
-        return it->second->size;
+        return (*h)->size;
     }
 
     /// \returns a new block holding p's first min(old, n) bytes; p is freed (always moved, so that
@@ -363,11 +359,11 @@ public:
         std::size_t old;
         {
             std::lock_guard lock(mutex_);
-            auto it = live_.find(p);
-            if (it == live_.end())
+            header* const* h = live_.find(p);
+            if (h == nullptr)
                 return fail(errc::foreign_block);
-            type = it->second->type;
-            old = it->second->size;
+            type = (*h)->type;
+            old = (*h)->size;
         }
         return allocate(n, type, where).and_then([&](void* q) -> result<void*> {
             std::memcpy(q, p, std::min(old, n));
@@ -390,8 +386,7 @@ public:
         std::vector<debug_problem> found;
         {
             std::lock_guard lock(mutex_);
-            for (const auto& [p, h] : live_)
-                check_guards(p, *h, found);
+            live_.for_each([&](const void* p, header* h) { check_guards(p, *h, found); });
             quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
         }
         if constexpr (validating_heap<base_type>) {
@@ -408,8 +403,7 @@ public:
         std::vector<debug_problem> found;
         {
             std::lock_guard lock(mutex_);
-            for (const auto& [p, h] : live_)
-                check_guards(p, *h, found);
+            live_.for_each([&](const void* p, header* h) { check_guards(p, *h, found); });
             quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
         }
         if constexpr (validating_heap<base_type>) {
@@ -425,11 +419,11 @@ public:
     /// heap_corrupt.
     [[nodiscard]] result<void> validate(const void* p) const noexcept {
         std::lock_guard lock(mutex_);
-        auto it = live_.find(p);
-        if (it == live_.end())
+        header* const* h = live_.find(p);
+        if (h == nullptr)
             return fail(errc::foreign_block);
         std::vector<debug_problem> found;
-        check_guards(p, *it->second, found);
+        check_guards(p, **h, found);
         if (!found.empty())
             return fail(errc::heap_corrupt);
         return {};
@@ -485,9 +479,10 @@ public:
             std::vector<heap_entry> entries;
             {
                 std::lock_guard lock(mutex_);
-                for (const auto& [p, h] : live_)
+                live_.for_each([&](const void* p, header* h) {
                     entries.push_back({const_cast<void*>(p), h->size, front_ + options_.guard_size,
                                        true});
+                });
                 quarantine_.for_each([&](const void* p) {
                     entries.push_back({const_cast<void*>(p), header_of(p)->size,
                                        front_ + options_.guard_size, false});
@@ -568,19 +563,17 @@ private:
     // Freed pointers remembered (up to a bound) so that freeing one again reads as a double free.
     // Each remembrance has a serial number, so that the ring forgetting an old one does not forget
     // the same address freed again since.
-    void remember_freed(const void* p) {
-        try {
-            const std::uint64_t serial = ++free_serial_;
-            freed_[p] = serial;
-            if (freed_order_.full()) {
-                const auto [old, old_serial] = freed_order_.pop();
-                if (auto it = freed_.find(old); it != freed_.end() && it->second == old_serial)
-                    freed_.erase(it);
-            }
-            freed_order_.push({p, serial});
-        } catch (...) {
-            // Forgetting a freed pointer only weakens the diagnosis from double_free to foreign.
+    void remember_freed(const void* p) noexcept {
+        if (freed_order_.full()) {
+            const auto [old, old_serial] = freed_order_.pop();
+            if (const std::uint64_t* serial = freed_.find(old); serial != nullptr && *serial == old_serial)
+                freed_.erase(old);
         }
+        const std::uint64_t serial = ++free_serial_;
+        // If the table cannot grow, the pointer is simply not remembered: a later double free of it
+        // reads as foreign_block instead of double_free.
+        if (freed_.insert_or_assign(p, serial))
+            freed_order_.push({p, serial});
     }
     void forget_freed(const void* p) noexcept { freed_.erase(p); }
 
@@ -633,13 +626,13 @@ private:
     std::vector<debug_block> blocks_since(std::uint64_t first, bool with_ignored) const {
         std::vector<debug_block> blocks;
         std::lock_guard lock(mutex_);
-        for (const auto& [p, h] : live_) {
+        live_.for_each([&](const void* p, header* h) {
             if (h->request < first || (!with_ignored && h->type == block_type::ignore))
-                continue;
+                return;
             debug_block b{p, h->size, h->request, h->type, h->where, {}};
             std::memcpy(b.first_bytes.data(), p, std::min(h->size, b.first_bytes.size()));
             blocks.push_back(b);
-        }
+        });
         std::ranges::sort(blocks, {}, &debug_block::request);
         return blocks;
     }
@@ -648,10 +641,10 @@ private:
     debug_options options_;
     std::size_t front_ = 0;
     mutable std::mutex mutex_;
-    std::unordered_map<const void*, header*> live_;
+    detail::pointer_map<header*> live_;
     static constexpr std::size_t remembered_frees = 4096;
     detail::ring<const void*> quarantine_;
-    std::unordered_map<const void*, std::uint64_t> freed_;
+    detail::pointer_map<std::uint64_t> freed_;
     detail::ring<std::pair<const void*, std::uint64_t>> freed_order_;
     std::uint64_t free_serial_ = 0;
     debug_checkpoint counts_;

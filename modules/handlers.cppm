@@ -38,18 +38,24 @@ allocation_failure_handler set_allocation_failure_handler(allocation_failure_han
     return detail::allocation_handler.load();
 }
 
-/// \returns attempt(), repeated while it fails with out_of_memory or heap_full and the allocation
-/// failure handler asks for a retry. Other errors (size_overflow, bad_alignment) are never retried.
+/// \returns `first` (the result of a first attempt), or while it is a failure with out_of_memory or
+/// heap_full and the allocation failure handler asks for a retry, the result of attempt() called
+/// again. Other errors (size_overflow, bad_alignment) are never retried.
+template <class Result, class Attempt>
+Result retry_allocation(std::string_view heap, std::size_t size, Result first, Attempt&& attempt) {
+    while (!first && (first.error() == errc::out_of_memory || first.error() == errc::heap_full)) {
+        const allocation_failure_handler h = get_allocation_failure_handler();
+        if (h == nullptr || !h(heap, size, first.error()))
+            break;
+        first = attempt();
+    }
+    return first;
+}
+
+/// \returns attempt(), retried as retry_allocation says.
 template <class Attempt>
 auto allocate_with_retry(std::string_view heap, std::size_t size, Attempt&& attempt) {
-    for (;;) {
-        auto r = attempt();
-        if (r || (r.error() != errc::out_of_memory && r.error() != errc::heap_full))
-            return r;
-        const allocation_failure_handler h = get_allocation_failure_handler();
-        if (h == nullptr || !h(heap, size, r.error()))
-            return r;
-    }
+    return retry_allocation(heap, size, attempt(), attempt);
 }
 
 /// Called with the heap's name, the pointer and the reason when a deallocation through an adapter

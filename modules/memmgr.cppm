@@ -13,6 +13,7 @@ export import :global_heap;    // global_heap: GlobalAlloc fixed blocks (CGlobal
 export import :win32_heap;     // win32_heap: private heaps (CWin32Heap)
 export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interface, and a wrapper
 export import :handlers;       // what adapters do with errors they cannot throw
+export import :pointer_map;    // detail: an open-addressing pointer map for heap bookkeeping
 export import :debug_heap;     // debug_heap<H>: guards, fills, quarantine, leaks, checkpoints (CRT debug heap)
 export import :failing_heap;   // failing_heap<H>: fault injection (fail the Nth, or past N bytes)
 export import :counting_heap;  // counting_heap<H>: live and peak blocks and bytes, totals

@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(a_stack_buffer_serves_inline_first_then_the_heap) {
     checking_heap<> spill;
     {
         // 512 inline bytes: a (100) and b (100, 64-aligned: at most 63 bytes of padding) always
-        // fit, whatever the buffer's address; c (320) never does after them.
+        // fit, whatever the buffer's address; c (320) and d (300) never do after them.
         memmgr::stack_buffer<512, checking_heap<>&> scratch(spill);
         void* a = scratch.allocate(100, 16);
         BOOST_TEST(scratch.on_stack(a));
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(a_stack_buffer_serves_inline_first_then_the_heap) {
         BOOST_TEST(!scratch.on_stack(c));
         BOOST_TEST(spill.live_blocks() == 1u);
         BOOST_TEST(scratch.spilled_blocks() == 1u);
-        void* d = scratch.allocate(10, 4096); // over-aligned, from the heap
+        void* d = scratch.allocate(300, 4096); // over-aligned and too big for what is left: the heap
         BOOST_TEST(aligned(d, 4096));
         scratch.deallocate(c, 320, 16);
         BOOST_TEST(spill.live_blocks() == 1u);
