@@ -39,6 +39,12 @@ public:
         return live_.contains(p);
     }
 
+    /// \returns the number of live blocks.
+    [[nodiscard]] std::size_t size() const noexcept {
+        std::lock_guard lock(mutex_);
+        return live_.size();
+    }
+
     /// Records that the live block `from` moved to `to`. \returns false if it cannot (then `from`
     /// stays registered).
     bool move(const void* from, const void* to) noexcept {
