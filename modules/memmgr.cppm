@@ -14,6 +14,7 @@ export import :win32_heap;     // win32_heap: private heaps (CWin32Heap)
 export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interface, and a wrapper
 export import :handlers;       // what adapters do with errors they cannot throw
 export import :utf;            // UTF-8 <-> UTF-16: strict in, U+FFFD for unpaired surrogates out
+export import :sys_string;     // olechar, BSTR limits, the SysAllocString family on raw BSTRs
 
 // adapters/: every heap in the standard library's terms.
 export import :over_aligned;   // detail: any power-of-two alignment over any heap
