@@ -15,6 +15,7 @@ export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interf
 export import :handlers;       // what adapters do with errors they cannot throw
 export import :utf;            // UTF-8 <-> UTF-16: strict in, U+FFFD for unpaired surrogates out
 export import :sys_string;     // olechar, BSTR limits, the SysAllocString family on raw BSTRs
+export import :bstr;           // bstr: a BSTR as a move-only value; bstr_view, hashes, operator<<
 
 // adapters/: every heap in the standard library's terms.
 export import :over_aligned;   // detail: any power-of-two alignment over any heap
