@@ -368,17 +368,19 @@ public:
 #endif
 
     /// \returns a new BSTR of a's bytes followed by b's. \throws string_error, heap_error.
-    friend bstr operator+(bstr_view a, bstr_view b) {
-        return or_throw(concat(a.data(), a.byte_size(), b.data(), b.byte_size()),
-                        a.byte_size() + b.byte_size());
-    }
+    friend bstr operator+(bstr_view a, bstr_view b) { return joined(a, b.data(), b.byte_size()); }
     friend bstr operator+(bstr_view a, std::u16string_view b) {
-        return or_throw(concat(a.data(), a.byte_size(), b.data(), b.size() * 2),
-                        a.byte_size() + b.size() * 2);
+        return joined(a, b.data(), b.size() * 2);
     }
     /// \returns a with b appended (a's BSTR reused where it can grow).
     friend bstr operator+(bstr&& a, bstr_view b) { return std::move(a += b); }
     friend bstr operator+(bstr&& a, std::u16string_view b) { return std::move(a += b); }
+#ifdef _WIN32
+    friend bstr operator+(bstr_view a, std::wstring_view b) {
+        return joined(a, b.data(), b.size() * 2);
+    }
+    friend bstr operator+(bstr&& a, std::wstring_view b) { return std::move(a += b); }
+#endif
 
 private:
     struct adopting {};
@@ -419,6 +421,9 @@ private:
             throw_error(r.error(), bytes);
         return std::move(*r);
     }
+    static bstr joined(bstr_view a, const void* b, std::size_t nb) {
+        return or_throw(concat(a.data(), a.byte_size(), b, nb), a.byte_size() + nb);
+    }
     bstr& append_or_throw(const void* bytes, std::size_t n) {
         if (auto r = append_bytes(bytes, n); !r)
             throw_error(r.error(), byte_size() + n);
@@ -432,6 +437,9 @@ inline bstr bstr_view::clone() const { return bstr(*this); }
 // that two bstr_views (or a bstr_view and a string) find them.
 bstr operator+(bstr_view a, bstr_view b);
 bstr operator+(bstr_view a, std::u16string_view b);
+#ifdef _WIN32
+bstr operator+(bstr_view a, std::wstring_view b);
+#endif
 
 /// \effects writes v as UTF-8 (unpaired surrogates as U+FFFD).
 std::ostream& operator<<(std::ostream& os, bstr_view v);

@@ -430,6 +430,14 @@ BOOST_AUTO_TEST_CASE(append_grows_and_joins_odd_byte_lengths_exactly) {
     BOOST_TEST((left + right == u"leftright"sv));
     BOOST_TEST((left + u"+"sv + right == u"left+right"sv));
     BOOST_TEST((bstr_view(left) + bstr_view(right) == u"leftright"sv));
+#ifdef _WIN32
+    BOOST_TEST((left + L"+"sv + right == L"left+right"sv));
+    {
+        bstr wide(L"w"sv);
+        wide += L"ide"sv;
+        BOOST_TEST((wide == L"wide"sv));
+    }
+#endif
     const bstr ab = bstr(bytes("a")) + bstr(bytes("b"));
     BOOST_TEST(ab.byte_size() == 2u);
     BOOST_TEST(std::memcmp(ab.get(), "ab", 2) == 0);
