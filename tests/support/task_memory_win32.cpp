@@ -3,8 +3,9 @@
 // spy while blocks it saw are still live. Test code, so it may name Windows APIs.
 #define WIN32_LEAN_AND_MEAN
 #define NOMINMAX
-#include <objbase.h>
 #include <windows.h>
+// after windows.h, which it needs
+#include <objbase.h>
 
 #include <cstddef>
 #include <mutex>
