@@ -66,7 +66,7 @@ public:
     [[nodiscard]] const olechar* data() const noexcept { return p_; }
     [[nodiscard]] const olechar* begin() const noexcept { return p_; }
     [[nodiscard]] const olechar* end() const noexcept { return p_ + size(); }
-    /// \requires i < size().
+    /// \requires i < size(), or i == size() for the terminator of a non-null BSTR.
     [[nodiscard]] const olechar& operator[](size_type i) const noexcept { return p_[i]; }
 
     /// \returns the code units followed by a NUL: the BSTR itself, or "" for null (never nullptr),

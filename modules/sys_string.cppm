@@ -9,6 +9,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 
 export module memmgr:sys_string;
@@ -127,10 +128,17 @@ olechar* sys_alloc_string_byte_len(const char* psz, std::uint32_t len) noexcept 
 bool sys_realloc_string_len(olechar** pbstr, const olechar* psz, std::uint32_t len) noexcept {
     if (pbstr == nullptr || len > max_bstr_length)
         return false;
-    olechar* fresh = *pbstr == nullptr ? sys_alloc_string_len(psz, len)
-                                       : as_bstr(detail::os::bstr_reallocate(*pbstr, psz, len));
+    olechar* const old = *pbstr;
+    // oleaut32 may move the block before it copies from psz, so a source inside the string (other
+    // than the string itself, which means "keep") is copied into a new string first.
+    const bool inside = old != nullptr && psz != old && std::greater_equal<>{}(psz, old) &&
+                        std::less<>{}(psz, old + sys_string_len(old));
+    olechar* fresh = old == nullptr || inside ? sys_alloc_string_len(psz, len)
+                                              : as_bstr(detail::os::bstr_reallocate(old, psz, len));
     if (fresh == nullptr)
         return false;
+    if (inside)
+        sys_free_string(old);
     *pbstr = fresh;
     return true;
 }

@@ -172,10 +172,14 @@ BOOST_AUTO_TEST_CASE(reallocation_copies_keeps_or_grows_as_sys_realloc_string_le
     BOOST_TEST(has_bstr_layout(s, 6));
     BOOST_TEST(std::memcmp(s, larger.data(), 6) == 0);
 
-    // A source inside the string itself.
-    BOOST_REQUIRE(memmgr::sys_realloc_string_len(&s, s + 1, 2));
-    BOOST_TEST(has_bstr_layout(s, 4));
-    BOOST_TEST(std::memcmp(s, ole(u"ar").data(), 4) == 0);
+    // A source inside the string itself, shorter and as long as what follows it.
+    BOOST_REQUIRE(memmgr::sys_realloc_string_len(&s, s + 1, 1));
+    BOOST_TEST(has_bstr_layout(s, 2));
+    BOOST_TEST((s[0] == olechar('a')));
+    BOOST_REQUIRE(memmgr::sys_realloc_string_len(&s, larger.data(), 6));
+    BOOST_REQUIRE(memmgr::sys_realloc_string_len(&s, s + 2, 4));
+    BOOST_TEST(has_bstr_layout(s, 8));
+    BOOST_TEST(std::memcmp(s, ole(u"rger").data(), 8) == 0);
     memmgr::sys_free_string(s);
 
     // A null BSTR is allocated.
