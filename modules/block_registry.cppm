@@ -34,6 +34,12 @@ public:
         return live_.contains(p);
     }
 
+    /// \returns the number of live blocks.
+    [[nodiscard]] std::size_t size() const noexcept {
+        std::lock_guard lock(mutex_);
+        return live_.size();
+    }
+
     /// A registry that lives as long as the process: the heaps it serves may free blocks from the
     /// destructors of other static objects. Reachable, so never reported as a leak.
     template <class Tag>

@@ -18,6 +18,9 @@ export import :debug_heap;     // debug_heap<H>: guards, fills, quarantine, leak
 export import :failing_heap;   // failing_heap<H>: fault injection (fail the Nth, or past N bytes)
 export import :counting_heap;  // counting_heap<H>: live and peak blocks and bytes, totals
 export import :stack_buffer;   // stack_buffer<N, H>: N bytes inline, a heap beyond (_malloca)
+export import :utf;            // UTF-8 <-> UTF-16: strict in, U+FFFD for unpaired surrogates out
+export import :sys_string;     // olechar, BSTR limits, the SysAllocString family on raw BSTRs
+export import :bstr;           // bstr: a BSTR as a move-only value; bstr_view, hashes, operator<<
 
 // adapters/: every heap in the standard library's terms.
 export import :over_aligned;   // detail: any power-of-two alignment over any heap

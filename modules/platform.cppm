@@ -10,6 +10,7 @@
 // reallocations and "heap full" (see each heap); the functions below do the raw operation.
 module;
 #include <cstddef>
+#include <cstdint>
 
 export module memmgr:platform;
 
@@ -69,5 +70,29 @@ result<void> heap_enable_low_fragmentation(void* heap) noexcept;
 result<void> heap_walk(void* heap, bool serialized,
                        void (*visit)(void* context, const heap_entry& entry),
                        void* context) noexcept;
+
+// --- BSTRs (sys_string, bstr) --------------------------------------------------------------------
+// A BSTR is named by the address of its first code unit; the 4 bytes before it hold its length in
+// bytes (SysStringByteLen), and a wide NUL follows its data. `units` are 16-bit code units, `bytes`
+// raw bytes; either may be null, which leaves the data uninitialised (the terminator is always
+// written). Callers have already checked lengths against max_bstr_byte_length (sys_string.cppm).
+// Windows: oleaut32's SysAllocString family. POSIX: the same layout over the com process heap.
+
+result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept; // SysAllocStringLen
+result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) noexcept;
+/// SysReAllocStringLen: s != nullptr. units == s keeps the old data (as units == nullptr does);
+/// units may point into s. On failure s is untouched and still owned.
+result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept;
+/// SysFreeString: s != nullptr. \errors foreign_block where the backend can tell (POSIX: a pointer
+/// that is not a live BSTR, double frees included); nothing is freed then. Windows cannot tell.
+result<void> bstr_free(void* s) noexcept;
+std::uint32_t bstr_length(const void* s) noexcept;      // SysStringLen: s != nullptr
+std::uint32_t bstr_byte_length(const void* s) noexcept; // SysStringByteLen: s != nullptr
+
+#ifndef _WIN32
+/// The number of live blocks of the POSIX process heap (com, local and global blocks, and every
+/// BSTR): what the tests count leaks with. Windows has no such count (its tests use an IMallocSpy).
+std::size_t process_heap_blocks_in_use() noexcept;
+#endif
 
 } // namespace memmgr::detail::os

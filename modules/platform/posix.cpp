@@ -126,6 +126,79 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
     });
 }
 
+// --- BSTRs on the process heap ------------------------------------------------------------------
+// Windows' x64 layout, which oleaut32 builds on a task-allocator block: 4 unused bytes, the 4-byte
+// length in bytes, the data, then zero bytes from the end of the data through the wide NUL that
+// follows the last (possibly half-filled) code unit:
+//
+//   block (16-aligned)   +4             +8 = the BSTR (8-aligned)        +8+L  +8+2*ceil(L/2)
+//   | unused (zero)     | byte length L | data: L bytes                 | 0.. | 0 0 |
+//
+// The block is an ordinary com-family block (so com_heap, and the registry that screens it, see
+// BSTRs as Windows' task allocator does), and the data sits 8 bytes in: 8-aligned, as on Windows.
+
+namespace {
+
+constexpr std::size_t bstr_header = 8;
+constexpr std::size_t bstr_prefix = sizeof(std::uint32_t);
+
+// Everything after the header: the data, rounded up to whole code units, and the wide NUL.
+std::size_t bstr_tail(std::uint32_t byte_length) noexcept {
+    return (std::size_t{byte_length} + 1) / 2 * 2 + sizeof(char16_t);
+}
+
+char* bstr_block(const void* s) noexcept {
+    return const_cast<char*>(static_cast<const char*>(s)) - bstr_header;
+}
+
+} // namespace
+
+result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) noexcept {
+    return block_allocate(block_family::com, bstr_header + bstr_tail(byte_length), false)
+        .map([&](void* block) -> void* {
+            char* s = static_cast<char*>(block) + bstr_header;
+            std::memset(block, 0, bstr_header - bstr_prefix);
+            std::memcpy(s - bstr_prefix, &byte_length, bstr_prefix);
+            if (bytes != nullptr)
+                std::memcpy(s, bytes, byte_length);
+            std::memset(s + byte_length, 0, bstr_tail(byte_length) - byte_length);
+            return s;
+        });
+}
+
+result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept {
+    // length <= max_bstr_length, so the byte length fits 32 bits.
+    return bstr_allocate_bytes(units, length * std::uint32_t{sizeof(char16_t)});
+}
+
+result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
+    // A new block first: a failure leaves s as it was, and units may point into s while it lives.
+    const std::uint32_t old_bytes = bstr_byte_length(s);
+    const std::uint32_t new_bytes = length * std::uint32_t{sizeof(char16_t)};
+    return bstr_allocate_bytes(nullptr, new_bytes).map([&](void* fresh) {
+        if (units == nullptr || units == s)
+            std::memcpy(fresh, s, old_bytes < new_bytes ? old_bytes : new_bytes);
+        else
+            std::memcpy(fresh, units, new_bytes);
+        (void)bstr_free(s);
+        return fresh;
+    });
+}
+
+result<void> bstr_free(void* s) noexcept { return block_free(block_family::com, bstr_block(s)); }
+
+std::uint32_t bstr_byte_length(const void* s) noexcept {
+    std::uint32_t n = 0;
+    std::memcpy(&n, static_cast<const char*>(s) - bstr_prefix, bstr_prefix);
+    return n;
+}
+
+std::uint32_t bstr_length(const void* s) noexcept {
+    return bstr_byte_length(s) / std::uint32_t{sizeof(char16_t)};
+}
+
+std::size_t process_heap_blocks_in_use() noexcept { return live_blocks().size(); }
+
 // --- private heaps: forwarded to the engine ----------------------------------------------------------
 
 namespace {

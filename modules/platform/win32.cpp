@@ -5,8 +5,10 @@ module;
 #define NOMINMAX
 #include <windows.h>
 #include <objbase.h>
+#include <oleauto.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
@@ -139,6 +141,44 @@ result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexc
     if (q == nullptr)
         return fail(errc::cannot_resize_in_place);
     return {};
+}
+
+// --- BSTRs: oleaut32 ----------------------------------------------------------------------------
+// The lengths were checked against memmgr's bounds before these calls (sys_string.cppm): oleaut32's
+// own checks differ between versions, and Wine's let a few lengths near 4 GiB through to a 32-bit
+// size computation that wraps.
+
+result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept {
+    if (BSTR s = ::SysAllocStringLen(static_cast<const OLECHAR*>(units), length))
+        return static_cast<void*>(s);
+    return fail(errc::out_of_memory);
+}
+
+result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) noexcept {
+    if (BSTR s = ::SysAllocStringByteLen(static_cast<const char*>(bytes), byte_length))
+        return static_cast<void*>(s);
+    return fail(errc::out_of_memory);
+}
+
+result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
+    BSTR b = static_cast<BSTR>(s);
+    if (!::SysReAllocStringLen(&b, static_cast<const OLECHAR*>(units), length))
+        return fail(errc::out_of_memory);
+    return static_cast<void*>(b);
+}
+
+result<void> bstr_free(void* s) noexcept {
+    ::SysFreeString(static_cast<BSTR>(s));
+    return {};
+}
+
+// SysStringLen and SysStringByteLen take a BSTR and only read its prefix.
+std::uint32_t bstr_length(const void* s) noexcept {
+    return ::SysStringLen(static_cast<BSTR>(const_cast<void*>(s)));
+}
+
+std::uint32_t bstr_byte_length(const void* s) noexcept {
+    return ::SysStringByteLen(static_cast<BSTR>(const_cast<void*>(s)));
 }
 
 // --- private heaps ---------------------------------------------------------------------------------

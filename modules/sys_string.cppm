@@ -1,0 +1,171 @@
+// memmgr:sys_string: olechar, the BSTR length limits and the SysAllocString family on raw BSTRs,
+// for code being ported from Windows (or talking to code that was).
+//
+// On Windows each function forwards to oleaut32 after memmgr's argument checks; on POSIX it
+// implements the same semantics over the com process heap, in Windows' memory layout: a 4-byte
+// byte-length prefix directly before the data, 16-bit code units, a terminating wide NUL, data
+// aligned to 8 bytes (docs/bstr.md draws it). New code uses memmgr::bstr instead.
+module;
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+
+export module memmgr:sys_string;
+
+import :errors;
+import :platform;
+
+export namespace memmgr {
+
+/// OLECHAR: one UTF-16 code unit of a BSTR. wchar_t on Windows, where BSTR is wchar_t*, so that
+/// memmgr and Windows APIs exchange pointers without casts; char16_t elsewhere.
+#ifdef _WIN32
+using olechar = wchar_t;
+#else
+using olechar = char16_t;
+#endif
+static_assert(sizeof(olechar) == 2, "a BSTR is made of 16-bit code units");
+
+/// The longest BSTR memmgr makes, in bytes: 4 GiB - 32, so that the whole block (an 8-byte header,
+/// the data and the wide NUL, rounded up to 16) stays below 4 GiB and no 32-bit size computation
+/// wraps, in oleaut32 or anywhere else. Longer requests fail before any allocator is asked.
+inline constexpr std::uint32_t max_bstr_byte_length = 0xFFFF'FFE0u;
+/// The longest BSTR memmgr makes, in code units (max_bstr_byte_length / 2).
+inline constexpr std::uint32_t max_bstr_length = max_bstr_byte_length / sizeof(olechar);
+
+/// SysAllocString: \returns a BSTR holding psz up to its first NUL, or nullptr if psz is null,
+/// longer than max_bstr_length, or memory runs out.
+[[nodiscard]] olechar* sys_alloc_string(const olechar* psz) noexcept;
+
+/// SysAllocStringLen: \returns a BSTR of len code units copied from psz (embedded NULs kept) and a
+/// wide NUL; psz == nullptr leaves the code units uninitialised. nullptr if len > max_bstr_length
+/// or memory runs out.
+[[nodiscard]] olechar* sys_alloc_string_len(const olechar* psz, std::uint32_t len) noexcept;
+
+/// SysAllocStringByteLen: \returns a BSTR whose byte length is exactly len (odd lengths too), with
+/// len bytes copied from psz (uninitialised if psz is null), then zero bytes through the wide NUL
+/// after the last, possibly half-filled, code unit. nullptr if len > max_bstr_byte_length or memory
+/// runs out.
+[[nodiscard]] olechar* sys_alloc_string_byte_len(const char* psz, std::uint32_t len) noexcept;
+
+/// SysReAllocStringLen: \effects makes *pbstr a BSTR of len code units: copied from psz, which may
+/// point into *pbstr; or, if psz is null or *pbstr itself, the old code units kept (as many as fit;
+/// any further ones uninitialised). A null *pbstr is allocated as by sys_alloc_string_len.
+/// \returns false, and leaves *pbstr untouched, if pbstr is null, len > max_bstr_length or memory
+/// runs out.
+[[nodiscard]] bool sys_realloc_string_len(olechar** pbstr, const olechar* psz,
+                                          std::uint32_t len) noexcept;
+
+/// SysReAllocString: \effects replaces *pbstr with sys_alloc_string(psz) (psz may point into
+/// *pbstr) and frees the old one. \returns false, and leaves *pbstr untouched, if pbstr is null or
+/// the new string cannot be made.
+[[nodiscard]] bool sys_realloc_string(olechar** pbstr, const olechar* psz) noexcept;
+
+/// SysFreeString: \effects frees bstr; nullptr does nothing. A pointer that is not a live BSTR is
+/// undefined on Windows; on POSIX it is detected and left alone.
+void sys_free_string(olechar* bstr) noexcept;
+
+/// SysStringLen: \returns the length in code units from the prefix (0 for nullptr); never scans.
+[[nodiscard]] std::uint32_t sys_string_len(const olechar* bstr) noexcept;
+
+/// SysStringByteLen: \returns the length in bytes from the prefix (0 for nullptr).
+[[nodiscard]] std::uint32_t sys_string_byte_len(const olechar* bstr) noexcept;
+
+} // namespace memmgr
+
+export namespace memmgr::detail {
+
+/// The byte length in the prefix of a non-null BSTR, read where Windows keeps it, without a call.
+[[nodiscard]] inline std::uint32_t bstr_prefix(const olechar* bstr) noexcept {
+    std::uint32_t n = 0;
+    std::memcpy(&n, reinterpret_cast<const unsigned char*>(bstr) - sizeof n, sizeof n);
+    return n;
+}
+
+#ifndef _WIN32
+/// Test hook (POSIX only): the live blocks of the process heap under com_heap, local_heap,
+/// global_heap and every BSTR, for leak checks.
+[[nodiscard]] std::size_t process_heap_blocks_in_use() noexcept {
+    return os::process_heap_blocks_in_use();
+}
+#endif
+
+} // namespace memmgr::detail
+
+// --- implementation -----------------------------------------------------------------------------
+
+namespace memmgr {
+
+namespace {
+olechar* as_bstr(const result<void*>& r) noexcept {
+    return r ? static_cast<olechar*>(*r) : nullptr;
+}
+} // namespace
+
+olechar* sys_alloc_string(const olechar* psz) noexcept {
+    if (psz == nullptr)
+        return nullptr;
+    const std::size_t n = std::char_traits<olechar>::length(psz);
+    if (n > max_bstr_length)
+        return nullptr;
+    return sys_alloc_string_len(psz, static_cast<std::uint32_t>(n));
+}
+
+olechar* sys_alloc_string_len(const olechar* psz, std::uint32_t len) noexcept {
+    if (len > max_bstr_length)
+        return nullptr;
+    return as_bstr(detail::os::bstr_allocate(psz, len));
+}
+
+olechar* sys_alloc_string_byte_len(const char* psz, std::uint32_t len) noexcept {
+    if (len > max_bstr_byte_length)
+        return nullptr;
+    return as_bstr(detail::os::bstr_allocate_bytes(psz, len));
+}
+
+bool sys_realloc_string_len(olechar** pbstr, const olechar* psz, std::uint32_t len) noexcept {
+    if (pbstr == nullptr || len > max_bstr_length)
+        return false;
+    olechar* const old = *pbstr;
+    // oleaut32 may move the block before it copies from psz, so a source inside the string (other
+    // than the string itself, which means "keep") is copied into a new string first.
+    const bool inside = old != nullptr && psz != old && std::greater_equal<>{}(psz, old) &&
+                        std::less<>{}(psz, old + sys_string_len(old));
+    olechar* fresh = old == nullptr || inside ? sys_alloc_string_len(psz, len)
+                                              : as_bstr(detail::os::bstr_reallocate(old, psz, len));
+    if (fresh == nullptr)
+        return false;
+    if (inside)
+        sys_free_string(old);
+    *pbstr = fresh;
+    return true;
+}
+
+bool sys_realloc_string(olechar** pbstr, const olechar* psz) noexcept {
+    if (pbstr == nullptr)
+        return false;
+    // Made before the old one goes, so that psz may point into it (oleaut32 frees first).
+    olechar* fresh = sys_alloc_string(psz);
+    if (fresh == nullptr && psz != nullptr)
+        return false;
+    sys_free_string(*pbstr);
+    *pbstr = fresh;
+    return true;
+}
+
+void sys_free_string(olechar* bstr) noexcept {
+    if (bstr != nullptr)
+        (void)detail::os::bstr_free(bstr);
+}
+
+std::uint32_t sys_string_len(const olechar* bstr) noexcept {
+    return bstr == nullptr ? 0 : detail::os::bstr_length(bstr);
+}
+
+std::uint32_t sys_string_byte_len(const olechar* bstr) noexcept {
+    return bstr == nullptr ? 0 : detail::os::bstr_byte_length(bstr);
+}
+
+} // namespace memmgr

@@ -1,0 +1,40 @@
+// Leak checks for task memory (CoTaskMemAlloc's heap, where every BSTR lives): how many of its
+// blocks are live now, compared with when a task_memory was made. Include it after `import
+// memmgr;`.
+//
+// POSIX: memmgr's own process heap keeps a registry of live blocks; its size is the count.
+// Windows: the real oleaut32 and ole32 (Wine's, on this leg). task_memory_win32.cpp installs an
+// IMallocSpy once for the whole run, which sees every CoTaskMemAlloc, CoTaskMemRealloc and
+// CoTaskMemFree, and first turns oleaut32's BSTR cache off (SetOaNoCache): otherwise a freed BSTR
+// goes into the cache instead of back to the task allocator, and a leak could not be told from a
+// cached string.
+#pragma once
+
+#include <cstddef>
+
+namespace memmgr_test {
+
+#if defined(_WIN32)
+/// Task-allocator blocks allocated since the spy was installed (on the first call) and still live.
+/// \throws std::runtime_error if the spy cannot be installed.
+std::size_t task_blocks_in_use();
+#else
+inline std::size_t task_blocks_in_use() {
+    return memmgr::detail::process_heap_blocks_in_use();
+}
+#endif
+
+/// The change in live task-allocator blocks since construction.
+class task_memory {
+public:
+    task_memory() : baseline_(task_blocks_in_use()) {}
+    [[nodiscard]] std::ptrdiff_t live() const {
+        return static_cast<std::ptrdiff_t>(task_blocks_in_use()) -
+               static_cast<std::ptrdiff_t>(baseline_);
+    }
+
+private:
+    std::size_t baseline_;
+};
+
+} // namespace memmgr_test

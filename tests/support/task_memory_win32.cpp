@@ -1,0 +1,112 @@
+// The Windows half of task_memory.hpp: an IMallocSpy that keeps the set of live task-allocator
+// blocks, installed once (CoRegisterMallocSpy) and never revoked, since ole32 refuses to revoke a
+// spy while blocks it saw are still live. Test code, so it may name Windows APIs.
+#define WIN32_LEAN_AND_MEAN
+#define NOMINMAX
+#include <windows.h>
+// after windows.h, which it needs
+#include <objbase.h>
+
+#include <cstddef>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_set>
+
+namespace memmgr_test {
+
+namespace {
+
+class live_block_spy final : public IMallocSpy {
+public:
+    std::size_t live() {
+        std::lock_guard lock(mutex_);
+        return live_.size();
+    }
+
+    HRESULT STDMETHODCALLTYPE QueryInterface(REFIID riid, void** object) override {
+        if (riid == IID_IUnknown || riid == IID_IMallocSpy) {
+            *object = this;
+            return S_OK;
+        }
+        *object = nullptr;
+        return E_NOINTERFACE;
+    }
+    // A static object: COM's reference counting has nothing to free.
+    ULONG STDMETHODCALLTYPE AddRef() override { return 2; }
+    ULONG STDMETHODCALLTYPE Release() override { return 1; }
+
+    SIZE_T STDMETHODCALLTYPE PreAlloc(SIZE_T size) override { return size; }
+    void* STDMETHODCALLTYPE PostAlloc(void* p) override {
+        if (p != nullptr)
+            insert(p);
+        return p;
+    }
+    void* STDMETHODCALLTYPE PreFree(void* p, BOOL) override {
+        erase(p);
+        return p;
+    }
+    void STDMETHODCALLTYPE PostFree(BOOL) override {}
+    SIZE_T STDMETHODCALLTYPE PreRealloc(void* p, SIZE_T size, void** request, BOOL) override {
+        std::lock_guard lock(mutex_);
+        reallocating_ = p;
+        *request = p;
+        return size;
+    }
+    void* STDMETHODCALLTYPE PostRealloc(void* p, BOOL) override {
+        if (p != nullptr) { // a failed reallocation leaves the old block live
+            erase(reallocating_);
+            insert(p);
+        }
+        return p;
+    }
+    void* STDMETHODCALLTYPE PreGetSize(void* p, BOOL) override { return p; }
+    SIZE_T STDMETHODCALLTYPE PostGetSize(SIZE_T size, BOOL) override { return size; }
+    void* STDMETHODCALLTYPE PreDidAlloc(void* p, BOOL) override { return p; }
+    int STDMETHODCALLTYPE PostDidAlloc(void*, BOOL, int did) override { return did; }
+    void STDMETHODCALLTYPE PreHeapMinimize() override {}
+    void STDMETHODCALLTYPE PostHeapMinimize() override {}
+
+private:
+    void insert(void* p) {
+        std::lock_guard lock(mutex_);
+        live_.insert(p);
+    }
+    void erase(void* p) {
+        std::lock_guard lock(mutex_);
+        live_.erase(p);
+    }
+
+    std::mutex mutex_;
+    std::unordered_set<void*> live_;
+    void* reallocating_ = nullptr;
+};
+
+live_block_spy& installed_spy() {
+    static live_block_spy spy;
+    static const bool installed = [] {
+        // SetOaNoCache is exported by oleaut32 but not declared by MinGW's headers.
+        using no_cache_fn = void(WINAPI*)();
+        if (HMODULE oleaut = ::GetModuleHandleW(L"oleaut32.dll")) {
+            if (auto no_cache = reinterpret_cast<no_cache_fn>(
+                    reinterpret_cast<void*>(::GetProcAddress(oleaut, "SetOaNoCache"))))
+                no_cache();
+            else
+                return false;
+        } else {
+            return false;
+        }
+        return SUCCEEDED(::CoRegisterMallocSpy(&spy));
+    }();
+    if (!installed)
+        throw std::runtime_error("task_memory: cannot turn oleaut32's BSTR cache off or install "
+                                 "the IMallocSpy that counts task-allocator blocks");
+    return spy;
+}
+
+} // namespace
+
+std::size_t task_blocks_in_use() {
+    return installed_spy().live();
+}
+
+} // namespace memmgr_test
