@@ -275,6 +275,123 @@ void register_teardown() {
     })->Unit(benchmark::kMillisecond)->Iterations(3);
 }
 
+// --- 6. BSTR ---------------------------------------------------------------------------------------
+
+// 1 KiB of text: ASCII, and a mix of 1-, 2- and 3-byte UTF-8 sequences.
+const std::string& text(bool ascii) {
+    static const std::string plain = [] {
+        std::string s;
+        while (s.size() < 1024)
+            s += "The quick brown fox jumps over the lazy dog. ";
+        s.resize(1024);
+        return s;
+    }();
+    static const std::string mixed = [] {
+        std::string s;
+        while (s.size() < 1000)
+            s += "caf\xC3\xA9 cr\xC3\xA8me \xE4\xB8\xAD\xE6\x96\x87 ";
+        return s;
+    }();
+    return ascii ? plain : mixed;
+}
+
+const std::u16string& text16() {
+    static const std::u16string s = [] {
+        std::u16string t;
+        for (char c : text(true))
+            t.push_back(static_cast<char16_t>(c));
+        return t;
+    }();
+    return s;
+}
+
+void register_bstr() {
+    for (bool ascii : {true, false}) {
+        benchmark::RegisterBenchmark(ascii ? "bstr_from_utf8/ascii" : "bstr_from_utf8/non_ascii",
+                                     [ascii](benchmark::State& s) {
+            const std::string& utf8 = text(ascii);
+            for (auto _ : s) {
+                auto b = memmgr::bstr::from_utf8(std::string_view(utf8));
+                benchmark::DoNotOptimize(b->get());
+            }
+            count_items(s, utf8.size()); // items are bytes of UTF-8: GB/s in the report
+        });
+    }
+    benchmark::RegisterBenchmark("bstr_from_utf16/bstr", [](benchmark::State& s) {
+        for (auto _ : s) {
+            memmgr::bstr b(text16());
+            benchmark::DoNotOptimize(b.get());
+        }
+        count_items(s, 1);
+    });
+    benchmark::RegisterBenchmark("bstr_from_utf16/std_u16string", [](benchmark::State& s) {
+        for (auto _ : s) {
+            std::u16string b(text16());
+            benchmark::DoNotOptimize(b.data());
+        }
+        count_items(s, 1);
+    });
+    benchmark::RegisterBenchmark("bstr_from_utf16/sys_alloc_string_len", [](benchmark::State& s) {
+        for (auto _ : s) {
+            memmgr::olechar* raw = memmgr::sys_alloc_string_len(text16().data(),
+                                                               static_cast<std::uint32_t>(text16().size()));
+            benchmark::DoNotOptimize(raw);
+            memmgr::sys_free_string(raw);
+        }
+        count_items(s, 1);
+    });
+    benchmark::RegisterBenchmark("bstr_move/bstr", [](benchmark::State& s) {
+        memmgr::bstr a(text16());
+        for (auto _ : s) {
+            memmgr::bstr b(std::move(a)); // no allocation: the pointer changes hands
+            a = std::move(b);
+            benchmark::DoNotOptimize(a.get());
+        }
+        count_items(s, 2);
+    });
+    benchmark::RegisterBenchmark("bstr_move/std_u16string", [](benchmark::State& s) {
+        std::u16string a(text16());
+        for (auto _ : s) {
+            std::u16string b(std::move(a));
+            a = std::move(b);
+            benchmark::DoNotOptimize(a.data());
+        }
+        count_items(s, 2);
+    });
+    benchmark::RegisterBenchmark("bstr_compare/bstr", [](benchmark::State& s) {
+        memmgr::bstr a(text16()), b(text16());
+        for (auto _ : s)
+            benchmark::DoNotOptimize(a == b);
+        count_items(s, 1);
+    });
+    benchmark::RegisterBenchmark("bstr_compare/std_u16string", [](benchmark::State& s) {
+        std::u16string a(text16()), b(text16());
+        for (auto _ : s)
+            benchmark::DoNotOptimize(a == b);
+        count_items(s, 1);
+    });
+    benchmark::RegisterBenchmark("bstr_append/bstr", [](benchmark::State& s) {
+        const std::u16string_view piece = std::u16string_view(text16()).substr(0, 16);
+        for (auto _ : s) {
+            memmgr::bstr b;
+            for (int i = 0; i < 64; ++i)
+                b += piece;
+            benchmark::DoNotOptimize(b.get());
+        }
+        count_items(s, 64);
+    });
+    benchmark::RegisterBenchmark("bstr_append/std_u16string", [](benchmark::State& s) {
+        const std::u16string_view piece = std::u16string_view(text16()).substr(0, 16);
+        for (auto _ : s) {
+            std::u16string b;
+            for (int i = 0; i < 64; ++i)
+                b += piece;
+            benchmark::DoNotOptimize(b.data());
+        }
+        count_items(s, 64);
+    });
+}
+
 // --- 8. memory: one backend per process --------------------------------------------------------------
 
 int measure_memory(std::string_view backend) {
@@ -361,5 +478,6 @@ int main(int argc, char** argv) {
     register_vector_growth(h);
     register_node_heavy();
     register_teardown();
+    register_bstr();
     return run_registered_benchmarks(argc, argv);
 }

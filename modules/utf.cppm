@@ -12,6 +12,7 @@
 module;
 #include <concepts>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -167,12 +168,33 @@ char* encode_utf8(const C* p, std::size_t n, char* out) noexcept {
     return out;
 }
 
+/// \returns how many bytes from p on, in whole runs of 8, are ASCII (the fast path of both UTF-8
+/// loops: eight bytes tested with one mask, instead of one code point at a time).
+inline std::size_t ascii_run(const unsigned char* p, const unsigned char* end) noexcept {
+    std::size_t n = 0;
+    while (end - p - static_cast<std::ptrdiff_t>(n) >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p + n, 8);
+        if ((word & 0x8080808080808080u) != 0)
+            break;
+        n += 8;
+    }
+    return n;
+}
+
 /// Writes utf8, which utf16_length has accepted, as UTF-16 to out, which has room for the
 /// utf16_length(utf8) code units. \returns the end of what was written.
 template <utf16_code_unit C>
 C* decode_utf8(std::string_view utf8, C* out) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
     for (const auto* end = p + utf8.size(); p != end;) {
+        if (const std::size_t ascii = *p < 0x80 ? ascii_run(p, end) : 0; ascii != 0) {
+            for (std::size_t i = 0; i < ascii; ++i)
+                out[i] = static_cast<C>(p[i]);
+            out += ascii;
+            p += ascii;
+            continue;
+        }
         const char32_t cp = next_utf8(p, end);
         if (cp < 0x10000) {
             *out++ = static_cast<C>(cp);
@@ -199,6 +221,11 @@ result<std::size_t> utf16_length(std::string_view utf8) noexcept {
     std::size_t units = 0;
     const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
     for (const auto* end = p + utf8.size(); p != end;) {
+        if (const std::size_t ascii = *p < 0x80 ? detail::ascii_run(p, end) : 0; ascii != 0) {
+            units += ascii;
+            p += ascii;
+            continue;
+        }
         const char32_t cp = detail::next_utf8(p, end);
         if (cp == detail::ill_formed)
             return fail(errc::invalid_utf8);
