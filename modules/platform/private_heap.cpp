@@ -6,13 +6,16 @@
 
 #include <sys/mman.h>
 #include <unistd.h>
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define MEMMGR_HAS_SINGLE_THREADED 1
+#endif
 
 #include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <new>
 
 namespace memmgr::detail::posix {
@@ -180,28 +183,67 @@ std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64's finaliser
     return x ^ (x >> 31);
 }
 
-/// Locks a mutex only when the heap is serialized.
+/// A futex-style lock: 0 free, 1 held, 2 held and maybe waited for. Uncontended, lock is one
+/// compare-exchange and unlock one exchange, inline; std::mutex costs two calls into libc more.
+class heap_lock {
+public:
+    void lock() noexcept {
+        std::uint32_t expected = 0;
+        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                            std::memory_order_relaxed))
+            lock_contended();
+    }
+    void unlock() noexcept {
+        if (state_.exchange(0, std::memory_order_release) == 2)
+            state_.notify_one();
+    }
+
+private:
+    void lock_contended() noexcept {
+        // Whoever takes the lock from here on marks it waited for, so that its unlock wakes the
+        // next sleeper. std::atomic::wait spins briefly before it sleeps on the futex.
+        while (state_.exchange(2, std::memory_order_acquire) != 0)
+            state_.wait(2, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint32_t> state_{0};
+};
+
+/// \returns true while the process has never had a second thread (glibc's own malloc and mutexes
+/// skip their atomics then too). Once false it stays false, and a thread can only be started by
+/// the one running, so no heap operation can be under way elsewhere while this is true.
+bool only_thread() noexcept {
+#ifdef MEMMGR_HAS_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
+/// Locks the heap when it is serialized and another thread could be using it.
 class optional_lock {
 public:
-    optional_lock(std::mutex& m, bool serialize) noexcept : m_(serialize ? &m : nullptr) {
-        if (m_)
-            m_->lock();
+    /// always: take the lock even in a single-threaded process (walk runs the caller's code, which
+    /// might start a thread, while it holds the heap).
+    optional_lock(heap_lock& l, bool serialize, bool always = false) noexcept
+        : l_(serialize && (always || !only_thread()) ? &l : nullptr) {
+        if (l_)
+            l_->lock();
     }
     ~optional_lock() {
-        if (m_)
-            m_->unlock();
+        if (l_)
+            l_->unlock();
     }
     optional_lock(const optional_lock&) = delete;
     optional_lock& operator=(const optional_lock&) = delete;
 
 private:
-    std::mutex* m_;
+    heap_lock* l_;
 };
 
 } // namespace
 
 struct private_heap::impl : private_heap {
-    mutable std::mutex mutex;
+    mutable heap_lock lock;
     heap_config cfg{};
     bool is_process = false;
     std::size_t page = 4096;
@@ -1018,7 +1060,7 @@ private_heap* private_heap::process() noexcept {
 
 void* private_heap::allocate(std::size_t n, bool zero, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.allocate_block(n, zero, st);
 }
 
@@ -1026,13 +1068,13 @@ status private_heap::free(void* p) noexcept {
     if (!p)
         return status::ok;
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.free_block(p);
 }
 
 status private_heap::size(const void* p, std::size_t& out) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     impl::found f;
     if (const status st = h.locate(p, f); st != status::ok)
         return st;
@@ -1042,20 +1084,20 @@ status private_heap::size(const void* p, std::size_t& out) const noexcept {
 
 void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.reallocate_block(p, n, in_place_only, st);
 }
 
 bool private_heap::owns(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     impl::found f;
     return p && h.locate(p, f) == status::ok;
 }
 
 status private_heap::validate(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     if (!p)
         return h.check_all();
     impl::found f;
@@ -1064,7 +1106,7 @@ status private_heap::validate(const void* p) const noexcept {
 
 std::size_t private_heap::compact() noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.compact_all();
 }
 
@@ -1072,20 +1114,20 @@ void private_heap::release_all() noexcept {
     auto& h = static_cast<impl&>(*this);
     if (h.is_process)
         return;
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     h.release_everything();
 }
 
 void private_heap::walk(void (*visit)(void* context, const block_info& entry),
                         void* context) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize, true);
     h.visit_all(visit, context);
 }
 
 heap_usage private_heap::usage() const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.stats;
 }
 
