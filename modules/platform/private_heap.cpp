@@ -39,6 +39,8 @@ constexpr std::size_t inline_segments = 16;  // also bounds how many segments cr
 constexpr std::size_t inline_larges = 16;
 constexpr std::size_t initial_limit = inline_segments * max_segment;
 constexpr std::size_t max_request = static_cast<std::size_t>(PTRDIFF_MAX);
+constexpr std::size_t hint_granule_shift = 16; // segment_of()'s table: 64 KiB granules,
+constexpr std::size_t hint_slots = 128;        // direct-mapped
 constexpr std::size_t fit_probe = 8; // entries of a logarithmic bin examined before going higher
 
 // The small-block front end: one LIFO cache per block size below first_log_size (payloads up to
@@ -162,18 +164,18 @@ struct table {
         capacity = Inline;
         mapped_bytes = 0;
     }
-    /// \returns the number of entries whose base is <= a.
+    /// \returns the number of entries whose base is <= a. Branch-free: the steps depend on count
+    /// only, so random addresses (every free looks one up) cost no mispredictions.
     std::size_t upper(std::uintptr_t a) const noexcept {
-        std::size_t lo = 0;
-        std::size_t hi = count;
-        while (lo < hi) {
-            const std::size_t mid = lo + (hi - lo) / 2;
-            if (data[mid].base <= a)
-                lo = mid + 1;
-            else
-                hi = mid;
+        if (count == 0)
+            return 0;
+        const T* first = data;
+        for (std::size_t n = count; n > 1;) {
+            const std::size_t half = n / 2;
+            first += half & (std::size_t{0} - std::size_t{first[half].base <= a}); // no branch
+            n -= half;
         }
-        return lo;
+        return static_cast<std::size_t>(first - data) + (first->base <= a ? 1 : 0);
     }
     void insert(const T& entry) noexcept {
         const std::size_t at = upper(entry.base);
@@ -216,11 +218,13 @@ public:
     }
     void unlock() noexcept {
         if (state_.exchange(0, std::memory_order_release) == 2)
-            state_.notify_one();
+            wake_one();
     }
 
 private:
-    void lock_contended() noexcept {
+    // Out of line, so that the callers' fast paths stay small.
+    [[gnu::noinline]] void wake_one() noexcept { state_.notify_one(); }
+    [[gnu::noinline]] void lock_contended() noexcept {
         // Whoever takes the lock from here on marks it waited for, so that its unlock wakes the
         // next sleeper. std::atomic::wait spins briefly before it sleeps on the futex.
         while (state_.exchange(2, std::memory_order_acquire) != 0)
@@ -280,6 +284,7 @@ struct private_heap::impl : private_heap {
     header* cache[cache_classes]{};
     std::uint8_t cache_count[cache_classes]{}; // at most cache_class_cap
     std::size_t cached_bytes = 0; // block bytes held by the front end, headers included
+    mutable std::uint8_t segment_hint[hint_slots]{}; // see segment_of(); segment index + 1, 0: none
 
     static std::size_t self_bytes() noexcept { return round_up(sizeof(impl), 64); }
     bool fixed() const noexcept { return cfg.maximum_size != 0; }
@@ -532,9 +537,19 @@ struct private_heap::impl : private_heap {
     }
     /// \returns the index of the segment holding a, or segments.count.
     std::size_t segment_of(std::uintptr_t a) const noexcept {
+        // Every free looks its pointer up: first in a small direct-mapped table from 64 KiB
+        // granules to the segment last found there, checked against the segment itself (so a
+        // stale entry is only a miss), then by binary search.
+        const std::size_t slot = (a >> hint_granule_shift) % hint_slots;
+        const std::size_t hinted = std::size_t{segment_hint[slot]} - 1; // wraps when empty
+        if (hinted < segments.count &&
+            a - segments.data[hinted].base < segments.data[hinted].length)
+            return hinted;
         const std::size_t i = segments.upper(a);
         if (i == 0 || a - segments.data[i - 1].base >= segments.data[i - 1].length)
             return segments.count;
+        if (i <= std::numeric_limits<std::uint8_t>::max())
+            segment_hint[slot] = static_cast<std::uint8_t>(i);
         return i - 1;
     }
 
