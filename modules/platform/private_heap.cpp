@@ -1,18 +1,21 @@
 // The POSIX private heap engine (see private_heap.hpp for the contract, docs/private_heap.md for
 // the design). A boundary-tag allocator over mmap'd segments with segregated free lists, plus one
-// mapping per large block. It never calls malloc or new: the heap object itself sits at the start
-// of its first segment.
+// mapping per large block, behind a front end of per-size LIFO caches for small blocks. It never
+// calls malloc or new: the heap object itself sits at the start of its first segment.
 #include "private_heap.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define MEMMGR_HAS_SINGLE_THREADED 1
+#endif
 
 #include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <new>
 
 namespace memmgr::detail::posix {
@@ -36,10 +39,21 @@ constexpr std::size_t inline_segments = 16;  // also bounds how many segments cr
 constexpr std::size_t inline_larges = 16;
 constexpr std::size_t initial_limit = inline_segments * max_segment;
 constexpr std::size_t max_request = static_cast<std::size_t>(PTRDIFF_MAX);
+constexpr std::size_t hint_granule_shift = 16; // segment_of()'s table: 64 KiB granules,
+constexpr std::size_t hint_slots = 128;        // direct-mapped
 constexpr std::size_t fit_probe = 8; // entries of a logarithmic bin examined before going higher
+
+// The small-block front end: one LIFO cache per block size below first_log_size (payloads up to
+// 1 KiB), the same 64 sizes as the exact bins. A freed block goes there whole, without coalescing,
+// while its class and the whole front end are under their caps; past them it goes to the bins.
+constexpr std::size_t cache_classes = exact_bins;
+constexpr std::uint8_t cache_class_cap = 32;        // blocks per class
+constexpr std::size_t cache_bytes_cap = 1024 * kib; // block bytes over all classes
+constexpr std::size_t cache_max_request = first_log_size - unit - header_size; // 1024
 
 constexpr std::uint8_t flag_in_use = 1;
 constexpr std::uint8_t flag_large = 2;
+constexpr std::uint8_t flag_cached = 4; // free, held by the front end: never merged
 
 /// \returns the bin of a free block of bs bytes: exact bins below first_log_size, then four bins
 /// per power of two. \requires min_block <= bs < max_segment.
@@ -107,6 +121,18 @@ free_links& links(header* h) noexcept {
 bool in_use(const header* h) noexcept {
     return (h->flags & flag_in_use) != 0;
 }
+/// Free and in a bin: the only kind of block that merges with a neighbour.
+bool in_bin(const header* h) noexcept {
+    return h->flags == 0;
+}
+/// The flags a segment block may carry: free in a bin, in use, or cached.
+bool segment_flags(std::uint8_t flags) noexcept {
+    return flags == 0 || flags == flag_in_use || flags == flag_cached;
+}
+/// \returns the cache class of a block of bs bytes. \requires min_block <= bs < first_log_size.
+constexpr std::size_t cache_class(std::size_t bs) noexcept {
+    return bs / unit - min_block / unit;
+}
 
 /// A region of blocks: [first, end) followed by a 16-byte end marker (an in-use header of size 0).
 struct segment {
@@ -138,18 +164,18 @@ struct table {
         capacity = Inline;
         mapped_bytes = 0;
     }
-    /// \returns the number of entries whose base is <= a.
+    /// \returns the number of entries whose base is <= a. Branch-free: the steps depend on count
+    /// only, so random addresses (every free looks one up) cost no mispredictions.
     std::size_t upper(std::uintptr_t a) const noexcept {
-        std::size_t lo = 0;
-        std::size_t hi = count;
-        while (lo < hi) {
-            const std::size_t mid = lo + (hi - lo) / 2;
-            if (data[mid].base <= a)
-                lo = mid + 1;
-            else
-                hi = mid;
+        if (count == 0)
+            return 0;
+        const T* first = data;
+        for (std::size_t n = count; n > 1;) {
+            const std::size_t half = n / 2;
+            first += half & (std::size_t{0} - std::size_t{first[half].base <= a}); // no branch
+            n -= half;
         }
-        return lo;
+        return static_cast<std::size_t>(first - data) + (first->base <= a ? 1 : 0);
     }
     void insert(const T& entry) noexcept {
         const std::size_t at = upper(entry.base);
@@ -180,28 +206,69 @@ std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64's finaliser
     return x ^ (x >> 31);
 }
 
-/// Locks a mutex only when the heap is serialized.
+/// A futex-style lock: 0 free, 1 held, 2 held and maybe waited for. Uncontended, lock is one
+/// compare-exchange and unlock one exchange, inline; std::mutex costs two calls into libc more.
+class heap_lock {
+public:
+    void lock() noexcept {
+        std::uint32_t expected = 0;
+        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                            std::memory_order_relaxed))
+            lock_contended();
+    }
+    void unlock() noexcept {
+        if (state_.exchange(0, std::memory_order_release) == 2)
+            wake_one();
+    }
+
+private:
+    // Out of line, so that the callers' fast paths stay small.
+    [[gnu::noinline]] void wake_one() noexcept { state_.notify_one(); }
+    [[gnu::noinline]] void lock_contended() noexcept {
+        // Whoever takes the lock from here on marks it waited for, so that its unlock wakes the
+        // next sleeper. std::atomic::wait spins briefly before it sleeps on the futex.
+        while (state_.exchange(2, std::memory_order_acquire) != 0)
+            state_.wait(2, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint32_t> state_{0};
+};
+
+/// \returns true while the process has never had a second thread (glibc's own malloc and mutexes
+/// skip their atomics then too). Once false it stays false, and a thread can only be started by
+/// the one running, so no heap operation can be under way elsewhere while this is true.
+bool only_thread() noexcept {
+#ifdef MEMMGR_HAS_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
+/// Locks the heap when it is serialized and another thread could be using it.
 class optional_lock {
 public:
-    optional_lock(std::mutex& m, bool serialize) noexcept : m_(serialize ? &m : nullptr) {
-        if (m_)
-            m_->lock();
+    /// always: take the lock even in a single-threaded process (walk runs the caller's code, which
+    /// might start a thread, while it holds the heap).
+    optional_lock(heap_lock& l, bool serialize, bool always = false) noexcept
+        : l_(serialize && (always || !only_thread()) ? &l : nullptr) {
+        if (l_)
+            l_->lock();
     }
     ~optional_lock() {
-        if (m_)
-            m_->unlock();
+        if (l_)
+            l_->unlock();
     }
     optional_lock(const optional_lock&) = delete;
     optional_lock& operator=(const optional_lock&) = delete;
 
 private:
-    std::mutex* m_;
+    heap_lock* l_;
 };
 
 } // namespace
 
 struct private_heap::impl : private_heap {
-    mutable std::mutex mutex;
+    mutable heap_lock lock;
     heap_config cfg{};
     bool is_process = false;
     std::size_t page = 4096;
@@ -213,6 +280,11 @@ struct private_heap::impl : private_heap {
     header* bins[num_bins]{};
     table<segment, inline_segments> segments{};
     table<large_block, inline_larges> larges{};
+    // The front end: per class, a singly linked LIFO list through the first word of the payloads.
+    header* cache[cache_classes]{};
+    std::uint8_t cache_count[cache_classes]{}; // at most cache_class_cap
+    std::size_t cached_bytes = 0; // block bytes held by the front end, headers included
+    mutable std::uint8_t segment_hint[hint_slots]{}; // see segment_of(); segment index + 1, 0: none
 
     static std::size_t self_bytes() noexcept { return round_up(sizeof(impl), 64); }
     bool fixed() const noexcept { return cfg.maximum_size != 0; }
@@ -234,17 +306,23 @@ struct private_heap::impl : private_heap {
         return word;
     }
     bool sealed(const header* h) const noexcept { return h->seal == seal_of(first_word(h), h); }
-    /// Writes a whole header. The sealed word is built in a register and stored at once: reading
-    /// back fields just stored one by one would stall on store forwarding.
+    /// Writes a whole header.
     void write(header* h, std::uint32_t prev_units, std::uint32_t size_units, std::uint8_t flags,
                std::size_t slack) const noexcept {
+        h->prev_units = prev_units;
+        reseal(h, size_units, flags, slack);
+    }
+    /// Writes the sealed word and the seal, keeping prev_units. The word is built in a register
+    /// and stored at once: reading back fields just stored one by one would stall on store
+    /// forwarding.
+    void reseal(header* h, std::uint32_t size_units, std::uint8_t flags,
+                std::size_t slack) const noexcept {
         static_assert(offsetof(header, size_units) == 0 && offsetof(header, flags) == 4 &&
                       offsetof(header, slack) == 5 && offsetof(header, unused) == 6);
         static_assert(std::endian::native == std::endian::little);
         const std::uint64_t word = std::uint64_t{size_units} | (std::uint64_t{flags} << 32) |
                                    (static_cast<std::uint64_t>(slack) << 40);
         std::memcpy(h, &word, sizeof word);
-        h->prev_units = prev_units;
         h->seal = seal_of(word, h);
     }
     static void set_prev(header* h, std::uint32_t prev_units) noexcept {
@@ -315,6 +393,51 @@ struct private_heap::impl : private_heap {
         }
         i = next_bin(i + 1);
         return i < num_bins ? bins[i] : nullptr;
+    }
+
+    // --- front end -------------------------------------------------------------------------------
+    /// \returns the payload of a cached block for n bytes, now in use, or nullptr if its class is
+    /// empty. \requires n <= cache_max_request.
+    [[gnu::always_inline]] void* cache_take(std::size_t n) noexcept {
+        // cache_class(block_size_for(n)), without the branch on min_block.
+        const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
+        header* h = cache[c];
+        if (!h)
+            return nullptr;
+        const std::size_t bs = (c + min_block / unit) * unit;
+        cache[c] = links(h).next;
+        --cache_count[c];
+        cached_bytes -= bs;
+        reseal(h, units(bs), flag_in_use, bs - header_size - n);
+        on_allocate(n);
+        return h + 1;
+    }
+    /// Moves every cached block to the bins, each merged with the free blocks either side.
+    void flush_caches() noexcept {
+        for (std::size_t c = 0; c < cache_classes; ++c) {
+            for (header* h = cache[c]; h;) {
+                header* const later = links(h).next; // read first: merging rewrites the links
+                const std::size_t back = std::size_t{h->prev_units} * unit;
+                merge_into_bins(h, back != 0 ? header_at(address(h) - back) : nullptr,
+                                advance(h, block_bytes(h)));
+                h = later;
+            }
+            cache[c] = nullptr;
+            cache_count[c] = 0;
+        }
+        cached_bytes = 0;
+    }
+    /// Takes the cached block h out of its class list. \returns false if it is not there.
+    bool cache_unlink(header* h) noexcept {
+        const std::size_t c = cache_class(block_bytes(h));
+        header** link = &cache[c];
+        for (std::size_t seen = 0; *link != h; link = &links(*link).next)
+            if (!*link || ++seen >= cache_count[c])
+                return false;
+        *link = links(h).next;
+        --cache_count[c];
+        cached_bytes -= block_bytes(h);
+        return true;
     }
 
     // --- accounting ------------------------------------------------------------------------------
@@ -414,9 +537,19 @@ struct private_heap::impl : private_heap {
     }
     /// \returns the index of the segment holding a, or segments.count.
     std::size_t segment_of(std::uintptr_t a) const noexcept {
+        // Every free looks its pointer up: first in a small direct-mapped table from 64 KiB
+        // granules to the segment last found there, checked against the segment itself (so a
+        // stale entry is only a miss), then by binary search.
+        const std::size_t slot = (a >> hint_granule_shift) % hint_slots;
+        const std::size_t hinted = std::size_t{segment_hint[slot]} - 1; // wraps when empty
+        if (hinted < segments.count &&
+            a - segments.data[hinted].base < segments.data[hinted].length)
+            return hinted;
         const std::size_t i = segments.upper(a);
         if (i == 0 || a - segments.data[i - 1].base >= segments.data[i - 1].length)
             return segments.count;
+        if (i <= std::numeric_limits<std::uint8_t>::max())
+            segment_hint[slot] = static_cast<std::uint8_t>(i);
         return i - 1;
     }
 
@@ -429,7 +562,7 @@ struct private_heap::impl : private_heap {
         if (rest >= min_block) {
             header* r = advance(h, bs);
             write(r, units(bs), units(rest), 0, 0);
-            set_prev(advance(h, have), units(rest)); // the next block is in use: no merge
+            set_prev(advance(h, have), units(rest)); // the next block is not in a bin: no merge
             if (bin_index(rest) == bin_index(have)) {
                 bin_replace(h, r);
             } else {
@@ -466,7 +599,20 @@ struct private_heap::impl : private_heap {
         return h + 1; // fresh pages are zero already
     }
 
-    void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
+    /// allocate(): the front end first, inline; then the bins.
+    [[gnu::always_inline]] void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
+        if (n <= cache_max_request) {
+            if (void* p = cache_take(n)) {
+                if (zero)
+                    std::memset(p, 0, n);
+                st = status::ok;
+                return p;
+            }
+        }
+        return allocate_from_bins(n, zero, st);
+    }
+
+    [[gnu::noinline]] void* allocate_from_bins(std::size_t n, bool zero, status& st) noexcept {
         if (n > max_request) {
             st = status::size_overflow;
             return nullptr;
@@ -476,6 +622,12 @@ struct private_heap::impl : private_heap {
         if (in_segments) {
             const std::size_t bs = block_size_for(n);
             header* h = find_fit(bs);
+            if (!h && cached_bytes != 0) {
+                // The front end's blocks, merged, may hold the room: use it before growing or
+                // reporting heap_full.
+                flush_caches();
+                h = find_fit(bs);
+            }
             if (!h && n < large_threshold && !(h = grow(bs, st)))
                 return nullptr;
             if (h) {
@@ -508,7 +660,7 @@ struct private_heap::impl : private_heap {
         std::uint32_t expect = 0;
         while (address(h) < address(end)) {
             if (!sealed(h) || h->prev_units != expect || h->size_units < min_block / unit ||
-                (h->flags & ~flag_in_use) != 0 || block_bytes(h) > address(end) - address(h))
+                !segment_flags(h->flags) || block_bytes(h) > address(end) - address(h))
                 return status::heap_corrupt;
             const std::uintptr_t start = address(h) + header_size;
             if (a == start)
@@ -535,7 +687,7 @@ struct private_heap::impl : private_heap {
             if (a < address(s.first) + header_size || a > address(end))
                 return status::foreign_block;
             header* h = header_at(a - header_size);
-            if (!sealed(h) || (h->flags & ~flag_in_use) != 0 || h->size_units < min_block / unit ||
+            if (!sealed(h) || !segment_flags(h->flags) || h->size_units < min_block / unit ||
                 block_bytes(h) > address(end) - address(h))
                 return classify(s, a);
             header* next = advance(h, block_bytes(h));
@@ -548,12 +700,12 @@ struct private_heap::impl : private_heap {
                     return classify(s, a);
                 prev = header_at(address(h) - back);
                 // A free neighbour is about to be merged: then its header must be sound too.
-                if (prev->size_units != h->prev_units || (!in_use(prev) && !sealed(prev)))
+                if (prev->size_units != h->prev_units || (in_bin(prev) && !sealed(prev)))
                     return classify(s, a);
             } else if (h != s.first) {
                 return classify(s, a);
             }
-            if (!in_use(h))
+            if (!in_use(h)) // free in a bin, or cached
                 return status::double_free;
             f = {h, prev, next, si, 0, false};
             return status::ok;
@@ -579,7 +731,49 @@ struct private_heap::impl : private_heap {
         on_release(l.requested);
     }
 
-    status free_block(void* p) noexcept {
+    /// The fast path of free: p is a small block in use, sound (its header and the next one pass
+    /// their seals and agree), and its class has room. It goes to the front end without merging,
+    /// so the previous block is not needed. \returns false, having changed nothing, otherwise:
+    /// free_block() then finds out why.
+    [[gnu::always_inline]] bool free_to_cache(void* p) noexcept {
+        const std::uintptr_t a = address(p);
+        const std::size_t si = segment_of(a);
+        if (si == segments.count)
+            return false;
+        const segment& s = segments.data[si];
+        const std::uintptr_t end = address(s.end());
+        if (a % alignment != 0 || a < address(s.first) + header_size || a > end)
+            return false;
+        header* h = header_at(a - header_size);
+        const std::uint64_t word = first_word(h);
+        if (h->seal != seal_of(word, h))
+            return false;
+        const auto size_units = static_cast<std::uint32_t>(word);
+        const std::size_t c = std::size_t{size_units} - min_block / unit; // wraps if too small
+        if (static_cast<std::uint8_t>(word >> 32) != flag_in_use || c >= cache_classes ||
+            cache_count[c] >= cache_class_cap)
+            return false;
+        const std::size_t bs = std::size_t{size_units} * unit;
+        header* next = advance(h, bs);
+        if (bs > end - address(h) || !sealed(next) || next->prev_units != size_units ||
+            cached_bytes + bs > cache_bytes_cap)
+            return false;
+        on_release(capacity(h) - h->slack);
+        reseal(h, size_units, flag_cached, 0);
+        links(h).next = cache[c];
+        cache[c] = h;
+        ++cache_count[c];
+        cached_bytes += bs;
+        return true;
+    }
+
+    [[gnu::always_inline]] status free_block(void* p) noexcept {
+        if (free_to_cache(p))
+            return status::ok;
+        return free_to_bins(p);
+    }
+
+    [[gnu::noinline]] status free_to_bins(void* p) noexcept {
         found f;
         if (const status st = locate(p, f); st != status::ok)
             return st;
@@ -588,33 +782,65 @@ struct private_heap::impl : private_heap {
             return status::ok;
         }
         header* h = f.h;
+        const std::size_t size = capacity(h) - h->slack;
         header* next = f.next;
-        const bool merge_next = !in_use(next);
-        header* after = next;
-        if (merge_next) {
-            after = advance(next, block_bytes(next));
+        if (in_bin(next)) {
+            const header* after = advance(next, block_bytes(next));
             if (address(after) > address(segments.data[f.segment_index].end()) || !sealed(after) ||
                 after->prev_units != next->size_units)
                 return status::heap_corrupt;
         }
-        const bool merge_prev = f.prev && !in_use(f.prev);
         // Checks done: from here on nothing fails.
-        on_release(capacity(h) - h->slack);
+        on_release(size);
+        merge_into_bins(h, f.prev, next);
+        return status::ok;
+    }
+
+    /// Makes the block h (in use or cached, and out of any list) a free block in its bin, merged
+    /// with prev (the block before it, or nullptr) and next (the block or end marker after it) if
+    /// they are in bins.
+    void merge_into_bins(header* h, header* prev, header* next) noexcept {
         std::size_t total = block_bytes(h);
-        if (merge_next) {
+        header* after = next;
+        if (in_bin(next)) {
+            after = advance(next, block_bytes(next));
             bin_remove(next);
             total += block_bytes(next);
             wipe(next);
         }
-        if (merge_prev) {
-            bin_remove(f.prev);
-            total += block_bytes(f.prev);
+        if (prev && in_bin(prev)) {
+            bin_remove(prev);
+            total += block_bytes(prev);
             wipe(h);
-            h = f.prev;
+            h = prev;
         }
         write(h, h->prev_units, units(total), 0, 0);
         set_prev(after, units(total));
         bin_insert(h);
+    }
+
+    /// Before f's block grows into its cached neighbour: if that neighbour, with the free block
+    /// after it if any, makes room for bs bytes, moves it out of the front end into the bins
+    /// (merged with that free block). \returns ok, cannot_resize_in_place or heap_corrupt (nothing
+    /// changed then).
+    status release_cached_neighbour(const found& f, std::size_t bs) noexcept {
+        header* next = f.next;
+        const std::uintptr_t end = address(segments.data[f.segment_index].end());
+        header* after = advance(next, block_bytes(next));
+        if (address(after) > end || !sealed(after) || after->prev_units != next->size_units)
+            return status::heap_corrupt;
+        std::size_t avail = block_bytes(f.h) + block_bytes(next);
+        if (in_bin(after)) {
+            header* beyond = advance(after, block_bytes(after));
+            if (address(beyond) > end || !sealed(beyond) || beyond->prev_units != after->size_units)
+                return status::heap_corrupt;
+            avail += block_bytes(after);
+        }
+        if (bs > avail)
+            return status::cannot_resize_in_place;
+        if (!cache_unlink(next))
+            return status::heap_corrupt;
+        merge_into_bins(next, nullptr, advance(next, block_bytes(next)));
         return status::ok;
     }
 
@@ -627,7 +853,10 @@ struct private_heap::impl : private_heap {
         header* next = f.next;
         const std::size_t bs = block_size_for(n);
         const std::size_t have = block_bytes(h);
-        const bool next_free = !in_use(next);
+        if (bs > have && next->flags == flag_cached)
+            if (const status st = release_cached_neighbour(f, bs); st != status::ok)
+                return st;
+        const bool next_free = in_bin(next);
         header* after = next;
         std::size_t avail = have;
         if (next_free) {
@@ -749,8 +978,9 @@ struct private_heap::impl : private_heap {
     }
 
     // --- whole heap ------------------------------------------------------------------------------
-    /// \returns whether h is a free block of this heap that belongs in bin b.
-    bool free_in_bin(const header* h, std::size_t b) const noexcept {
+    /// \returns whether h is a sealed header of a block of this heap's segments with these flags.
+    /// Reads only memory of the segments.
+    bool segment_block(const header* h, std::uint8_t flags) const noexcept {
         const std::uintptr_t a = address(h);
         const std::size_t si = segment_of(a);
         if (si == segments.count)
@@ -758,8 +988,17 @@ struct private_heap::impl : private_heap {
         const segment& s = segments.data[si];
         if (a < address(s.first) || a >= address(s.end()) || (a - address(s.first)) % unit != 0)
             return false;
-        return sealed(h) && h->flags == 0 && h->size_units >= min_block / unit &&
-               block_bytes(h) <= address(s.end()) - a && bin_index(block_bytes(h)) == b;
+        return sealed(h) && h->flags == flags && h->size_units >= min_block / unit &&
+               block_bytes(h) <= address(s.end()) - a;
+    }
+    /// \returns whether h is a free block of this heap that belongs in bin b.
+    bool free_in_bin(const header* h, std::size_t b) const noexcept {
+        return segment_block(h, 0) && bin_index(block_bytes(h)) == b;
+    }
+    /// \returns whether h is a cached block of this heap that belongs in class c.
+    bool cached_in_class(const header* h, std::size_t c) const noexcept {
+        return segment_block(h, flag_cached) && block_bytes(h) < first_log_size &&
+               cache_class(block_bytes(h)) == c;
     }
 
     status check_all() const noexcept {
@@ -767,6 +1006,8 @@ struct private_heap::impl : private_heap {
         std::size_t used_blocks = 0;
         std::size_t used_bytes = 0;
         std::size_t free_blocks = 0;
+        std::size_t cached_blocks = 0;
+        std::size_t cached_total = 0;
         if (segments.count == 0 || segments.count > segments.capacity ||
             larges.count > larges.capacity)
             return status::heap_corrupt;
@@ -784,7 +1025,7 @@ struct private_heap::impl : private_heap {
             bool after_free = false;
             while (address(h) < address(end)) {
                 if (!sealed(h) || h->prev_units != expect || h->size_units < min_block / unit ||
-                    (h->flags & ~flag_in_use) != 0 || block_bytes(h) > address(end) - address(h))
+                    !segment_flags(h->flags) || block_bytes(h) > address(end) - address(h))
                     return status::heap_corrupt;
                 if (in_use(h)) {
                     if (h->slack > capacity(h))
@@ -792,8 +1033,16 @@ struct private_heap::impl : private_heap {
                     ++used_blocks;
                     used_bytes += capacity(h) - h->slack;
                     after_free = false;
+                } else if (h->flags == flag_cached) {
+                    // Found again in its class list below; it may touch free blocks either side.
+                    if (h->slack != 0 || block_bytes(h) >= first_log_size)
+                        return status::heap_corrupt;
+                    ++cached_blocks;
+                    cached_total += block_bytes(h);
+                    after_free = false;
                 } else {
-                    if (after_free || h->slack != 0) // two free neighbours: a merge was missed
+                    // Two free blocks in bins side by side: a merge was missed.
+                    if (after_free || h->slack != 0)
                         return status::heap_corrupt;
                     after_free = true;
                     ++free_blocks;
@@ -825,6 +1074,22 @@ struct private_heap::impl : private_heap {
         }
         if (listed != free_blocks)
             return status::heap_corrupt;
+        // Every cached block is in the list of its class, once: the lists hold exactly as many
+        // blocks as the walk found, each a genuine cached block of the right size.
+        std::size_t cached_listed = 0;
+        for (std::size_t c = 0; c < cache_classes; ++c) {
+            std::size_t count = 0;
+            for (header* h = cache[c]; h; h = links(h).next) {
+                if (++cached_listed > cached_blocks || !cached_in_class(h, c))
+                    return status::heap_corrupt;
+                ++count;
+            }
+            if (count != cache_count[c] || count > cache_class_cap)
+                return status::heap_corrupt;
+        }
+        if (cached_listed != cached_blocks || cached_total != cached_bytes ||
+            cached_bytes > cache_bytes_cap)
+            return status::heap_corrupt;
         for (std::size_t b = num_bins; b < bitmap_words * 64; ++b)
             if ((bitmap[b / 64] >> (b % 64) & 1) != 0)
                 return status::heap_corrupt;
@@ -849,9 +1114,10 @@ struct private_heap::impl : private_heap {
     }
 
     std::size_t compact_all() noexcept {
+        flush_caches();
         for (std::size_t i = segments.count; i-- > 0;) {
             const segment s = segments.data[i];
-            if (s.initial || in_use(s.first) || advance(s.first, block_bytes(s.first)) != s.end())
+            if (s.initial || !in_bin(s.first) || advance(s.first, block_bytes(s.first)) != s.end())
                 continue;
             bin_remove(s.first);
             segments.erase(i);
@@ -907,6 +1173,11 @@ struct private_heap::impl : private_heap {
             word = 0;
         for (auto& bin : bins)
             bin = nullptr;
+        for (std::size_t c = 0; c < cache_classes; ++c) {
+            cache[c] = nullptr;
+            cache_count[c] = 0;
+        }
+        cached_bytes = 0;
         for (std::size_t i = 0; i < segments.count; ++i)
             format(segments.data[i]);
         stats.used_bytes = 0;
@@ -1018,7 +1289,7 @@ private_heap* private_heap::process() noexcept {
 
 void* private_heap::allocate(std::size_t n, bool zero, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.allocate_block(n, zero, st);
 }
 
@@ -1026,13 +1297,13 @@ status private_heap::free(void* p) noexcept {
     if (!p)
         return status::ok;
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.free_block(p);
 }
 
 status private_heap::size(const void* p, std::size_t& out) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     impl::found f;
     if (const status st = h.locate(p, f); st != status::ok)
         return st;
@@ -1042,20 +1313,20 @@ status private_heap::size(const void* p, std::size_t& out) const noexcept {
 
 void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.reallocate_block(p, n, in_place_only, st);
 }
 
 bool private_heap::owns(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     impl::found f;
     return p && h.locate(p, f) == status::ok;
 }
 
 status private_heap::validate(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     if (!p)
         return h.check_all();
     impl::found f;
@@ -1064,7 +1335,7 @@ status private_heap::validate(const void* p) const noexcept {
 
 std::size_t private_heap::compact() noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.compact_all();
 }
 
@@ -1072,20 +1343,20 @@ void private_heap::release_all() noexcept {
     auto& h = static_cast<impl&>(*this);
     if (h.is_process)
         return;
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     h.release_everything();
 }
 
 void private_heap::walk(void (*visit)(void* context, const block_info& entry),
                         void* context) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize, true);
     h.visit_all(visit, context);
 }
 
 heap_usage private_heap::usage() const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock lock(h.mutex, h.cfg.serialize);
+    const optional_lock held(h.lock, h.cfg.serialize);
     return h.stats;
 }
 
