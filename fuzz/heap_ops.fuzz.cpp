@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <memory_resource>
 #include <optional>
 #include <string>
@@ -96,22 +97,30 @@ private:
     H& heap() { return *heap_; }
 
     void step() {
-        switch (in_.ConsumeIntegralInRange<int>(0, 15)) {
-        case 0: case 1: case 2: allocate(); break;
-        case 3: allocate_zeroed(); break;
-        case 4: case 5: reallocate(); break;
-        case 6: resize_in_place(); break;
-        case 7: case 8: free(); break;
-        case 9: size(); break;
-        case 10: inspect(); break;
-        case 11: destroy(); break;
-        case 12: misuse(); break;
-        case 13: aligned_family(); break;
-        case 14: through_a_resource(); break;
-        default: model_.require_all_intact(); break;
-        }
+        // Each operation once per entry: the ones listed more often are chosen more often.
+        using operation = void (runner::*)();
+        static constexpr operation operations[] = {&runner::allocate,
+                                                   &runner::allocate,
+                                                   &runner::allocate,
+                                                   &runner::allocate_zeroed,
+                                                   &runner::reallocate,
+                                                   &runner::reallocate,
+                                                   &runner::resize_in_place,
+                                                   &runner::free,
+                                                   &runner::free,
+                                                   &runner::size,
+                                                   &runner::inspect,
+                                                   &runner::destroy,
+                                                   &runner::misuse,
+                                                   &runner::aligned_family,
+                                                   &runner::through_a_resource,
+                                                   &runner::require_all_intact};
+        const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
+        (this->*operations[pick])();
         require(problems_.empty(), "a debug_heap reports no problem for proper use");
     }
+
+    void require_all_intact() { model_.require_all_intact(); }
 
     // Accepts the failures a heap may give for a proper request of n bytes: size_overflow for
     // sizes above max_request_size, heap_full for a fixed-size heap; nothing else.
@@ -182,7 +191,8 @@ private:
             return added(*q, n);
         const memmgr_fuzz::block b = model_.at(p);
         const std::size_t kept = b.size < n ? b.size : n;
-        require(memmgr_fuzz::intact(*q, kept, b.seed), "reallocate keeps the first min(old, n) bytes");
+        require(memmgr_fuzz::intact(*q, kept, b.seed),
+                "reallocate keeps the first min(old, n) bytes");
         model_.take(p, *q != p);
         added(*q, n);
     }
@@ -246,8 +256,8 @@ private:
             require(heap().compact().has_value(), "compact succeeds");
     }
 
-    // Every block at once: release_all or the heap destroyed and made anew (a private heap), or every
-    // block freed one by one (the process-wide heaps).
+    // Every block at once: release_all or the heap destroyed and made anew (a private heap), or
+    // every block freed one by one (the process-wide heaps).
     void destroy() {
         if constexpr (std::is_same_v<H, memmgr::win32_heap>) {
             if (in_.ConsumeBool()) {
@@ -275,7 +285,8 @@ private:
         require(h.allocate(8).error() == errc::heap_destroyed, "allocate after destroy");
         require(h.free(&local).error() == errc::heap_destroyed, "free after destroy");
         require(h.size(&local).error() == errc::heap_destroyed, "size after destroy");
-        require(h.reallocate(&local, 8).error() == errc::heap_destroyed, "reallocate after destroy");
+        require(h.reallocate(&local, 8).error() == errc::heap_destroyed,
+                "reallocate after destroy");
         require(h.walk().error() == errc::heap_destroyed, "walk after destroy");
         require(h.validate().error() == errc::heap_destroyed, "validate after destroy");
         require(h.release_all().error() == errc::heap_destroyed, "release_all after destroy");
@@ -291,14 +302,23 @@ private:
             void* q = nullptr;
             const int source = in_.ConsumeIntegralInRange<int>(0, 5);
             switch (source) {
-            case 0: case 1: q = model_.pick_stale(in_); break;
-            case 2: q = &on_stack; break;
-            case 3: q = outsiders_.crt_block; break;
-            case 4: q = in_.ConsumeBool() ? outsiders_.private_block : outsiders_.debug_block; break;
+            case 0:
+            case 1:
+                q = model_.pick_stale(in_);
+                break;
+            case 2:
+                q = &on_stack;
+                break;
+            case 3:
+                q = outsiders_.crt_block;
+                break;
+            case 4:
+                q = in_.ConsumeBool() ? outsiders_.private_block : outsiders_.debug_block;
+                break;
             default:
                 if (void* p = model_.pick(in_))
-                    q = static_cast<char*>(p) + in_.ConsumeIntegralInRange<std::size_t>(
-                                                    1, model_.at(p).size + 32);
+                    q = static_cast<char*>(p) +
+                        in_.ConsumeIntegralInRange<std::size_t>(1, model_.at(p).size + 32);
             }
             if (q == nullptr || model_.live(q))
                 return;
@@ -319,7 +339,8 @@ private:
             require(got == expected, "a pointer that is not a live block is refused as documented");
             if constexpr (is_debug_heap<H>) {
                 if (how == verb::free) {
-                    require(problems_.size() == 1 && problems_[0].kind == expected_kind(q, expected),
+                    require(problems_.size() == 1 &&
+                                problems_[0].kind == expected_kind(q, expected),
                             "debug_heap reports the refused free to its handler");
                     problems_.clear();
                 }
@@ -331,7 +352,8 @@ private:
         }
     }
 
-    // What the heap must say of q, which is not one of its live blocks (docs/heaps.md, "Bad input").
+    // What the heap must say of q, which is not one of its live blocks (docs/heaps.md, "Bad
+    // input").
     errc expected_refusal(const void* q, verb how) {
         if constexpr (is_debug_heap<H>) {
             // It remembers recent frees (more than one input makes); size and reallocate only know
@@ -342,7 +364,7 @@ private:
             auto entries = heap().walk();
             require(entries.has_value(), "a walk succeeds");
             return memmgr_fuzz::private_heap_says_double_free(*entries, q) ? errc::double_free
-                                                                          : errc::foreign_block;
+                                                                           : errc::foreign_block;
         } else {
             (void)how; // com, local, global: the registry of live blocks knows only live blocks
             return errc::foreign_block;
@@ -368,7 +390,8 @@ private:
                 return;
             }
             require(p && address(*p) % alignment == 0, "an aligned block is aligned");
-            require(heap().size_aligned(*p, alignment).value_or(n + 1) == n, "aligned size is exact");
+            require(heap().size_aligned(*p, alignment).value_or(n + 1) == n,
+                    "aligned size is exact");
             memmgr_fuzz::paint(*p, n, 5);
             require(heap().free_aligned(*p).has_value(), "free_aligned frees an aligned block");
             require(heap().free_aligned(*p).error() == errc::foreign_block,
@@ -407,9 +430,12 @@ private:
     std::size_t alignment_from() {
         const auto shift = in_.ConsumeIntegralInRange<unsigned>(0, 18);
         switch (in_.ConsumeIntegralInRange<int>(0, 7)) {
-        case 0: return 0;
-        case 1: return (std::size_t{1} << shift) + 1 + shift; // never a power of two above 1
-        default: return std::size_t{1} << shift;              // up to 2^18: too large from 2^17
+        case 0:
+            return 0;
+        case 1:
+            return (std::size_t{1} << shift) + 1 + shift; // never a power of two above 1
+        default:
+            return std::size_t{1} << shift; // up to 2^18: too large from 2^17
         }
     }
 
@@ -419,7 +445,8 @@ private:
         if (!s || !size_agrees<H>(*s, n, in_place))
             std::fprintf(stderr, "%s: a block of %zu bytes at %p: size() says %s\n",
                          std::string(H::name).c_str(), n, p,
-                         s ? std::to_string(*s).c_str() : std::string(memmgr::describe(s.error())).c_str());
+                         s ? std::to_string(*s).c_str()
+                           : std::string(memmgr::describe(s.error())).c_str());
         require(s && size_agrees<H>(*s, n, in_place), "a new block has the size asked for");
     }
 
@@ -442,9 +469,17 @@ private:
     outsiders outsiders_;
 };
 
-template <class H, class Make>
-void run(FuzzedDataProvider& in, Make make) {
+template <class H>
+void stateless(std::optional<H>& slot, std::vector<memmgr::debug_problem>&) {
+    slot.emplace();
+}
+
+// Runs the input on a heap of type H made by make (by default, a stateless heap). \returns 0, as
+// libFuzzer's entry point does.
+template <class H, class Make = decltype(&stateless<H>)>
+int run(FuzzedDataProvider& in, Make make = &stateless<H>) {
     runner<H, Make>(in, make).run();
+    return 0;
 }
 
 // A win32_heap whose options come from the input.
@@ -456,18 +491,13 @@ auto private_heap_maker(memmgr::win32_heap_options options) {
 
 // A debug_heap over B whose options come from the input, recording its problems.
 template <class B>
-auto debug_heap_maker(memmgr::debug_options options) {
+auto debug_maker(memmgr::debug_options options) {
     return [options](std::optional<memmgr::debug_heap<B>>& slot,
                      std::vector<memmgr::debug_problem>& problems) {
         slot.emplace(options);
         slot->set_problem_handler(
             [&problems](const memmgr::debug_problem& p) { problems.push_back(p); });
     };
-}
-
-template <class H>
-void stateless(std::optional<H>& slot, std::vector<memmgr::debug_problem>&) {
-    slot.emplace();
 }
 
 } // namespace
@@ -482,25 +512,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     debug.quarantine = in.ConsumeIntegralInRange<std::size_t>(0, 16);
     debug.check_every = in.ConsumeIntegralInRange<std::size_t>(0, 8);
     switch (which) {
-    case 0: run<memmgr::crt_heap>(in, &stateless<memmgr::crt_heap>); break;
-    case 1: run<memmgr::com_heap>(in, &stateless<memmgr::com_heap>); break;
-    case 2: run<memmgr::local_heap>(in, &stateless<memmgr::local_heap>); break;
-    case 3: run<memmgr::global_heap>(in, &stateless<memmgr::global_heap>); break;
-    case 4: run<memmgr::win32_heap>(in, private_heap_maker(options)); break;
+    case 0:
+        return run<memmgr::crt_heap>(in);
+    case 1:
+        return run<memmgr::com_heap>(in);
+    case 2:
+        return run<memmgr::local_heap>(in);
+    case 3:
+        return run<memmgr::global_heap>(in);
+    case 4:
+        return run<memmgr::win32_heap>(in, private_heap_maker(options));
     case 5:
         options.maximum_size = in.ConsumeIntegralInRange<std::size_t>(16 << 10, 4 << 20);
-        run<memmgr::win32_heap>(in, private_heap_maker(options));
-        break;
+        return run<memmgr::win32_heap>(in, private_heap_maker(options));
     case 6:
         options.serialize = false;
-        run<memmgr::win32_heap>(in, private_heap_maker(options));
-        break;
+        return run<memmgr::win32_heap>(in, private_heap_maker(options));
     case 7:
-        run<memmgr::debug_heap<memmgr::win32_heap>>(in, debug_heap_maker<memmgr::win32_heap>(debug));
-        break;
+        return run<memmgr::debug_heap<memmgr::win32_heap>>(in,
+                                                           debug_maker<memmgr::win32_heap>(debug));
     default:
-        run<memmgr::debug_heap<memmgr::com_heap>>(in, debug_heap_maker<memmgr::com_heap>(debug));
-        break;
+        return run<memmgr::debug_heap<memmgr::com_heap>>(in, debug_maker<memmgr::com_heap>(debug));
     }
-    return 0;
 }

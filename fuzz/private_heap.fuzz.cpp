@@ -2,18 +2,20 @@
 // without modules, with what win32_heap cannot reach: any initial and maximum size, the process
 // heap, in-place-only reallocation, owns, usage() and config(), and damaged headers.
 //
-// The input chooses the heap (the process heap, or a new one and its configuration), then a sequence of operations checked against the
-// reference model (fuzz/support/model.hpp): allocate (zeroed or not), free, size, reallocate (in
-// place only or not), owns and validate of a block, validate of the whole heap, walk, usage,
-// compact, release_all, and deliberate misuse (stale, foreign and interior pointers) with the
-// status docs/private_heap.md promises. A `damage` operation flips bits of a header: from then on
-// only validate, size and free are asked (they must report heap_corrupt, never act), and the input
-// ends with the heap destroyed, as a program that found corruption would.
+// The input chooses the heap (the process heap, or a new one and its configuration), then a
+// sequence of operations checked against the reference model (fuzz/support/model.hpp): allocate
+// (zeroed or not), free, size, reallocate (in place only or not), owns and validate of a block,
+// validate of the whole heap, walk, usage, compact, release_all, and deliberate misuse (stale,
+// foreign and interior pointers) with the status docs/private_heap.md promises. A `damage`
+// operation flips bits of a header: from then on only validate, size and free are asked (they must
+// report heap_corrupt, never act), and the input ends with the heap destroyed, as a program that
+// found corruption would.
 #include "private_heap.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <vector>
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -70,8 +72,9 @@ public:
 
     void run() {
         for (int ops = 0; ops < 1500 && in_.remaining_bytes() > 0; ++ops) {
-            if (!step())
-                return; // damaged: the heap is only destroyed
+            step();
+            if (damaged_)
+                return; // the heap is only destroyed now
         }
         model_.require_all_intact();
         while (void* p = model_.pick(in_)) {
@@ -85,22 +88,20 @@ public:
 private:
     bool fixed() const { return heap_->config().maximum_size != 0; }
 
-    // \returns false once the heap is damaged.
-    bool step() {
-        switch (in_.ConsumeIntegralInRange<int>(0, 15)) {
-        case 0: case 1: case 2: allocate(); break;
-        case 3: case 4: reallocate(); break;
-        case 5: case 6: free(); break;
-        case 7: one_block(); break;
-        case 8: check_walk(); break;
-        case 9: check_usage(); break;
-        case 10: compact(); break;
-        case 11: release_all(); break;
-        case 12: case 13: misuse(); break;
-        case 14: return !damage();
-        default: require(heap_->validate(nullptr) == status::ok, "a heap used properly validates");
-        }
-        return true;
+    void step() {
+        // Each operation once per entry: the ones listed more often are chosen more often.
+        using operation = void (runner::*)();
+        static constexpr operation operations[] = {
+            &runner::allocate,   &runner::allocate,    &runner::allocate, &runner::reallocate,
+            &runner::reallocate, &runner::free,        &runner::free,     &runner::one_block,
+            &runner::check_walk, &runner::check_usage, &runner::compact,  &runner::release_all,
+            &runner::misuse,     &runner::misuse,      &runner::damage,   &runner::validate};
+        const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
+        (this->*operations[pick])();
+    }
+
+    void validate() {
+        require(heap_->validate(nullptr) == status::ok, "a heap used properly validates");
     }
 
     void require_acceptable(status st, std::size_t n) const {
@@ -223,12 +224,17 @@ private:
         int on_stack = 0;
         void* q = nullptr;
         switch (in_.ConsumeIntegralInRange<int>(0, 4)) {
-        case 0: case 1: q = model_.pick_stale(in_); break;
-        case 2: q = in_.ConsumeBool() ? static_cast<void*>(&on_stack) : foreign_; break;
+        case 0:
+        case 1:
+            q = model_.pick_stale(in_);
+            break;
+        case 2:
+            q = in_.ConsumeBool() ? static_cast<void*>(&on_stack) : foreign_;
+            break;
         default:
             if (void* p = model_.pick(in_))
-                q = static_cast<char*>(p) + in_.ConsumeIntegralInRange<std::size_t>(
-                                                1, model_.at(p).size + 2 * header_size);
+                q = static_cast<char*>(p) +
+                    in_.ConsumeIntegralInRange<std::size_t>(1, model_.at(p).size + 2 * header_size);
         }
         if (q == nullptr || model_.live(q))
             return;
@@ -236,8 +242,12 @@ private:
         std::size_t n = 0;
         status st = status::ok;
         switch (in_.ConsumeIntegralInRange<int>(0, 3)) {
-        case 0: require(heap_->free(q) == expected, "free refuses as documented"); break;
-        case 1: require(heap_->size(q, n) == expected, "size refuses as documented"); break;
+        case 0:
+            require(heap_->free(q) == expected, "free refuses as documented");
+            break;
+        case 1:
+            require(heap_->size(q, n) == expected, "size refuses as documented");
+            break;
         case 2:
             require(heap_->reallocate(q, 64, in_.ConsumeBool(), st) == nullptr && st == expected,
                     "reallocate refuses as documented");
@@ -251,19 +261,23 @@ private:
     }
 
     // Flips bits of one header (a block in use or a free block): validate must find it, and free
-    // and size of the damaged block must refuse. \returns true if a header was damaged.
-    bool damage() {
+    // and size of the damaged block must refuse. The input ends there.
+    void damage() {
         const std::vector<block_info>& entries = walk(*heap_);
         if (entries.empty() || process_) // the process heap outlives the input: never damaged
-            return false;
-        const block_info e = entries[in_.ConsumeIntegralInRange<std::size_t>(0, entries.size() - 1)];
+            return;
+        damaged_ = true;
+        const block_info e =
+            entries[in_.ConsumeIntegralInRange<std::size_t>(0, entries.size() - 1)];
         auto* header = static_cast<unsigned char*>(e.address) - header_size;
         const std::size_t at = in_.ConsumeIntegralInRange<std::size_t>(0, header_size - 1);
         header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
         if (heap_->validate(nullptr) != status::heap_corrupt)
-            std::fprintf(stderr, "byte %zu of the header of a %s block of %zu bytes (+%zu) damaged\n",
-                         at, e.in_use ? "used" : "free", e.size, e.overhead);
-        require(heap_->validate(nullptr) == status::heap_corrupt, "validate finds a damaged header");
+            std::fprintf(stderr,
+                         "byte %zu of the header of a %s block of %zu bytes (+%zu) damaged\n", at,
+                         e.in_use ? "used" : "free", e.size, e.overhead);
+        require(heap_->validate(nullptr) == status::heap_corrupt,
+                "validate finds a damaged header");
         require(!heap_->owns(e.address), "a damaged block is not owned");
         std::size_t n = 0;
         const status sized = heap_->size(e.address, n);
@@ -279,18 +293,19 @@ private:
                     "a block next to damage is freed or refused");
         }
         require(heap_->validate(nullptr) == status::heap_corrupt, "the damage stays found");
-        return true;
     }
 
     void added(void* p, std::size_t n) {
         model_.add(p, n, in_.ConsumeIntegral<unsigned char>(), private_heap::alignment);
         std::size_t size = 0;
-        require(heap_->size(p, size) == status::ok && size == n, "a new block has the size asked for");
+        require(heap_->size(p, size) == status::ok && size == n,
+                "a new block has the size asked for");
     }
 
     FuzzedDataProvider& in_;
     private_heap* heap_;
     bool process_;
+    bool damaged_ = false;
     private_heap* other_ = private_heap::create(heap_config{});
     void* foreign_ = nullptr;
     model model_;

@@ -77,7 +77,9 @@ void work(H& heap, unsigned me, std::size_t count, std::mutex& exchange_lock,
           std::vector<block>& exchange, tally& t) {
     std::mt19937 rng(7919u * (me + 1));
     std::vector<block> mine;
-    auto intact = [&](const block& b) { return filled(b.p, b.n, b.seed) && size_agrees(heap, b); };
+    auto intact = [&](const block& b) {
+        return filled(b.p, b.n, b.seed) && size_agrees(heap, b);
+    };
     auto fresh = [&](void* p, std::size_t n) {
         const block b{p, n, static_cast<unsigned char>(rng()), me};
         fill(b.p, b.n, b.seed);

@@ -31,7 +31,9 @@ inline void require(bool ok, const char* what,
     std::abort();
 }
 
-inline std::uintptr_t address(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+inline std::uintptr_t address(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p);
+}
 
 /// A size for an allocation: mostly small, sometimes big enough for the private heap's large blocks
 /// (512 KiB and up), now and then one no heap may accept (above max_request_size, PTRDIFF_MAX).
@@ -51,7 +53,9 @@ inline std::size_t size_from(FuzzedDataProvider& in) {
 }
 
 /// \returns whether n is one of size_from's sizes that every heap must refuse.
-inline bool oversized(std::size_t n) { return n > std::size_t{PTRDIFF_MAX}; }
+inline bool oversized(std::size_t n) {
+    return n > std::size_t{PTRDIFF_MAX};
+}
 
 struct block {
     std::size_t size;
@@ -60,9 +64,9 @@ struct block {
 
 // The pattern of tests/support/pattern.hpp, seed + 7i + (i >> 8) (mod 256), is over the 256 bytes
 // from 256k on (7 (i mod 256) + seed + k) mod 256: one of 256 stretches, computed once, so that
-// blocks are filled and checked with memcpy and memcmp rather than byte by byte under the sanitizers.
-// These loops are the harnesses' own bookkeeping: kept out of line and out of libFuzzer's coverage
-// instrumentation, which would otherwise steer by them.
+// blocks are filled and checked with memcpy and memcmp rather than byte by byte under the
+// sanitizers. These loops are the harnesses' own bookkeeping: kept out of line and out of
+// libFuzzer's coverage instrumentation, which would otherwise steer by them.
 #define MEMMGR_FUZZ_BOOKKEEPING [[gnu::noinline, clang::no_sanitize("coverage")]]
 
 MEMMGR_FUZZ_BOOKKEEPING inline const unsigned char* stretch(std::size_t c) {
@@ -112,7 +116,8 @@ public:
                 "a new block overlaps no live block after it");
         if (next != live_.begin()) {
             const auto& [q, b] = *std::prev(next);
-            require(address(q) + b.size <= address(p), "a new block overlaps no live block before it");
+            require(address(q) + b.size <= address(p),
+                    "a new block overlaps no live block before it");
         }
         paint(p, n, seed);
         live_.emplace(p, block{n, seed});
