@@ -51,6 +51,8 @@ enum class debug_problem_kind {
     foreign_block,     ///< the pointer was never a block of this heap
     wrong_heap,        ///< the pointer is a block of another debug_heap
     base_heap_corrupt, ///< the heap beneath failed its own validation
+    base_refused_free, ///< the heap beneath refused to free a block (destroyed, damaged, or the
+                       ///< block freed behind the debug heap's back); the block is left to it
 };
 
 /// One problem, with what is known of the block.
@@ -232,10 +234,12 @@ public:
 
     /// \effects a debug heap over a heap made from args (or referring to the heap given when H is
     /// a reference).
+    /// \throws heap_error (size_overflow) when options.guard_size exceeds max_alignment (64 KiB) or
+    /// the quarantine's ring of options.quarantine pointers could not be held.
     template <class... Args>
         requires std::is_constructible_v<H, Args&&...>
     explicit debug_heap(const debug_options& options, Args&&... args)
-        : base_(std::forward<Args>(args)...), options_(options),
+        : base_(std::forward<Args>(args)...), options_(checked(options)),
           quarantine_(options.quarantine + 1), freed_order_(remembered_frees) {
         front_ = round_up(sizeof(header) + options_.guard_size, guaranteed_alignment);
         detail::debug_heap_registry::instance().add(this);
@@ -302,40 +306,16 @@ public:
 
     /// \effects checks p's guards, fills it with freed_fill and frees it (or quarantines it).
     /// \errors double_free, wrong_heap reads as foreign_block, foreign_block: the handler hears of
-    /// it first, and nothing is freed.
+    /// it first, and nothing is freed. When the heap beneath refuses to free the block (it was
+    /// destroyed or moved from, or is damaged), the handler hears base_refused_free and its errc is
+    /// returned (for a block leaving the quarantine, only the handler hears of it): the debug heap
+    /// no longer counts the block, which stays with the heap beneath.
     result<void> free(void* p) noexcept {
         if (p == nullptr)
             return {};
-        std::unique_lock lock(mutex_);
-        header* const* live = live_.find(p);
-        if (live == nullptr) {
-            lock.unlock();
-            return refuse(p);
-        }
-        header* h = *live;
-        std::vector<debug_problem> found;
-        check_guards(p, *h, found);
-        live_.erase(p);
-        account(h->type, -static_cast<std::ptrdiff_t>(h->size), -1);
-        std::memset(p, options_.freed_fill, h->size);
-        remember_freed(p);
-        if (options_.quarantine > 0) {
-            quarantine_.push(p);
-            if (quarantine_.size() > options_.quarantine) {
-                const void* oldest = quarantine_.pop();
-                check_quarantined(oldest, found);
-                (void)base_.free(raw_of(oldest));
-            }
-        } else {
-            (void)base_.free(raw_of(p));
-        }
-        const bool due = tick();
-        lock.unlock();
-        report(found);
-        if (due)
-            (void)check();
-        return {};
+        return retire(p).second;
     }
+
 
     /// \returns the size p was allocated with. \errors null_pointer, foreign_block (also for
     /// freed blocks).
@@ -367,7 +347,9 @@ public:
         }
         return allocate(n, type, where).and_then([&](void* q) -> result<void*> {
             std::memcpy(q, p, std::min(old, n));
-            if (auto freed = free(p); !freed) {
+            // p gone meanwhile (freed by another thread): p is not ours to move after all. A
+            // refusal of the heap beneath went to the handler; q holds the contents.
+            if (auto [was_live, freed] = retire(p); !was_live) {
                 (void)free(q);
                 return fail(freed.error());
             }
@@ -515,6 +497,16 @@ private:
         block_type type;
     };
 
+    // Options whose sizes the layout arithmetic can hold (a guard of SIZE_MAX bytes would wrap it,
+    // a quarantine of SIZE_MAX blocks would make a ring of none).
+    static const debug_options& checked(const debug_options& o) {
+        if (o.guard_size > max_alignment)
+            throw heap_error(name, o.guard_size, errc::size_overflow);
+        if (o.quarantine >= max_request_size / sizeof(void*))
+            throw heap_error(name, o.quarantine, errc::size_overflow);
+        return o;
+    }
+
     static constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
         return (n + a - 1) / a * a;
     }
@@ -526,6 +518,51 @@ private:
     bool has_live_block(const void* p) const noexcept override {
         std::lock_guard lock(mutex_);
         return live_.contains(p);
+    }
+
+    // free(p): \returns whether p was a live block (it no longer is) and how freeing it went.
+    std::pair<bool, result<void>> retire(void* p) noexcept {
+        std::unique_lock lock(mutex_);
+        header* const* live = live_.find(p);
+        if (live == nullptr) {
+            lock.unlock();
+            return {false, refuse(p)};
+        }
+        header* h = *live;
+        std::vector<debug_problem> found;
+        check_guards(p, *h, found);
+        live_.erase(p);
+        account(h->type, -static_cast<std::ptrdiff_t>(h->size), -1);
+        std::memset(p, options_.freed_fill, h->size);
+        remember_freed(p);
+        result<void> freed;
+        if (options_.quarantine > 0) {
+            quarantine_.push(p);
+            if (quarantine_.size() > options_.quarantine) {
+                const void* oldest = quarantine_.pop();
+                check_quarantined(oldest, found);
+                (void)release(oldest, found);
+            }
+        } else {
+            freed = release(p, found);
+        }
+        const bool due = tick();
+        lock.unlock();
+        report(found);
+        if (due)
+            (void)check();
+        return {true, freed};
+    }
+
+    // Gives p's block back to the heap beneath; a refusal is a problem to report (the caller
+    // holds the lock and reports `found` after releasing it).
+    result<void> release(const void* p, std::vector<debug_problem>& found) {
+        const header h = *header_of(p); // read before the block goes
+        auto freed = base_.free(raw_of(p));
+        if (!freed)
+            found.push_back({debug_problem_kind::base_refused_free, p, h.size, h.request, h.type,
+                             h.where, 0});
+        return freed;
     }
 
     void check_guards(const void* p, const header& h, std::vector<debug_problem>& found) const {
@@ -673,6 +710,7 @@ std::string_view kind_text(debug_problem_kind k) noexcept {
     case debug_problem_kind::foreign_block: return "free of a foreign pointer, not a";
     case debug_problem_kind::wrong_heap: return "free through the wrong heap of";
     case debug_problem_kind::base_heap_corrupt: return "corruption in the heap beneath, near";
+    case debug_problem_kind::base_refused_free: return "the heap beneath refused to free";
     }
     return "problem with";
 }

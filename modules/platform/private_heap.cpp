@@ -328,6 +328,12 @@ struct private_heap::impl : private_heap {
     static void set_prev(header* h, std::uint32_t prev_units) noexcept {
         h->prev_units = prev_units;
     }
+    /// A large block's header: sealed, and its unsealed prev_units 0 as written, so that damage to
+    /// any of its bytes is found.
+    bool large_header_sound(const header* h) const noexcept {
+        return sealed(h) && h->flags == (flag_in_use | flag_large) && h->size_units == 0 &&
+               h->prev_units == 0;
+    }
     /// A header swallowed by a merge must not pass for a block again (a double free of it).
     static void wipe(header* h) noexcept { h->seal = 0; }
 
@@ -717,7 +723,7 @@ struct private_heap::impl : private_heap {
         if (a - l.base >= l.length || a != l.base + header_size)
             return status::foreign_block;
         const header* h = header_at(l.base);
-        if (!sealed(h) || h->flags != (flag_in_use | flag_large))
+        if (!large_header_sound(h))
             return status::heap_corrupt;
         f = {header_at(l.base), nullptr, nullptr, 0, li - 1, true};
         return status::ok;
@@ -1100,8 +1106,7 @@ struct private_heap::impl : private_heap {
             if (segment_of(l.base) != segments.count || l.length % page != 0 ||
                 l.requested > l.length - header_size)
                 return status::heap_corrupt;
-            const header* h = header_at(l.base);
-            if (!sealed(h) || h->flags != (flag_in_use | flag_large) || h->size_units != 0)
+            if (!large_header_sound(header_at(l.base)))
                 return status::heap_corrupt;
             reserved += l.length;
             ++used_blocks;

@@ -1,11 +1,13 @@
-// Helpers shared by the heap tests: byte patterns that tell blocks apart, alignment checks, and the
-// leg a test runs on. Included after Boost.Test and before `import memmgr;`.
+// Helpers shared by the heap tests: byte patterns that tell blocks apart (pattern.hpp), alignment
+// checks, and the leg a test runs on. Included after Boost.Test and before `import memmgr;`.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
 
 #include <cstddef>
 #include <cstdint>
+
+#include "pattern.hpp"
 
 namespace memmgr_test {
 
@@ -17,34 +19,6 @@ inline constexpr bool on_windows = false;
 
 inline bool aligned(const void* p, std::size_t alignment) {
     return reinterpret_cast<std::uintptr_t>(p) % alignment == 0;
-}
-
-// A pattern that differs per seed and per offset, so that a block overwritten by another, or moved
-// without its contents, is noticed.
-inline unsigned char pattern(unsigned char seed, std::size_t i) {
-    return static_cast<unsigned char>(seed + i * 7 + (i >> 8));
-}
-
-inline void fill(void* p, std::size_t n, unsigned char seed) {
-    auto* bytes = static_cast<unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i)
-        bytes[i] = pattern(seed, i);
-}
-
-inline bool filled(const void* p, std::size_t n, unsigned char seed) {
-    const auto* bytes = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i)
-        if (bytes[i] != pattern(seed, i))
-            return false;
-    return true;
-}
-
-inline bool all_zero(const void* p, std::size_t n) {
-    const auto* bytes = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i)
-        if (bytes[i] != 0)
-            return false;
-    return true;
 }
 
 // \returns v, in a way the compiler cannot see through: for passing deliberately bad constants

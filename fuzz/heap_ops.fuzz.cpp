@@ -1,0 +1,537 @@
+// Fuzz harness: operation sequences on every Linux heap and on debug_heap, checked against a
+// reference model (fuzz/support/model.hpp: every live block's size and contents, no overlaps).
+//
+// The first input byte picks the heap: crt_heap, com_heap, local_heap, global_heap, win32_heap
+// (growable, fixed-size, no-serialize), debug_heap<win32_heap> or debug_heap<com_heap> (with a
+// recording problem handler). The rest is a sequence of operations: allocate (sizes from 0 to
+// 2 MiB, and sizes above max_request_size), allocate_zeroed (with overflowing counts), reallocate,
+// resize_in_place, free, size, walk, validate, compact, release_all / destroy, the crt aligned
+// family and heap_resource with good and bad alignments, and deliberate misuse: double frees,
+// stale pointers, foreign pointers and pointers into blocks, on the heaps that document detecting
+// them (docs/heaps.md), each with the documented errc. crt_heap gets no misuse: freeing a foreign
+// pointer is undefined there, as with free().
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <iterator>
+#include <memory_resource>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "support/model.hpp"
+
+import memmgr;
+
+namespace {
+
+using memmgr::errc;
+using memmgr_fuzz::address;
+using memmgr_fuzz::model;
+using memmgr_fuzz::require;
+
+template <class H>
+inline constexpr bool is_debug_heap = false;
+template <class B>
+inline constexpr bool is_debug_heap<memmgr::debug_heap<B>> = true;
+
+// Heaps that report a pointer that is not a live block instead of acting on it (docs/heaps.md).
+template <class H>
+inline constexpr bool detects_misuse = !std::is_same_v<H, memmgr::crt_heap>;
+
+// glibc's malloc_usable_size may report more than was asked for; every other heap is exact, and
+// global_heap never makes an empty block (as GlobalAlloc), though resizing one in place to 0 bytes
+// leaves 0 (as GlobalReAlloc does; docs/reliability.md).
+template <class H>
+bool size_agrees(std::size_t reported, std::size_t asked, bool in_place = false) {
+    if constexpr (std::is_same_v<H, memmgr::crt_heap>)
+        return reported >= asked;
+    else if constexpr (std::is_same_v<H, memmgr::global_heap>)
+        return reported == (asked == 0 && !in_place ? 1 : asked);
+    else
+        return reported == asked;
+}
+
+// Blocks of other heaps, alive for the whole input, for the foreign-pointer operations.
+struct outsiders {
+    memmgr::crt_heap crt;
+    memmgr::win32_heap other_private;
+    memmgr::debug_heap<memmgr::crt_heap> other_debug;
+    void* crt_block = crt.allocate(48).value();
+    void* private_block = other_private.allocate(48).value();
+    void* debug_block = other_debug.allocate(48).value();
+
+    outsiders() = default;
+    outsiders(const outsiders&) = delete;
+    outsiders& operator=(const outsiders&) = delete;
+    ~outsiders() {
+        (void)crt.free(crt_block);
+        (void)other_private.free(private_block);
+        (void)other_debug.free(debug_block);
+    }
+};
+
+enum class verb { free, size, reallocate };
+
+const char* verb_name(verb v) {
+    return v == verb::free ? "free" : v == verb::size ? "size" : "reallocate";
+}
+
+// Runs one input's operations on a heap of type H, made (and remade after `destroy`) by make.
+template <class H, class Make>
+class runner {
+public:
+    runner(FuzzedDataProvider& in, Make make) : in_(in), make_(make) { make_(heap_, problems_); }
+
+    void run() {
+        for (int ops = 0; ops < 1500 && in_.remaining_bytes() > 0; ++ops)
+            step();
+        finish();
+    }
+
+private:
+    H& heap() { return *heap_; }
+
+    void step() {
+        // Each operation once per entry: the ones listed more often are chosen more often.
+        using operation = void (runner::*)();
+        static constexpr operation operations[] = {&runner::allocate,
+                                                   &runner::allocate,
+                                                   &runner::allocate,
+                                                   &runner::allocate_zeroed,
+                                                   &runner::reallocate,
+                                                   &runner::reallocate,
+                                                   &runner::resize_in_place,
+                                                   &runner::free,
+                                                   &runner::free,
+                                                   &runner::size,
+                                                   &runner::inspect,
+                                                   &runner::destroy,
+                                                   &runner::misuse,
+                                                   &runner::aligned_family,
+                                                   &runner::through_a_resource,
+                                                   &runner::require_all_intact};
+        const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
+        (this->*operations[pick])();
+        require(problems_.empty(), "a debug_heap reports no problem for proper use");
+    }
+
+    void require_all_intact() { model_.require_all_intact(); }
+
+    // Accepts the failures a heap may give for a proper request of n bytes: size_overflow for
+    // sizes above max_request_size, heap_full for a fixed-size heap; nothing else.
+    void require_acceptable(errc e, std::size_t n) {
+        if (memmgr_fuzz::oversized(n))
+            require(e == errc::size_overflow, "an oversized request fails with size_overflow");
+        else
+            require(e == errc::heap_full && fixed_size(), "a proper request succeeds");
+    }
+
+    bool fixed_size() {
+        if constexpr (std::is_same_v<H, memmgr::win32_heap>)
+            return heap().options().maximum_size != 0;
+        else
+            return false;
+    }
+
+    void allocate() {
+        const std::size_t n = memmgr_fuzz::size_from(in_);
+        if (!memmgr_fuzz::oversized(n) && !model_.has_room(n))
+            return;
+        auto p = heap().allocate(n);
+        if (!p)
+            return require_acceptable(p.error(), n);
+        require(!memmgr_fuzz::oversized(n), "an oversized request fails");
+        added(*p, n);
+    }
+
+    void allocate_zeroed() {
+        if constexpr (memmgr::zeroing_heap<H>) {
+            std::size_t count = in_.ConsumeIntegralInRange<std::size_t>(0, 64);
+            std::size_t each = in_.ConsumeIntegralInRange<std::size_t>(0, 256);
+            if (in_.ConsumeBool()) { // a count x size beyond max_request_size, or wrapping around
+                each += 1;
+                count = memmgr::max_request_size / each + 1 +
+                        in_.ConsumeIntegralInRange<std::size_t>(0, 1) * (SIZE_MAX / each / 2);
+            }
+            const auto n = memmgr::checked_multiply(count, each);
+            if (n && !model_.has_room(*n))
+                return;
+            auto p = heap().allocate_zeroed(count, each);
+            if (!n) {
+                require(!p && p.error() == errc::size_overflow,
+                        "an overflowing count x size fails with size_overflow");
+                return;
+            }
+            if (!p)
+                return require_acceptable(p.error(), *n);
+            require(memmgr_test::all_zero(*p, *n), "allocate_zeroed gives zero bytes");
+            added(*p, *n);
+        }
+    }
+
+    void reallocate() {
+        void* p = in_.ConsumeBool() ? model_.pick(in_) : nullptr;
+        const std::size_t n = memmgr_fuzz::size_from(in_);
+        const std::size_t old = p ? model_.at(p).size : 0;
+        if (!memmgr_fuzz::oversized(n) && n > old && !model_.has_room(n - old))
+            return;
+        auto q = heap().reallocate(p, n);
+        if (!q) {
+            require_acceptable(q.error(), n);
+            if (p)
+                model_.require_intact(p); // a failed reallocate leaves the block as it was
+            return;
+        }
+        if (p == nullptr)
+            return added(*q, n);
+        const memmgr_fuzz::block b = model_.at(p);
+        const std::size_t kept = b.size < n ? b.size : n;
+        require(memmgr_fuzz::intact(*q, kept, b.seed),
+                "reallocate keeps the first min(old, n) bytes");
+        model_.take(p, *q != p);
+        added(*q, n);
+    }
+
+    void resize_in_place() {
+        if constexpr (memmgr::resizable_in_place_heap<H>) {
+            void* p = model_.pick(in_);
+            if (p == nullptr)
+                return;
+            const std::size_t n = memmgr_fuzz::size_from(in_);
+            const memmgr_fuzz::block b = model_.at(p);
+            if (!memmgr_fuzz::oversized(n) && n > b.size && !model_.has_room(n - b.size))
+                return;
+            auto r = heap().resize_in_place(p, n);
+            if (!r) {
+                if (r.error() != errc::cannot_resize_in_place)
+                    require_acceptable(r.error(), n);
+                return model_.require_intact(p);
+            }
+            require(!memmgr_fuzz::oversized(n), "an oversized resize fails");
+            const std::size_t kept = b.size < n ? b.size : n;
+            require(memmgr_fuzz::intact(p, kept, b.seed), "resize_in_place keeps the contents");
+            model_.take(p, false);
+            added(p, n, true);
+        }
+    }
+
+    void free() {
+        void* p = model_.pick(in_);
+        if (p == nullptr)
+            return;
+        model_.remove(p);
+        require(heap().free(p).has_value(), "freeing a live block succeeds");
+    }
+
+    void size() {
+        void* p = model_.pick(in_);
+        if (p == nullptr)
+            return;
+        auto s = heap().size(p);
+        const std::size_t n = model_.at(p).size; // a 0-byte global block may be either kind
+        require(s && (size_agrees<H>(*s, n) || size_agrees<H>(*s, n, true)),
+                "size reports what was asked for");
+    }
+
+    // walk, validate, owns and compact, where the heap has them.
+    void inspect() {
+        if constexpr (memmgr::walkable_heap<H>) {
+            auto entries = heap().walk();
+            require(entries.has_value(), "a walk succeeds");
+            model_.require_walk_matches(*entries);
+        }
+        if constexpr (memmgr::validating_heap<H>) {
+            require(heap().validate().has_value(), "a heap used properly validates");
+            if (void* p = model_.pick(in_)) {
+                require(heap().owns(p), "a heap owns its live blocks");
+                require(heap().validate(p).has_value(), "a live block validates");
+            }
+        }
+        if constexpr (memmgr::compactable_heap<H>)
+            require(heap().compact().has_value(), "compact succeeds");
+    }
+
+    // Every block at once: release_all or the heap destroyed and made anew (a private heap), or
+    // every block freed one by one (the process-wide heaps).
+    void destroy() {
+        if constexpr (std::is_same_v<H, memmgr::win32_heap>) {
+            if (in_.ConsumeBool()) {
+                require(heap().release_all().has_value(), "release_all succeeds on an owning heap");
+                return model_.drop_all();
+            }
+            H gone = std::move(heap());
+            require_destroyed(heap());
+        } else if constexpr (!is_debug_heap<H>) {
+            while (void* p = model_.pick(in_)) {
+                model_.remove(p);
+                require(heap().free(p).has_value(), "freeing a live block succeeds");
+            }
+            return;
+        }
+        model_.drop_all();
+        model_.forget_freed();
+        heap_.reset();
+        make_(heap_, problems_);
+    }
+
+    // A moved-from win32_heap holds no heap: every operation says heap_destroyed.
+    void require_destroyed(memmgr::win32_heap& h) {
+        int local = 0;
+        require(h.allocate(8).error() == errc::heap_destroyed, "allocate after destroy");
+        require(h.free(&local).error() == errc::heap_destroyed, "free after destroy");
+        require(h.size(&local).error() == errc::heap_destroyed, "size after destroy");
+        require(h.reallocate(&local, 8).error() == errc::heap_destroyed,
+                "reallocate after destroy");
+        require(h.walk().error() == errc::heap_destroyed, "walk after destroy");
+        require(h.validate().error() == errc::heap_destroyed, "validate after destroy");
+        require(h.release_all().error() == errc::heap_destroyed, "release_all after destroy");
+        require(!h.owns(&local), "a destroyed heap owns nothing");
+    }
+
+    // A pointer that is not a live block: stale (freed earlier), foreign (the stack, another heap's
+    // block) or inside a live block. The heap must refuse it with the documented errc and change
+    // nothing.
+    void misuse() {
+        if constexpr (detects_misuse<H>) {
+            int on_stack = 0;
+            void* q = nullptr;
+            const int source = in_.ConsumeIntegralInRange<int>(0, 5);
+            switch (source) {
+            case 0:
+            case 1:
+                q = model_.pick_stale(in_);
+                break;
+            case 2:
+                q = &on_stack;
+                break;
+            case 3:
+                q = outsiders_.crt_block;
+                break;
+            case 4:
+                q = in_.ConsumeBool() ? outsiders_.private_block : outsiders_.debug_block;
+                break;
+            default:
+                if (void* p = model_.pick(in_))
+                    q = static_cast<char*>(p) +
+                        in_.ConsumeIntegralInRange<std::size_t>(1, model_.at(p).size + 32);
+            }
+            if (q == nullptr || model_.live(q))
+                return;
+            const auto how = static_cast<verb>(in_.ConsumeIntegralInRange<int>(0, 2));
+            const errc expected = expected_refusal(q, how);
+            errc got{};
+            if (how == verb::free)
+                got = heap().free(q).error();
+            else if (how == verb::size)
+                got = heap().size(q).error();
+            else
+                got = heap().reallocate(q, 64).error();
+            if (got != expected)
+                std::fprintf(stderr, "%s: %s of %p (misuse %d) gave \"%s\", expected \"%s\"\n",
+                             std::string(H::name).c_str(), verb_name(how), q, source,
+                             std::string(memmgr::describe(got)).c_str(),
+                             std::string(memmgr::describe(expected)).c_str());
+            require(got == expected, "a pointer that is not a live block is refused as documented");
+            if constexpr (is_debug_heap<H>) {
+                if (how == verb::free) {
+                    require(problems_.size() == 1 &&
+                                problems_[0].kind == expected_kind(q, expected),
+                            "debug_heap reports the refused free to its handler");
+                    problems_.clear();
+                }
+            }
+            if constexpr (memmgr::validating_heap<H>)
+                require(heap().validate().has_value(), "a refused pointer changes nothing");
+            if (void* p = model_.pick(in_))
+                model_.require_intact(p);
+        }
+    }
+
+    // What the heap must say of q, which is not one of its live blocks (docs/heaps.md, "Bad
+    // input").
+    errc expected_refusal(const void* q, verb how) {
+        if constexpr (is_debug_heap<H>) {
+            // It remembers recent frees (more than one input makes); size and reallocate only know
+            // whether a block is live.
+            return how == verb::free && model_.freed(q) ? errc::double_free : errc::foreign_block;
+        } else if constexpr (std::is_same_v<H, memmgr::win32_heap>) {
+            (void)how; // the POSIX engine: the same answer from free, size and reallocate
+            auto entries = heap().walk();
+            require(entries.has_value(), "a walk succeeds");
+            return memmgr_fuzz::private_heap_says_double_free(*entries, q) ? errc::double_free
+                                                                           : errc::foreign_block;
+        } else {
+            (void)how; // com, local, global: the registry of live blocks knows only live blocks
+            return errc::foreign_block;
+        }
+    }
+
+    memmgr::debug_problem_kind expected_kind(const void* q, errc e) const {
+        if (e == errc::double_free)
+            return memmgr::debug_problem_kind::double_free;
+        return q == outsiders_.debug_block ? memmgr::debug_problem_kind::wrong_heap
+                                           : memmgr::debug_problem_kind::foreign_block;
+    }
+
+    // crt_heap's aligned family: good alignments honoured and sized exactly, bad ones refused,
+    // a second free_aligned refused.
+    void aligned_family() {
+        if constexpr (std::is_same_v<H, memmgr::crt_heap>) {
+            const std::size_t alignment = alignment_from();
+            const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(0, 4096);
+            auto p = heap().allocate_aligned(n, alignment);
+            if (!memmgr::valid_alignment(alignment)) {
+                require(!p && p.error() == errc::bad_alignment, "a bad alignment is refused");
+                return;
+            }
+            require(p && address(*p) % alignment == 0, "an aligned block is aligned");
+            require(heap().size_aligned(*p, alignment).value_or(n + 1) == n,
+                    "aligned size is exact");
+            memmgr_fuzz::paint(*p, n, 5);
+            require(heap().free_aligned(*p).has_value(), "free_aligned frees an aligned block");
+            require(heap().free_aligned(*p).error() == errc::foreign_block,
+                    "a second free_aligned is refused");
+        }
+    }
+
+    // heap_resource over the heap: any power of two up to 64 KiB honoured, others a heap_error.
+    void through_a_resource() {
+        memmgr::heap_resource<H&> resource(heap());
+        const std::size_t alignment = alignment_from();
+        const std::size_t n = memmgr_fuzz::size_from(in_);
+        if (!memmgr_fuzz::oversized(n) && !model_.has_room(n + alignment))
+            return;
+        void* p = nullptr;
+        try {
+            p = resource.allocate(n, alignment);
+        } catch (const memmgr::heap_error& e) {
+            if (!memmgr::valid_alignment(alignment))
+                require(e.reason() == errc::bad_alignment, "a bad alignment is a heap_error");
+            else
+                require_acceptable(e.reason(), n);
+            return;
+        }
+        require(memmgr::valid_alignment(alignment) && !memmgr_fuzz::oversized(n),
+                "a bad alignment or size is refused");
+        require(address(p) % alignment == 0, "heap_resource honours the alignment");
+        void* block = memmgr::detail::heap_block_of<H>(p, alignment); // what the heap handed out
+        model_.handed_out_elsewhere(block);
+        memmgr_fuzz::paint(p, n, 9);
+        require(memmgr_fuzz::intact(p, n, 9), "a resource block holds what was written");
+        resource.deallocate(p, n, alignment);
+        model_.freed_elsewhere(block);
+    }
+
+    std::size_t alignment_from() {
+        const auto shift = in_.ConsumeIntegralInRange<unsigned>(0, 18);
+        switch (in_.ConsumeIntegralInRange<int>(0, 7)) {
+        case 0:
+            return 0;
+        case 1:
+            return (std::size_t{1} << shift) + 1 + shift; // never a power of two above 1
+        default:
+            return std::size_t{1} << shift; // up to 2^18: too large from 2^17
+        }
+    }
+
+    void added(void* p, std::size_t n, bool in_place = false) {
+        model_.add(p, n, in_.ConsumeIntegral<unsigned char>(), H::guaranteed_alignment);
+        auto s = heap().size(p);
+        if (!s || !size_agrees<H>(*s, n, in_place))
+            std::fprintf(stderr, "%s: a block of %zu bytes at %p: size() says %s\n",
+                         std::string(H::name).c_str(), n, p,
+                         s ? std::to_string(*s).c_str()
+                           : std::string(memmgr::describe(s.error())).c_str());
+        require(s && size_agrees<H>(*s, n, in_place), "a new block has the size asked for");
+    }
+
+    void finish() {
+        model_.require_all_intact();
+        inspect();
+        while (void* p = model_.pick(in_)) {
+            model_.remove(p);
+            require(heap().free(p).has_value(), "freeing a live block succeeds");
+        }
+        inspect();
+        require(problems_.empty(), "a debug_heap reports no problem for proper use");
+    }
+
+    FuzzedDataProvider& in_;
+    Make make_;
+    std::vector<memmgr::debug_problem> problems_; // before heap_: a debug_heap's handler fills it
+    std::optional<H> heap_;
+    model model_;
+    outsiders outsiders_;
+};
+
+template <class H>
+void stateless(std::optional<H>& slot, std::vector<memmgr::debug_problem>&) {
+    slot.emplace();
+}
+
+// Runs the input on a heap of type H made by make (by default, a stateless heap). \returns 0, as
+// libFuzzer's entry point does.
+template <class H, class Make = decltype(&stateless<H>)>
+int run(FuzzedDataProvider& in, Make make = &stateless<H>) {
+    runner<H, Make>(in, make).run();
+    return 0;
+}
+
+// A win32_heap whose options come from the input.
+auto private_heap_maker(memmgr::win32_heap_options options) {
+    return [options](std::optional<memmgr::win32_heap>& slot, std::vector<memmgr::debug_problem>&) {
+        slot.emplace(memmgr::win32_heap::create(options).value());
+    };
+}
+
+// A debug_heap over B whose options come from the input, recording its problems.
+template <class B>
+auto debug_maker(memmgr::debug_options options) {
+    return [options](std::optional<memmgr::debug_heap<B>>& slot,
+                     std::vector<memmgr::debug_problem>& problems) {
+        slot.emplace(options);
+        slot->set_problem_handler(
+            [&problems](const memmgr::debug_problem& p) { problems.push_back(p); });
+    };
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    FuzzedDataProvider in(data, size);
+    const auto which = in.ConsumeIntegralInRange<int>(0, 8);
+    memmgr::win32_heap_options options;
+    options.initial_size = in.ConsumeIntegralInRange<std::size_t>(0, 1 << 20);
+    memmgr::debug_options debug;
+    debug.guard_size = in.ConsumeIntegralInRange<std::size_t>(0, 32);
+    debug.quarantine = in.ConsumeIntegralInRange<std::size_t>(0, 16);
+    debug.check_every = in.ConsumeIntegralInRange<std::size_t>(0, 8);
+    switch (which) {
+    case 0:
+        return run<memmgr::crt_heap>(in);
+    case 1:
+        return run<memmgr::com_heap>(in);
+    case 2:
+        return run<memmgr::local_heap>(in);
+    case 3:
+        return run<memmgr::global_heap>(in);
+    case 4:
+        return run<memmgr::win32_heap>(in, private_heap_maker(options));
+    case 5:
+        options.maximum_size = in.ConsumeIntegralInRange<std::size_t>(16 << 10, 4 << 20);
+        return run<memmgr::win32_heap>(in, private_heap_maker(options));
+    case 6:
+        options.serialize = false;
+        return run<memmgr::win32_heap>(in, private_heap_maker(options));
+    case 7:
+        return run<memmgr::debug_heap<memmgr::win32_heap>>(in,
+                                                           debug_maker<memmgr::win32_heap>(debug));
+    default:
+        return run<memmgr::debug_heap<memmgr::com_heap>>(in, debug_maker<memmgr::com_heap>(debug));
+    }
+}

@@ -1,0 +1,254 @@
+// What the fuzz harnesses check a heap against: a reference model of the blocks that must be live,
+// each with its size and the fill pattern written into it (tests/support/pattern.hpp), and the
+// addresses freed since (stale pointers, for the deliberate-misuse operations). Plain C++: the
+// private heap harness uses it without modules; heap_ops includes it before `import memmgr;`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <set>
+#include <source_location>
+#include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "pattern.hpp"
+
+namespace memmgr_fuzz {
+
+/// \effects unless ok, says which check failed and aborts: libFuzzer records the input as a crash.
+inline void require(bool ok, const char* what,
+                    std::source_location where = std::source_location::current()) {
+    if (ok)
+        return;
+    std::fprintf(stderr, "%s(%u): check failed: %s\n", where.file_name(),
+                 static_cast<unsigned>(where.line()), what);
+    std::abort();
+}
+
+inline std::uintptr_t address(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p);
+}
+
+/// A size for an allocation: mostly small, sometimes big enough for the private heap's large blocks
+/// (512 KiB and up), now and then one no heap may accept (above max_request_size, PTRDIFF_MAX).
+inline std::size_t size_from(FuzzedDataProvider& in) {
+    const auto kind = in.ConsumeIntegral<std::uint8_t>();
+    if (kind < 176)
+        return in.ConsumeIntegralInRange<std::size_t>(0, 256);
+    if (kind < 232)
+        return in.ConsumeIntegralInRange<std::size_t>(0, 16 * 1024);
+    if (kind < 244)
+        return in.ConsumeIntegralInRange<std::size_t>(16 * 1024, 256 * 1024);
+    if (kind < 248) // around the large-block threshold
+        return in.ConsumeIntegralInRange<std::size_t>(500 * 1024, 1100 * 1024);
+    constexpr std::size_t too_big[] = {SIZE_MAX, SIZE_MAX - 15, std::size_t{PTRDIFF_MAX} + 1,
+                                       std::size_t{PTRDIFF_MAX} + 16};
+    return too_big[kind % 4];
+}
+
+/// \returns whether n is one of size_from's sizes that every heap must refuse.
+inline bool oversized(std::size_t n) {
+    return n > std::size_t{PTRDIFF_MAX};
+}
+
+struct block {
+    std::size_t size;
+    unsigned char seed;
+};
+
+// The pattern of tests/support/pattern.hpp, seed + 7i + (i >> 8) (mod 256), is over the 256 bytes
+// from 256k on (7 (i mod 256) + seed + k) mod 256: one of 256 stretches, computed once, so that
+// blocks are filled and checked with memcpy and memcmp rather than byte by byte under the
+// sanitizers. These loops are the harnesses' own bookkeeping: kept out of line and out of
+// libFuzzer's coverage instrumentation, which would otherwise steer by them.
+#define MEMMGR_FUZZ_BOOKKEEPING [[gnu::noinline, clang::no_sanitize("coverage")]]
+
+MEMMGR_FUZZ_BOOKKEEPING inline const unsigned char* stretch(std::size_t c) {
+    static const std::vector<unsigned char> table = [] {
+        std::vector<unsigned char> t(256 * 256);
+        for (std::size_t k = 0; k < 256; ++k)
+            for (std::size_t j = 0; j < 256; ++j)
+                t[k * 256 + j] = memmgr_test::pattern(static_cast<unsigned char>(k), j);
+        return t;
+    }();
+    return table.data() + (c % 256) * 256;
+}
+
+/// \effects fills p with the pattern of seed.
+MEMMGR_FUZZ_BOOKKEEPING inline void paint(void* p, std::size_t n, unsigned char seed) {
+    auto* bytes = static_cast<unsigned char*>(p);
+    for (std::size_t at = 0, k = seed; at < n; at += 256, ++k)
+        std::memcpy(bytes + at, stretch(k), n - at < 256 ? n - at : 256);
+}
+
+/// \returns whether p still holds the pattern of seed.
+MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigned char seed) {
+    const auto* bytes = static_cast<const unsigned char*>(p);
+    for (std::size_t at = 0, k = seed; at < n; at += 256, ++k)
+        if (std::memcmp(bytes + at, stretch(k), n - at < 256 ? n - at : 256) != 0)
+            return false;
+    return true;
+}
+
+class model {
+public:
+    /// Bounds that keep one input fast: allocations beyond them are skipped.
+    static constexpr std::size_t max_blocks = 1024;
+    static constexpr std::size_t max_bytes = std::size_t{16} << 20;
+
+    [[nodiscard]] bool has_room(std::size_t n) const {
+        return live_.size() < max_blocks && n <= max_bytes - bytes_;
+    }
+
+    /// \effects records p, a new block of n bytes, and fills it with the pattern of seed.
+    /// \requires p is aligned to `alignment` and overlaps no live block.
+    void add(void* p, std::size_t n, unsigned char seed, std::size_t alignment) {
+        require(p != nullptr && address(p) % alignment == 0, "a new block is aligned");
+        require(!live(p), "a new block is not a live one");
+        auto next = live_.lower_bound(p);
+        require(next == live_.end() || address(p) + n <= address(next->first),
+                "a new block overlaps no live block after it");
+        if (next != live_.begin()) {
+            const auto& [q, b] = *std::prev(next);
+            require(address(q) + b.size <= address(p),
+                    "a new block overlaps no live block before it");
+        }
+        paint(p, n, seed);
+        live_.emplace(p, block{n, seed});
+        bytes_ += n;
+        freed_.erase(p);
+    }
+
+    /// \effects forgets the live block p (checked intact first) and remembers it as freed.
+    block remove(void* p) {
+        auto it = live_.find(p);
+        require(it != live_.end(), "a removed block is live");
+        const block b = it->second;
+        require(intact(p, b.size, b.seed), "a block is intact until it is freed");
+        live_.erase(it);
+        bytes_ -= b.size;
+        remember(p);
+        return b;
+    }
+
+    /// \effects forgets the live block p without checking it (its contents were checked by the
+    /// caller); remembers it as freed when `freed` (a reallocation that moved it).
+    block take(void* p, bool freed) {
+        auto it = live_.find(p);
+        require(it != live_.end(), "a resized block is live");
+        const block b = it->second;
+        live_.erase(it);
+        bytes_ -= b.size;
+        if (freed)
+            remember(p);
+        return b;
+    }
+
+    /// \effects every live block is gone at once (release_all, or the heap destroyed).
+    void drop_all() {
+        for (const auto& [p, b] : live_)
+            remember(p);
+        live_.clear();
+        bytes_ = 0;
+    }
+
+    /// \effects forgets which addresses were freed (a new heap knows nothing of the old one's).
+    void forget_freed() { freed_.clear(); }
+
+    /// \effects notes that p, a block the model does not track (taken and given back through an
+    /// adapter), was handed out or freed: what `freed` says of p follows.
+    void handed_out_elsewhere(void* p) { freed_.erase(p); }
+    void freed_elsewhere(void* p) { freed_.insert(p); }
+
+    [[nodiscard]] bool live(const void* p) const { return live_.contains(const_cast<void*>(p)); }
+    /// \returns whether p was freed (or dropped) and not handed out again since.
+    [[nodiscard]] bool freed(const void* p) const { return freed_.contains(const_cast<void*>(p)); }
+    [[nodiscard]] const block& at(void* p) const { return live_.at(p); }
+    [[nodiscard]] std::size_t count() const { return live_.size(); }
+    [[nodiscard]] std::size_t bytes() const { return bytes_; }
+    [[nodiscard]] const std::map<void*, block>& blocks() const { return live_; }
+
+    /// \returns a live block chosen by the input, or nullptr when there is none.
+    [[nodiscard]] void* pick(FuzzedDataProvider& in) const {
+        if (live_.empty())
+            return nullptr;
+        auto it = live_.begin();
+        std::advance(it, in.ConsumeIntegralInRange<std::size_t>(0, live_.size() - 1));
+        return it->first;
+    }
+
+    /// \returns a pointer freed earlier and not live now, or nullptr when there is none.
+    [[nodiscard]] void* pick_stale(FuzzedDataProvider& in) const {
+        std::vector<void*> candidates;
+        for (void* p : stale_)
+            if (!live(p))
+                candidates.push_back(p);
+        if (candidates.empty())
+            return nullptr;
+        return candidates[in.ConsumeIntegralInRange<std::size_t>(0, candidates.size() - 1)];
+    }
+
+    void require_intact(void* p) const {
+        const block& b = at(p);
+        require(intact(p, b.size, b.seed), "a live block keeps its contents");
+    }
+    void require_all_intact() const {
+        for (const auto& [p, b] : live_)
+            require(intact(p, b.size, b.seed), "every live block keeps its contents");
+    }
+
+    /// \effects requires that the blocks a walk found in use (entries with address, size and
+    /// in_use, as memmgr::heap_entry and the engine's block_info have) are exactly the live blocks,
+    /// each with its size.
+    template <class Entries>
+    void require_walk_matches(const Entries& entries) const {
+        std::size_t in_use = 0;
+        for (const auto& e : entries) {
+            if (!e.in_use)
+                continue;
+            ++in_use;
+            require(live(e.address) && at(e.address).size == e.size,
+                    "every block the walk finds in use is a live block of its size");
+        }
+        require(in_use == count(), "the walk finds every live block");
+    }
+
+private:
+    void remember(void* p) {
+        freed_.insert(p);
+        stale_.push_back(p);
+        if (stale_.size() > 64)
+            stale_.erase(stale_.begin());
+    }
+
+    std::map<void*, block> live_;
+    std::size_t bytes_ = 0;
+    std::set<void*> freed_;    // every address freed since the heap was made, not handed out again
+    std::vector<void*> stale_; // the most recent of them, to choose misuse pointers from
+};
+
+/// \returns whether the POSIX private heap, whose walk gave entries, must answer double_free for
+/// q, a pointer that is not one of its live blocks: when q is 16-aligned and the header q would
+/// have lies in a free block. Otherwise (inside a block in use, or outside the heap) the answer is
+/// foreign_block. See docs/private_heap.md, "Detection".
+template <class Entries>
+bool private_heap_says_double_free(const Entries& entries, const void* q) {
+    constexpr std::uintptr_t header_size = 16;
+    if (address(q) % header_size != 0)
+        return false;
+    const std::uintptr_t header = address(q) - header_size;
+    for (const auto& e : entries) {
+        const std::uintptr_t start = address(e.address) - header_size;
+        if (header >= start && header < start + e.size + e.overhead)
+            return !e.in_use;
+    }
+    return false;
+}
+
+} // namespace memmgr_fuzz
