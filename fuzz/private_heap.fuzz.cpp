@@ -284,6 +284,9 @@ private:
         require(sized == status::heap_corrupt || sized == status::foreign_block,
                 "size refuses a damaged block");
         const status freed = heap_->free(e.address);
+        if (freed != status::heap_corrupt && freed != status::foreign_block)
+            std::fprintf(stderr, "free of the damaged %s block answered %d\n",
+                         e.in_use ? "used" : "free", static_cast<int>(freed));
         require(freed == status::heap_corrupt || freed == status::foreign_block,
                 "free refuses a damaged block");
         // Any other block: freed if its own neighbourhood is sound, refused otherwise; never worse.

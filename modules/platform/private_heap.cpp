@@ -764,6 +764,13 @@ struct private_heap::impl : private_heap {
         if (bs > end - address(h) || !sealed(next) || next->prev_units != size_units ||
             cached_bytes + bs > cache_bytes_cap)
             return false;
+        // The unsealed prev_units must agree with the block before (whose size is sealed), as on
+        // the merging path: damage there is refused here too, not carried into the cache.
+        const std::size_t before = std::size_t{h->prev_units} * unit;
+        if (before == 0 ? h != s.first
+                        : before > address(h) - address(s.first) ||
+                              header_at(address(h) - before)->size_units != h->prev_units)
+            return false;
         on_release(capacity(h) - h->slack);
         reseal(h, size_units, flag_cached, 0);
         links(h).next = cache[c];
