@@ -123,12 +123,12 @@ private:
     void step() {
         using operation = void (runner::*)();
         static constexpr operation operations[] = {
-            &runner::from_utf8,      &runner::from_utf8,      &runner::from_near_valid_utf8,
-            &runner::from_utf16,     &runner::from_bytes,     &runner::filled_buffer,
-            &runner::append,         &runner::append,         &runner::append_self,
-            &runner::concatenate,    &runner::resize,         &runner::clone,
-            &runner::transfer,       &runner::compare,        &runner::compare,
-            &runner::round_trip,     &runner::past_the_limit, &runner::lengths_only};
+            &runner::from_utf8,   &runner::from_utf8,      &runner::from_near_valid_utf8,
+            &runner::from_utf16,  &runner::from_bytes,     &runner::filled_buffer,
+            &runner::append,      &runner::append,         &runner::append_self,
+            &runner::concatenate, &runner::resize,         &runner::clone,
+            &runner::transfer,    &runner::compare,        &runner::compare,
+            &runner::round_trip,  &runner::past_the_limit, &runner::lengths_only};
         const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
         (this->*operations[pick])();
     }
@@ -158,7 +158,8 @@ private:
                     "SysStringByteLen agrees with the model");
     }
 
-    // --- creation ---------------------------------------------------------------------------------
+    // --- creation
+    // ---------------------------------------------------------------------------------
 
     // Arbitrary bytes as UTF-8: valid exactly when utfcpp says so.
     void from_utf8() { take_utf8(in_.ConsumeRandomLengthString(512)); }
@@ -258,7 +259,8 @@ private:
     }
 
     void from_bytes() {
-        const auto raw = in_.ConsumeBytes<std::byte>(in_.ConsumeIntegralInRange<std::size_t>(0, 99));
+        const auto raw =
+            in_.ConsumeBytes<std::byte>(in_.ConsumeIntegralInRange<std::size_t>(0, 99));
         auto r = bstr::from_bytes(raw);
         require(r.has_value(), "any bytes make a bstr");
         store(slot(), std::move(*r),
@@ -278,7 +280,8 @@ private:
         store(slot(), std::move(s), bytes_of(units));
     }
 
-    // --- change -----------------------------------------------------------------------------------
+    // --- change
+    // -----------------------------------------------------------------------------------
 
     // Appending nothing leaves the bstr as it was (a null one stays null); anything else gives a
     // BSTR holding both.
@@ -412,7 +415,8 @@ private:
         require_matches(j);
     }
 
-    // --- observation ------------------------------------------------------------------------------
+    // --- observation
+    // ------------------------------------------------------------------------------
 
     void compare() {
         const std::size_t i = slot();
@@ -468,7 +472,8 @@ private:
         const std::size_t i = slot();
         const auto blocks = live_blocks();
         auto r = bstr::allocate(n);
-        require(!r && r.error() == errc::string_too_long, "allocate past the limit: string_too_long");
+        require(!r && r.error() == errc::string_too_long,
+                "allocate past the limit: string_too_long");
         auto resized = s_[i].try_resize(n);
         require(!resized && resized.error() == errc::string_too_long,
                 "try_resize past the limit: string_too_long");

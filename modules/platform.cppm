@@ -93,6 +93,9 @@ std::uint32_t bstr_byte_length(const void* s) noexcept; // SysStringByteLen: s !
 /// The number of live blocks of the POSIX process heap (com, local and global blocks, and every
 /// BSTR): what the tests count leaks with. Windows has no such count (its tests use an IMallocSpy).
 std::size_t process_heap_blocks_in_use() noexcept;
+/// Makes every process-heap allocation after the next `successes` fail with out_of_memory;
+/// SIZE_MAX lifts that. Test support, as an IMallocSpy is on Windows.
+void process_heap_fail_after(std::size_t successes) noexcept;
 #endif
 
 } // namespace memmgr::detail::os

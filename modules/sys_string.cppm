@@ -90,6 +90,13 @@ export namespace memmgr::detail {
 [[nodiscard]] std::size_t process_heap_blocks_in_use() noexcept {
     return os::process_heap_blocks_in_use();
 }
+/// Test hook (POSIX only), for failure sweeps: after `successes` more allocations of that process
+/// heap (blocks of com_heap, local_heap, global_heap, and BSTRs), every one fails with
+/// errc::out_of_memory, until this is called again; SIZE_MAX lifts it. Process-wide: meant for a
+/// single-threaded test. On Windows an IMallocSpy whose PreAlloc returns 0 does the same.
+void process_heap_fail_after(std::size_t successes) noexcept {
+    os::process_heap_fail_after(successes);
+}
 #endif
 
 } // namespace memmgr::detail

@@ -7,19 +7,29 @@
 //   was; basic, the container is valid (its size matches what it holds) and usable (the operation
 //   then succeeds on it);
 // - once the containers are gone, no block is left, none was refused, none was misaligned.
+// Then BSTR operations, with the k-th task-allocator allocation failing (task_memory.hpp: memmgr's
+// process heap on POSIX, oleaut32 under an IMallocSpy on Windows): every by-value form says
+// out_of_memory, every throwing form throws heap_error naming "bstr", the bstr keeps its old value
+// (docs/bstr.md: nothing is ever half-done), and no task-allocator block is left.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iterator>
 #include <list>
 #include <map>
 #include <memory_resource>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -28,6 +38,7 @@
 import memmgr;
 
 #include "support/checking_heap.hpp"
+#include "support/task_memory.hpp"
 
 using namespace memmgr_test;
 
@@ -223,6 +234,112 @@ void sweep_single_insertions(const std::string& name) {
                  [](auto& s, auto&) { copy_of(s.c); });
 }
 
+// --- BSTR operations
+// ------------------------------------------------------------------------------
+
+using memmgr::bstr;
+using memmgr::olechar;
+
+// What a BSTR operation works on: the string it changes, a second one it reads, and a container
+// of BSTRs; all made before failures are injected.
+struct bstr_subject {
+    bstr s{u"a BSTR to change"};
+    bstr other{u"and one to read"};
+    bstr odd{std::as_bytes(std::span("odd", 3))}; // an odd byte length
+    std::vector<bstr> many;
+    olechar* raw = nullptr; // for the SysAllocString family; freed by the subject
+    bstr_subject() {
+        many.reserve(8); // so that only BSTRs are allocated from the task allocator below
+        for (int i = 0; i < 3; ++i)
+            many.push_back(bstr::from_utf8("element " + std::to_string(i)).value());
+        raw = memmgr::sys_alloc_string_len(bstr(u"raw").get(), 3);
+    }
+    bstr_subject(const bstr_subject&) = delete;
+    bstr_subject& operator=(const bstr_subject&) = delete;
+    ~bstr_subject() { memmgr::sys_free_string(raw); }
+};
+
+// Everything an operation may change, as plain values that outlive the BSTRs.
+struct bstr_state {
+    std::string s, other, raw;
+    std::vector<std::string> many;
+    bool s_null = false;
+    friend bool operator==(const bstr_state&, const bstr_state&) = default;
+};
+
+std::string bytes_of(memmgr::bstr_view v) {
+    const auto b = v.as_bytes();
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+bstr_state state_of(const bstr_subject& x) {
+    bstr_state st{bytes_of(x.s.view()),
+                  bytes_of(x.other.view()),
+                  bytes_of(memmgr::bstr_view(x.raw)),
+                  {},
+                  x.s.is_null()};
+    for (const auto& b : x.many)
+        st.many.push_back(bytes_of(b.view()));
+    return st;
+}
+
+// A by-value form's failure, thrown so that the sweep handles both forms alike.
+struct refused {
+    memmgr::errc why;
+};
+template <class T>
+T value_of(memmgr::result<T>&& r) {
+    if (!r)
+        throw refused{r.error()};
+    if constexpr (!std::is_void_v<T>)
+        return std::move(*r);
+}
+void succeeded(bool ok) {
+    if (!ok)
+        throw refused{memmgr::errc::out_of_memory};
+}
+
+// Runs `operation` on a fresh bstr_subject with every task allocation after the k-th failing, for
+// k = 0, 1, 2... until it completes. \returns the number of failures injected (and checked).
+template <class Operation>
+std::size_t sweep_bstr(std::string_view what, Operation operation) {
+    std::size_t failures = 0;
+    for (std::size_t k = 0;; ++k) {
+        BOOST_TEST_CONTEXT(what << " with task allocation " << k << " failing") {
+            task_memory task;
+            bool completed = false;
+            {
+                bstr_subject x;
+                const bstr_state before = state_of(x);
+                failing_task_allocations failing(k);
+                try {
+                    operation(x);
+                    completed = true;
+                } catch (const memmgr::heap_error& e) {
+                    ++failures;
+                    BOOST_TEST(e.reason() == memmgr::errc::out_of_memory);
+                    BOOST_TEST(std::string_view(e.what()).find("bstr") != std::string_view::npos,
+                               "the heap_error names bstr: " << e.what());
+                } catch (const refused& r) {
+                    ++failures;
+                    BOOST_TEST(r.why == memmgr::errc::out_of_memory);
+                }
+                failing.lift();
+                if (!completed) {
+                    BOOST_TEST((state_of(x) == before), "strong: nothing changed");
+                    operation(x); // usable: now it succeeds
+                }
+            }
+            BOOST_TEST(task.live() == 0, "no task-allocator block is left");
+            if (completed)
+                break;
+        }
+    }
+    BOOST_TEST(failures > 0u, what << ": the sweep injected failures");
+    BOOST_TEST_MESSAGE("failure sweep: " << what << ": " << failures << " failures");
+    return failures;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(failure_sweep)
@@ -343,6 +460,74 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(unordered_map, R, routes) {
     sweep_single_insertions<R, map_type>("unordered_map");
     sweep<R>("unordered_map::rehash", guarantee::strong, prepare_map<R, map_type>,
              [](auto& s, auto&) { s.c.rehash(s.c.bucket_count() * 8); });
+}
+
+// bstr (docs/bstr.md): every operation either completes or leaves the bstr as it was. The
+// results are consumed inside the operations, which keeps what they allocate alive until the check.
+BOOST_AUTO_TEST_CASE(bstr_operations) {
+    using namespace std::string_view_literals;
+    std::size_t failures = 0;
+    // creation
+    failures += sweep_bstr("bstr::from_utf8", [](bstr_subject& x) {
+        x.s = value_of(bstr::from_utf8("Grüße aus einer Übung"sv));
+    });
+    failures += sweep_bstr("bstr(std::string_view)", [](bstr_subject& x) { x.s = bstr("über"sv); });
+    failures += sweep_bstr("bstr::from_bytes (odd length)", [](bstr_subject& x) {
+        x.s = value_of(bstr::from_bytes(std::as_bytes(std::span("odd", 3))));
+    });
+    failures += sweep_bstr("bstr(uninitialized, n)", [](bstr_subject& x) {
+        x.s = bstr(memmgr::uninitialized, 40);
+        std::ranges::fill(x.s, u'x');
+    });
+    failures += sweep_bstr("bstr::clone", [](bstr_subject& x) { x.s = x.other.clone(); });
+    failures +=
+        sweep_bstr("bstr::try_clone", [](bstr_subject& x) { x.s = value_of(x.other.try_clone()); });
+    // append: the reallocating path (even lengths), the joining path (an odd length), the string
+    // itself as the source, and the two operator+ forms
+    failures += sweep_bstr("bstr::operator+= (bstr)", [](bstr_subject& x) { x.s += x.other; });
+    failures += sweep_bstr("bstr::try_append (code units)",
+                           [](bstr_subject& x) { value_of(x.s.try_append(u" and more"sv)); });
+    failures +=
+        sweep_bstr("bstr::operator+= (odd byte length)", [](bstr_subject& x) { x.s += x.odd; });
+    failures += sweep_bstr("bstr::operator+= (itself)", [](bstr_subject& x) { x.s += x.s; });
+    failures += sweep_bstr("bstr_view + bstr_view",
+                           [](bstr_subject& x) { x.s = x.s.view() + x.other.view(); });
+    failures += sweep_bstr("bstr&& + bstr_view",
+                           [](bstr_subject& x) { x.s = std::move(x.s) + x.other.view(); });
+    failures += sweep_bstr("bstr::resize (longer)", [](bstr_subject& x) { x.s.resize(300); });
+    failures += sweep_bstr("bstr::try_resize (shorter)",
+                           [](bstr_subject& x) { value_of(x.s.try_resize(4)); });
+    // the SysAllocString family on raw BSTRs
+    failures += sweep_bstr("sys_realloc_string_len", [](bstr_subject& x) {
+        succeeded(memmgr::sys_realloc_string_len(&x.raw, x.other.get(),
+                                                 static_cast<std::uint32_t>(x.other.size())));
+    });
+    failures += sweep_bstr("sys_realloc_string_len (a part of itself)", [](bstr_subject& x) {
+        succeeded(memmgr::sys_realloc_string_len(&x.raw, x.raw + 1, 2));
+    });
+    failures += sweep_bstr("sys_alloc_string_len", [](bstr_subject& x) {
+        olechar* fresh = memmgr::sys_alloc_string_len(x.other.get(), 5);
+        succeeded(fresh != nullptr);
+        memmgr::sys_free_string(std::exchange(x.raw, fresh));
+    });
+    // BSTRs in containers: a copy element by element, and insertions whose new element is a clone
+    failures += sweep_bstr("vector<bstr>::push_back (a clone)",
+                           [](bstr_subject& x) { x.many.push_back(x.other.clone()); });
+    failures += sweep_bstr("vector<bstr> copied by clone", [](bstr_subject& x) {
+        std::vector<bstr> copy;
+        copy.reserve(x.many.size());
+        for (const auto& b : x.many)
+            copy.push_back(b.clone());
+        BOOST_TEST((copy == x.many));
+    });
+    failures += sweep_bstr("unordered_set<bstr>::insert (a clone)", [](bstr_subject& x) {
+        std::unordered_set<bstr, std::hash<bstr>, std::equal_to<>> set;
+        set.reserve(8);
+        set.insert(x.other.clone());
+        set.insert(x.s.clone());
+        BOOST_TEST(set.count(x.other.view()) == 1u);
+    });
+    BOOST_TEST_MESSAGE("failure sweep: bstr: " << failures << " failures in all");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <atomic>
 #include <cstring>
 #include <malloc.h>
 
@@ -45,7 +46,28 @@ result<void> check_live(const void* p) noexcept {
     return {};
 }
 
+// Failure injection for tests, what an IMallocSpy whose PreAlloc returns 0 does on Windows: how
+// many more process-heap allocations may succeed (never_fails: all of them).
+constexpr std::size_t never_fails = SIZE_MAX;
+std::atomic<std::size_t> allocations_allowed{never_fails};
+
+// \returns false when the allocation must fail; otherwise uses one up.
+bool allocation_allowed() noexcept {
+    std::size_t n = allocations_allowed.load(std::memory_order_relaxed);
+    while (n != never_fails) {
+        if (n == 0)
+            return false;
+        if (allocations_allowed.compare_exchange_weak(n, n - 1, std::memory_order_relaxed))
+            return true;
+    }
+    return true;
+}
+
 } // namespace
+
+void process_heap_fail_after(std::size_t successes) noexcept {
+    allocations_allowed.store(successes, std::memory_order_relaxed);
+}
 
 result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept {
     if (f == block_family::crt) {
@@ -57,6 +79,8 @@ result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept 
     // byte (LocalAlloc and CoTaskMemAlloc do make empty blocks).
     if (f == block_family::global && n == 0)
         n = 1;
+    if (!allocation_allowed())
+        return fail(errc::out_of_memory);
     // n <= max_request_size, so the header cannot make the sum wrap.
     const std::size_t total = sizeof(block_header) + n;
     void* raw = zero ? std::calloc(1, total) : std::malloc(total);

@@ -8,9 +8,15 @@
 // CoTaskMemFree, and first turns oleaut32's BSTR cache off (SetOaNoCache): otherwise a freed BSTR
 // goes into the cache instead of back to the task allocator, and a leak could not be told from a
 // cached string.
+//
+// Failure injection (the BSTR failure sweep): task_allocations_fail_after(n) makes every
+// task-allocator allocation or reallocation after the next n fail. POSIX: memmgr's process-heap
+// hook (it covers local and global blocks too). Windows: the same spy, whose PreAlloc and
+// PreRealloc then return 0, which IMallocSpy defines as "fail this request".
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace memmgr_test {
 
@@ -18,11 +24,29 @@ namespace memmgr_test {
 /// Task-allocator blocks allocated since the spy was installed (on the first call) and still live.
 /// \throws std::runtime_error if the spy cannot be installed.
 std::size_t task_blocks_in_use();
+/// Every task-allocator allocation after the next `successes` fails; SIZE_MAX: none does.
+void task_allocations_fail_after(std::size_t successes);
 #else
 inline std::size_t task_blocks_in_use() {
     return memmgr::detail::process_heap_blocks_in_use();
 }
+inline void task_allocations_fail_after(std::size_t successes) {
+    memmgr::detail::process_heap_fail_after(successes);
+}
 #endif
+
+/// Failures on from construction (after `successes` more allocations) until destruction.
+class failing_task_allocations {
+public:
+    explicit failing_task_allocations(std::size_t successes) {
+        task_allocations_fail_after(successes);
+    }
+    failing_task_allocations(const failing_task_allocations&) = delete;
+    failing_task_allocations& operator=(const failing_task_allocations&) = delete;
+    ~failing_task_allocations() { lift(); }
+    /// Lets every allocation succeed again, before destruction.
+    void lift() { task_allocations_fail_after(SIZE_MAX); }
+};
 
 /// The change in live task-allocator blocks since construction.
 class task_memory {

@@ -8,6 +8,7 @@
 #include <objbase.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_set>
@@ -35,7 +36,13 @@ public:
     ULONG STDMETHODCALLTYPE AddRef() override { return 2; }
     ULONG STDMETHODCALLTYPE Release() override { return 1; }
 
-    SIZE_T STDMETHODCALLTYPE PreAlloc(SIZE_T size) override { return size; }
+    void fail_after(std::size_t successes) {
+        std::lock_guard lock(mutex_);
+        allowed_ = successes;
+    }
+
+    // Returning 0 makes ole32 fail the request (for a non-zero size), without calling Post*.
+    SIZE_T STDMETHODCALLTYPE PreAlloc(SIZE_T size) override { return allowed() ? size : 0; }
     void* STDMETHODCALLTYPE PostAlloc(void* p) override {
         if (p != nullptr)
             insert(p);
@@ -47,9 +54,11 @@ public:
     }
     void STDMETHODCALLTYPE PostFree(BOOL) override {}
     SIZE_T STDMETHODCALLTYPE PreRealloc(void* p, SIZE_T size, void** request, BOOL) override {
+        *request = p;
+        if (!allowed())
+            return 0;
         std::lock_guard lock(mutex_);
         reallocating_ = p;
-        *request = p;
         return size;
     }
     void* STDMETHODCALLTYPE PostRealloc(void* p, BOOL) override {
@@ -75,10 +84,21 @@ private:
         std::lock_guard lock(mutex_);
         live_.erase(p);
     }
+    // Uses up one allowed allocation; false when there is none left.
+    bool allowed() {
+        std::lock_guard lock(mutex_);
+        if (allowed_ == SIZE_MAX)
+            return true;
+        if (allowed_ == 0)
+            return false;
+        --allowed_;
+        return true;
+    }
 
     std::mutex mutex_;
     std::unordered_set<void*> live_;
     void* reallocating_ = nullptr;
+    std::size_t allowed_ = SIZE_MAX;
 };
 
 live_block_spy& installed_spy() {
@@ -107,6 +127,10 @@ live_block_spy& installed_spy() {
 
 std::size_t task_blocks_in_use() {
     return installed_spy().live();
+}
+
+void task_allocations_fail_after(std::size_t successes) {
+    installed_spy().fail_after(successes);
 }
 
 } // namespace memmgr_test
