@@ -250,9 +250,10 @@ public:
         return {};
     }
 
-    /// \effects switches the heap to the low-fragmentation front end (HeapSetInformation).
-    /// \errors not_supported where the platform has none (POSIX: the heap's own small-block bins
-    /// already fill that role) or refuses; heap_destroyed.
+    /// \effects switches the heap to the low-fragmentation front end (HeapSetInformation). On
+    /// POSIX the engine's small-block front end is always on: this succeeds and changes nothing.
+    /// \errors not_supported where the platform refuses (Windows: e.g. a HEAP_NO_SERIALIZE
+    /// heap); heap_destroyed.
     result<void> enable_low_fragmentation() noexcept {
         return live().and_then([&] { return detail::os::heap_enable_low_fragmentation(handle_); });
     }

@@ -314,16 +314,20 @@ BOOST_AUTO_TEST_CASE(an_attached_heap_shares_the_blocks) {
 
 BOOST_AUTO_TEST_CASE(the_low_fragmentation_front_end_where_the_platform_has_one) {
     win32_heap heap;
-    auto lfh = heap.enable_low_fragmentation();
-    if constexpr (on_windows) {
-        BOOST_TEST(lfh.has_value());
-    } else {
-        // POSIX: the engine's small-block bins already do that job (docs/private_heap.md).
-        BOOST_TEST(fails_with(lfh, errc::not_supported));
+    // Windows switches to the LFH; POSIX's engine has its small-block front end always on
+    // (docs/private_heap.md), so there it succeeds for every heap, unserialized ones too.
+    BOOST_TEST(heap.enable_low_fragmentation().has_value());
+    if constexpr (!on_windows) {
+        win32_heap unserialized({.serialize = false});
+        BOOST_TEST(unserialized.enable_low_fragmentation().has_value());
     }
     auto p = heap.allocate(24);
     BOOST_REQUIRE(p);
     BOOST_TEST(heap.free(*p).has_value());
+    // A freed small block sits in the front end: it is still free to every check.
+    BOOST_TEST(fails_with(heap.free(*p), on_windows ? errc::foreign_block : errc::double_free));
+    BOOST_TEST(!heap.owns(*p));
+    BOOST_TEST(heap.validate().has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

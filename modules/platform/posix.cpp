@@ -300,9 +300,9 @@ result<void> heap_validate(void* heap, const void* p) noexcept {
 result<std::size_t> heap_compact(void* heap) noexcept { return engine(heap)->compact(); }
 
 result<void> heap_enable_low_fragmentation(void*) noexcept {
-    // The engine's small bins already play the low-fragmentation heap's part; there is no separate
-    // front end to switch on.
-    return fail(errc::not_supported);
+    // The engine's small-block front end (per-size caches before the coalescing bins, see
+    // docs/private_heap.md) is always on, for every heap: there is nothing left to switch on.
+    return {};
 }
 
 result<void> heap_walk(void* heap, bool, void (*visit)(void*, const heap_entry&),

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
 
 namespace memmgr::detail::posix {
@@ -45,10 +46,10 @@ constexpr std::size_t fit_probe = 8; // entries of a logarithmic bin examined be
 
 // The small-block front end: one LIFO cache per block size below first_log_size (payloads up to
 // 1 KiB), the same 64 sizes as the exact bins. A freed block goes there whole, without coalescing,
-// while its class and the whole front end are under their caps; past them it goes to the bins.
+// while its class is under its cap; past it, to the bins. The caps bound the front end to
+// 32 x (32 + 48 + ... + 1040) bytes = 1072 KiB.
 constexpr std::size_t cache_classes = exact_bins;
-constexpr std::uint8_t cache_class_cap = 32;        // blocks per class
-constexpr std::size_t cache_bytes_cap = 1024 * kib; // block bytes over all classes
+constexpr std::uint8_t cache_class_cap = 32;                                   // blocks per class
 constexpr std::size_t cache_max_request = first_log_size - unit - header_size; // 1024
 
 constexpr std::uint8_t flag_in_use = 1;
@@ -282,11 +283,20 @@ struct private_heap::impl : private_heap {
     table<large_block, inline_larges> larges{};
     // The front end: per class, a singly linked LIFO list through the first word of the payloads.
     header* cache[cache_classes]{};
-    std::uint8_t cache_count[cache_classes]{}; // at most cache_class_cap
-    std::size_t cached_bytes = 0; // block bytes held by the front end, headers included
+    std::uint8_t cache_count[cache_classes]{};       // at most cache_class_cap
     mutable std::uint8_t segment_hint[hint_slots]{}; // see segment_of(); segment index + 1, 0: none
 
     static std::size_t self_bytes() noexcept { return round_up(sizeof(impl), 64); }
+    /// Whether an operation must take the lock (see optional_lock).
+    bool locking() const noexcept { return cfg.serialize && !only_thread(); }
+    [[gnu::noinline]] void* allocate_locked(std::size_t n, bool zero, status& st) noexcept {
+        const std::lock_guard held(lock);
+        return allocate_block(n, zero, st);
+    }
+    [[gnu::noinline]] status free_locked(void* p) noexcept {
+        const std::lock_guard held(lock);
+        return free_block(p);
+    }
     bool fixed() const noexcept { return cfg.maximum_size != 0; }
     std::size_t room() const noexcept { return budget - stats.reserved_bytes; }
 
@@ -413,25 +423,42 @@ struct private_heap::impl : private_heap {
         const std::size_t bs = (c + min_block / unit) * unit;
         cache[c] = links(h).next;
         --cache_count[c];
-        cached_bytes -= bs;
         reseal(h, units(bs), flag_in_use, bs - header_size - n);
         on_allocate(n);
         return h + 1;
     }
-    /// Moves every cached block to the bins, each merged with the free blocks either side.
+    /// Moves every cached block to the bins, each merged with the free blocks either side. A
+    /// block whose neighbours fail their checks (an overrun since it was freed) stays cached,
+    /// untouched; a list that leads out of the heap is followed no further. validate() reports
+    /// both.
     void flush_caches() noexcept {
         for (std::size_t c = 0; c < cache_classes; ++c) {
-            for (header* h = cache[c]; h;) {
+            header* kept = nullptr;
+            std::uint8_t count = 0;
+            header* h = cache[c];
+            for (std::size_t i = 0; h && i < cache_count[c] && cached_in_class(h, c); ++i) {
                 header* const later = links(h).next; // read first: merging rewrites the links
-                const std::size_t back = std::size_t{h->prev_units} * unit;
-                merge_into_bins(h, back != 0 ? header_at(address(h) - back) : nullptr,
-                                advance(h, block_bytes(h)));
+                const segment& s = segments.data[segment_of(address(h))];
+                header* prev = nullptr;
+                header* next = nullptr;
+                if (neighbours(s, h, prev, next) && (!in_bin(next) || sound_after(s, next))) {
+                    merge_into_bins(h, prev, next);
+                } else {
+                    links(h).next = kept;
+                    kept = h;
+                    ++count;
+                }
                 h = later;
             }
-            cache[c] = nullptr;
-            cache_count[c] = 0;
+            cache[c] = kept;
+            cache_count[c] = count;
         }
-        cached_bytes = 0;
+    }
+    bool any_cached() const noexcept {
+        for (const header* head : cache)
+            if (head)
+                return true;
+        return false;
     }
     /// Takes the cached block h out of its class list. \returns false if it is not there.
     bool cache_unlink(header* h) noexcept {
@@ -442,7 +469,6 @@ struct private_heap::impl : private_heap {
                 return false;
         *link = links(h).next;
         --cache_count[c];
-        cached_bytes -= block_bytes(h);
         return true;
     }
 
@@ -607,28 +633,35 @@ struct private_heap::impl : private_heap {
 
     /// allocate(): the front end first, inline; then the bins.
     [[gnu::always_inline]] void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
-        if (n <= cache_max_request) {
+        if (n <= cache_max_request && !zero) {
             if (void* p = cache_take(n)) {
-                if (zero)
-                    std::memset(p, 0, n);
                 st = status::ok;
                 return p;
             }
         }
-        return allocate_from_bins(n, zero, st);
+        return allocate_slow(n, zero, st);
     }
 
-    [[gnu::noinline]] void* allocate_from_bins(std::size_t n, bool zero, status& st) noexcept {
+    [[gnu::noinline]] void* allocate_slow(std::size_t n, bool zero, status& st) noexcept {
         if (n > max_request) {
             st = status::size_overflow;
             return nullptr;
+        }
+        // Zero-filled blocks from the front end are served here, off the inline path (which then
+        // needs no stack frame).
+        if (zero && n <= cache_max_request) {
+            if (void* p = cache_take(n)) {
+                std::memset(p, 0, n);
+                st = status::ok;
+                return p;
+            }
         }
         // A fixed heap first looks for large blocks in its segments: its budget may be all there.
         const bool in_segments = n < large_threshold || (fixed() && n < max_segment - 2 * page);
         if (in_segments) {
             const std::size_t bs = block_size_for(n);
             header* h = find_fit(bs);
-            if (!h && cached_bytes != 0) {
+            if (!h && any_cached()) {
                 // The front end's blocks, merged, may hold the room: use it before growing or
                 // reporting heap_full.
                 flush_caches();
@@ -657,6 +690,31 @@ struct private_heap::impl : private_heap {
         std::size_t large_index = 0;
         bool is_large = false;
     };
+
+    /// Finds the neighbours of h, a block of segment s whose own header is sound, and checks them
+    /// as a merge needs them: the next header (or end marker) passes its seal and points back; the
+    /// previous block (nullptr if h is first) has the size h says and, if it is in a bin, passes
+    /// its seal. \returns false if they fail.
+    bool neighbours(const segment& s, header* h, header*& prev, header*& next) const noexcept {
+        next = advance(h, block_bytes(h));
+        if (!sealed(next) || next->prev_units != h->size_units)
+            return false;
+        prev = nullptr;
+        if (h->prev_units == 0)
+            return h == s.first;
+        const std::size_t back = std::size_t{h->prev_units} * unit;
+        if (back > address(h) - address(s.first))
+            return false;
+        prev = header_at(address(h) - back);
+        return prev->size_units == h->prev_units && (!in_bin(prev) || sealed(prev));
+    }
+    /// \returns whether the header after next, a block of segment s about to be merged, is sound
+    /// (inside s, sealed, pointing back), so that its prev_units can be updated.
+    bool sound_after(const segment& s, header* next) const noexcept {
+        const header* after = advance(next, block_bytes(next));
+        return address(after) <= address(s.end()) && sealed(after) &&
+               after->prev_units == next->size_units;
+    }
 
     /// Why a pointer inside segment s failed the quick checks, by walking s from its start. Only
     /// reached for bad pointers and damaged heaps, so its cost (the blocks before p) is acceptable.
@@ -696,21 +754,10 @@ struct private_heap::impl : private_heap {
             if (!sealed(h) || !segment_flags(h->flags) || h->size_units < min_block / unit ||
                 block_bytes(h) > address(end) - address(h))
                 return classify(s, a);
-            header* next = advance(h, block_bytes(h));
-            if (!sealed(next) || next->prev_units != h->size_units)
-                return classify(s, a);
             header* prev = nullptr;
-            if (h->prev_units != 0) {
-                const std::size_t back = std::size_t{h->prev_units} * unit;
-                if (back > address(h) - address(s.first))
-                    return classify(s, a);
-                prev = header_at(address(h) - back);
-                // A free neighbour is about to be merged: then its header must be sound too.
-                if (prev->size_units != h->prev_units || (in_bin(prev) && !sealed(prev)))
-                    return classify(s, a);
-            } else if (h != s.first) {
+            header* next = nullptr;
+            if (!neighbours(s, h, prev, next))
                 return classify(s, a);
-            }
             if (!in_use(h)) // free in a bin, or cached
                 return status::double_free;
             f = {h, prev, next, si, 0, false};
@@ -737,10 +784,11 @@ struct private_heap::impl : private_heap {
         on_release(l.requested);
     }
 
-    /// The fast path of free: p is a small block in use, sound (its header and the next one pass
-    /// their seals and agree), and its class has room. It goes to the front end without merging,
-    /// so the previous block is not needed. \returns false, having changed nothing, otherwise:
-    /// free_block() then finds out why.
+    /// The fast path of free: p is a small block in use of a segment, its header passes its seal,
+    /// its unsealed prev_units agrees with the block before, and its class has room. It goes to
+    /// the front end without merging, so the block after it is not read here: that one is checked
+    /// when the block is merged (flush_caches) and by validate. \returns false, having changed
+    /// nothing, otherwise: free_to_bins() then does the full check.
     [[gnu::always_inline]] bool free_to_cache(void* p) noexcept {
         const std::uintptr_t a = address(p);
         const std::size_t si = segment_of(a);
@@ -756,13 +804,10 @@ struct private_heap::impl : private_heap {
             return false;
         const auto size_units = static_cast<std::uint32_t>(word);
         const std::size_t c = std::size_t{size_units} - min_block / unit; // wraps if too small
-        if (static_cast<std::uint8_t>(word >> 32) != flag_in_use || c >= cache_classes ||
-            cache_count[c] >= cache_class_cap)
+        if (h->flags != flag_in_use || c >= cache_classes || cache_count[c] >= cache_class_cap)
             return false;
         const std::size_t bs = std::size_t{size_units} * unit;
-        header* next = advance(h, bs);
-        if (bs > end - address(h) || !sealed(next) || next->prev_units != size_units ||
-            cached_bytes + bs > cache_bytes_cap)
+        if (bs > end - address(h))
             return false;
         // The unsealed prev_units must agree with the block before (whose size is sealed), as on
         // the merging path: damage there is refused here too, not carried into the cache.
@@ -776,7 +821,6 @@ struct private_heap::impl : private_heap {
         links(h).next = cache[c];
         cache[c] = h;
         ++cache_count[c];
-        cached_bytes += bs;
         return true;
     }
 
@@ -797,12 +841,8 @@ struct private_heap::impl : private_heap {
         header* h = f.h;
         const std::size_t size = capacity(h) - h->slack;
         header* next = f.next;
-        if (in_bin(next)) {
-            const header* after = advance(next, block_bytes(next));
-            if (address(after) > address(segments.data[f.segment_index].end()) || !sealed(after) ||
-                after->prev_units != next->size_units)
-                return status::heap_corrupt;
-        }
+        if (in_bin(next) && !sound_after(segments.data[f.segment_index], next))
+            return status::heap_corrupt;
         // Checks done: from here on nothing fails.
         on_release(size);
         merge_into_bins(h, f.prev, next);
@@ -838,14 +878,13 @@ struct private_heap::impl : private_heap {
     /// changed then).
     status release_cached_neighbour(const found& f, std::size_t bs) noexcept {
         header* next = f.next;
-        const std::uintptr_t end = address(segments.data[f.segment_index].end());
-        header* after = advance(next, block_bytes(next));
-        if (address(after) > end || !sealed(after) || after->prev_units != next->size_units)
+        const segment& s = segments.data[f.segment_index];
+        if (!sound_after(s, next))
             return status::heap_corrupt;
+        header* after = advance(next, block_bytes(next));
         std::size_t avail = block_bytes(f.h) + block_bytes(next);
         if (in_bin(after)) {
-            header* beyond = advance(after, block_bytes(after));
-            if (address(beyond) > end || !sealed(beyond) || beyond->prev_units != after->size_units)
+            if (!sound_after(s, after))
                 return status::heap_corrupt;
             avail += block_bytes(after);
         }
@@ -1020,7 +1059,6 @@ struct private_heap::impl : private_heap {
         std::size_t used_bytes = 0;
         std::size_t free_blocks = 0;
         std::size_t cached_blocks = 0;
-        std::size_t cached_total = 0;
         if (segments.count == 0 || segments.count > segments.capacity ||
             larges.count > larges.capacity)
             return status::heap_corrupt;
@@ -1051,7 +1089,6 @@ struct private_heap::impl : private_heap {
                     if (h->slack != 0 || block_bytes(h) >= first_log_size)
                         return status::heap_corrupt;
                     ++cached_blocks;
-                    cached_total += block_bytes(h);
                     after_free = false;
                 } else {
                     // Two free blocks in bins side by side: a merge was missed.
@@ -1100,8 +1137,7 @@ struct private_heap::impl : private_heap {
             if (count != cache_count[c] || count > cache_class_cap)
                 return status::heap_corrupt;
         }
-        if (cached_listed != cached_blocks || cached_total != cached_bytes ||
-            cached_bytes > cache_bytes_cap)
+        if (cached_listed != cached_blocks)
             return status::heap_corrupt;
         for (std::size_t b = num_bins; b < bitmap_words * 64; ++b)
             if ((bitmap[b / 64] >> (b % 64) & 1) != 0)
@@ -1189,7 +1225,6 @@ struct private_heap::impl : private_heap {
             cache[c] = nullptr;
             cache_count[c] = 0;
         }
-        cached_bytes = 0;
         for (std::size_t i = 0; i < segments.count; ++i)
             format(segments.data[i]);
         stats.used_bytes = 0;
@@ -1299,9 +1334,12 @@ private_heap* private_heap::process() noexcept {
     return instance;
 }
 
+// allocate and free: without a lock to take, the front end's fast path runs with no stack frame
+// and ends in a tail call when it misses; with one, it runs inside the locked variant.
 void* private_heap::allocate(std::size_t n, bool zero, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.locking())
+        return h.allocate_locked(n, zero, st);
     return h.allocate_block(n, zero, st);
 }
 
@@ -1309,7 +1347,8 @@ status private_heap::free(void* p) noexcept {
     if (!p)
         return status::ok;
     auto& h = static_cast<impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.locking())
+        return h.free_locked(p);
     return h.free_block(p);
 }
 

@@ -8,6 +8,8 @@
 // reports heap_full when exhausted), exact block sizes (as HeapSize), in-place reallocation,
 // validation, walking, compaction and destruction of every block at once. It never calls malloc:
 // all its memory comes from mmap, so it neither replaces nor depends on the process's allocator.
+// Freed small blocks wait in per-size caches before they are coalesced; to every function below a
+// cached block is simply a free block.
 #pragma once
 
 #include <cstddef>
