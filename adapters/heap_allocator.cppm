@@ -96,7 +96,8 @@ public:
                          : detail::allocate_aligned_from(h, n * sizeof(T), alignof(T));
         if (block) [[likely]]
             return static_cast<T*>(*block);
-        return after_failure(h, n * sizeof(T), block.error());
+        return static_cast<T*>(
+            detail::allocate_aligned_or_throw(h, n * sizeof(T), alignof(T), block.error()));
     }
 
     /// \effects frees p, from allocate(n) on an equal allocator.
@@ -113,18 +114,6 @@ public:
         return max_request_size / sizeof(T);
     }
 
-private:
-    // The failure handler's retries, then the exception: out of line, off the fast path.
-    [[gnu::noinline]] static T* after_failure(H& h, std::size_t bytes, errc first) {
-        auto block = retry_allocation(H::name, bytes, result<void*>(fail(first)), [&] {
-            return detail::allocate_aligned_from(h, bytes, alignof(T));
-        });
-        if (!block)
-            throw heap_error(H::name, bytes, block.error());
-        return static_cast<T*>(*block);
-    }
-
-public:
     /// A copy of a container stays on the same heap.
     [[nodiscard]] heap_allocator select_on_container_copy_construction() const noexcept {
         return *this;

@@ -54,7 +54,7 @@ private:
             auto block = heap_->allocate(bytes);
             if (block) [[likely]]
                 return *block;
-            return after_failure(bytes, alignment, block.error());
+            return allocate_aligned_or_throw(*heap_, bytes, alignment, block.error());
         }
         return over_aligned(bytes, alignment);
     }
@@ -64,15 +64,7 @@ private:
         auto block = allocate_aligned_from(*heap_, bytes, alignment);
         if (block)
             return *block;
-        return after_failure(bytes, alignment, block.error());
-    }
-
-    [[gnu::noinline]] void* after_failure(std::size_t bytes, std::size_t alignment, errc first) {
-        auto block = retry_allocation(H::name, bytes, result<void*>(fail(first)),
-                                      [&] { return allocate_aligned_from(*heap_, bytes, alignment); });
-        if (!block)
-            throw heap_error(H::name, bytes, block.error());
-        return *block;
+        return allocate_aligned_or_throw(*heap_, bytes, alignment, block.error());
     }
 
     void do_deallocate(void* p, std::size_t, std::size_t alignment) override {

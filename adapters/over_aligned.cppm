@@ -4,7 +4,7 @@
 // out is the first suitably aligned address past room for one pointer, and that pointer-sized slot
 // just before it remembers where the heap's block starts. The caller gives the same alignment back
 // when freeing (as std::pmr::memory_resource and std::allocator do), which says whether the slot is
-// there. Used by heap_resource and heap_allocator.
+// there. Used by heap_resource and heap_allocator, which also share their slow path from here.
 module;
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +14,7 @@ export module memmgr:over_aligned;
 
 import :errors;
 import :concepts;
+import :handlers;
 
 export namespace memmgr::detail {
 
@@ -55,6 +56,19 @@ result<void> free_aligned_from(H& heap, void* p, std::size_t alignment) noexcept
         reinterpret_cast<std::uintptr_t>(p) % alignment != 0)
         return fail(errc::foreign_block); // cannot be one of ours: it is not aligned as promised
     return heap.free(heap_block_of<H>(p, alignment));
+}
+
+/// The adapters' slow path, after a first attempt that failed with `first`: the allocation failure
+/// handler's retries (retry_allocation), then, if they give nothing, heap_error. Out of line.
+/// \returns a block of n bytes aligned to `alignment`.
+template <heap H>
+[[gnu::noinline]] void* allocate_aligned_or_throw(H& heap, std::size_t n, std::size_t alignment,
+                                                  errc first) {
+    auto block = retry_allocation(H::name, n, result<void*>(fail(first)),
+                                  [&] { return allocate_aligned_from(heap, n, alignment); });
+    if (!block)
+        throw heap_error(H::name, n, block.error());
+    return *block;
 }
 
 } // namespace memmgr::detail

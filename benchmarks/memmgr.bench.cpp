@@ -145,12 +145,6 @@ void register_vector_growth(heaps& h) {
 
 // --- 3. node-heavy containers, 4. teardown -------------------------------------------------------
 
-template <class Map>
-void fill_map(Map& m, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
-        m.emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
-}
-
 template <class List>
 void fill_list(List& l, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)

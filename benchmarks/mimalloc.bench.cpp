@@ -55,13 +55,12 @@ int main(int argc, char** argv) {
             {
                 std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>> m{
                     heap_allocator<std::pair<const int, int>>(h)};
-                const std::size_t n = node_count();
-                for (std::size_t i = 0; i < n; ++i)
-                    m.emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
+                fill_map(m, node_count());
                 benchmark::DoNotOptimize(m.size());
             }
             mi_heap_delete(h);
         }
+        count_items(s, node_count()); // per node, as memmgr.bench's map_build_destroy
     })->Unit(benchmark::kMillisecond)->Iterations(3);
     benchmark::RegisterBenchmark("map_teardown/mimalloc_heap_destroy", [](benchmark::State& s) {
         for (auto _ : s) {
@@ -69,9 +68,7 @@ int main(int argc, char** argv) {
             mi_heap_t* h = mi_heap_new();
             using map = std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>>;
             auto* m = new map(heap_allocator<std::pair<const int, int>>(h));
-            const std::size_t n = node_count();
-            for (std::size_t i = 0; i < n; ++i)
-                m->emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
+            fill_map(*m, node_count());
             s.ResumeTiming();
             mi_heap_destroy(h); // frees every block of the heap at once; the map is winked out
             s.PauseTiming();

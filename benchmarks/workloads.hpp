@@ -55,6 +55,14 @@ inline void count_items(benchmark::State& state, std::size_t per_iteration) {
     state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(per_iteration));
 }
 
+// Workloads 3 and 4: n keys in a scattered order (a multiplicative hash), so that inserting them
+// walks the tree as real data would.
+template <class Map>
+void fill_map(Map& m, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        m.emplace(static_cast<int>((i * 2654435761u) % n), static_cast<int>(i));
+}
+
 // Touch a block the way a program would: write its first and last bytes.
 inline void touch(void* p, std::size_t n) {
     auto* b = static_cast<unsigned char*>(p);

@@ -365,34 +365,14 @@ public:
     /// place for a throwing handler: allocate and free are noexcept, as every heap's are, so a
     /// handler that throws from them ends the program).
     std::size_t check() {
-        std::vector<debug_problem> found;
-        {
-            std::lock_guard lock(mutex_);
-            live_.for_each([&](const void* p, header* h) { check_guards(p, *h, found); });
-            quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
-        }
-        if constexpr (validating_heap<base_type>) {
-            if (!base_.validate())
-                found.push_back({debug_problem_kind::base_heap_corrupt, nullptr, 0, 0,
-                                 block_type::normal, {}, 0});
-        }
+        const std::vector<debug_problem> found = problems();
         report(found);
         return found.size();
     }
 
     /// \returns success when check() would find nothing (without reporting). \errors heap_corrupt.
     [[nodiscard]] result<void> validate() const noexcept {
-        std::vector<debug_problem> found;
-        {
-            std::lock_guard lock(mutex_);
-            live_.for_each([&](const void* p, header* h) { check_guards(p, *h, found); });
-            quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
-        }
-        if constexpr (validating_heap<base_type>) {
-            if (!base_.validate())
-                return fail(errc::heap_corrupt);
-        }
-        if (!found.empty())
+        if (!problems().empty())
             return fail(errc::heap_corrupt);
         return {};
     }
@@ -563,6 +543,23 @@ private:
             found.push_back({debug_problem_kind::base_refused_free, p, h.size, h.request, h.type,
                              h.where, 0});
         return freed;
+    }
+
+    // What check() reports and validate() counts: each live block's guards, each quarantined
+    // block's fill, then the heap beneath where it can validate itself.
+    std::vector<debug_problem> problems() const {
+        std::vector<debug_problem> found;
+        {
+            std::lock_guard lock(mutex_);
+            live_.for_each([&](const void* p, header* h) { check_guards(p, *h, found); });
+            quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
+        }
+        if constexpr (validating_heap<base_type>) {
+            if (!base_.validate())
+                found.push_back({debug_problem_kind::base_heap_corrupt, nullptr, 0, 0,
+                                 block_type::normal, {}, 0});
+        }
+        return found;
     }
 
     void check_guards(const void* p, const header& h, std::vector<debug_problem>& found) const {
