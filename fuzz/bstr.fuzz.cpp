@@ -319,15 +319,17 @@ private:
         const std::size_t i = slot();
         if (!model_[i] || 2 * bytes_in(i) > longest)
             return;
+        // Up to and including the unit at size(), which c_str() makes readable: the terminator,
+        // or an odd last byte and a zero byte.
         const auto units = model_[i]->size() / 2;
         const auto from = in_.ConsumeIntegralInRange<std::size_t>(0, units);
-        const auto count = in_.ConsumeIntegralInRange<std::size_t>(0, units - from);
+        const auto count = in_.ConsumeIntegralInRange<std::size_t>(0, units + 1 - from);
         if (in_.ConsumeBool()) {
             *model_[i] += *model_[i];
             s_[i] += s_[i].view();
         } else {
-            *model_[i] += model_[i]->substr(from * 2, count * 2);
-            s_[i] += std::u16string_view(s_[i].data() + from, count);
+            *model_[i] += (*model_[i] + std::string(2, '\0')).substr(from * 2, count * 2);
+            s_[i] += std::u16string_view(s_[i].c_str() + from, count);
         }
         require_matches(i);
     }

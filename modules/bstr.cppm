@@ -494,18 +494,26 @@ result<void> bstr::append_bytes(const void* bytes, std::size_t n) noexcept {
     if (n == 0)
         return {}; // nothing to add: a null bstr stays null
     const std::size_t old = byte_size();
-    if (n > max_bstr_byte_length - old)
+    // A BSTR adopted from other code may hold more than memmgr would make: test old first.
+    if (old > max_bstr_byte_length || n > max_bstr_byte_length - old)
         return fail(errc::string_too_long);
-    if (p_ == nullptr || old % 2 != 0 || n % 2 != 0) {
-        // Nothing to grow, or an odd byte length that no code-unit reallocation can hold: join the
-        // bytes exactly in a new BSTR (this one, and what `bytes` points into, live until then).
+    const auto* from = static_cast<const unsigned char*>(bytes);
+    const auto* base = reinterpret_cast<const unsigned char*>(p_);
+    // The source may lie in this BSTR, its terminator included (c_str() + size() is readable).
+    // Only a source within the data can be found again after the block moves; one that reaches
+    // past it must be copied before the old block goes.
+    const bool in_block = p_ != nullptr && std::greater_equal<>{}(from, base) &&
+                          std::less<>{}(from, base + old + sizeof(olechar));
+    const bool inside = in_block && std::less<>{}(from, base + old) &&
+                        n <= old - static_cast<std::size_t>(from - base);
+    if (p_ == nullptr || old % 2 != 0 || n % 2 != 0 || (in_block && !inside)) {
+        // Nothing to grow, an odd byte length that no code-unit reallocation can hold, or a source
+        // reaching past the data: join the bytes exactly in a new BSTR (this one, and what `bytes`
+        // points into, live until then).
         return concat(p_, old, bytes, n).map([this](bstr joined) { swap(joined); });
     }
     // SysReAllocStringLen with the string as its own source keeps its code units, and may grow the
-    // block where it is. `bytes` may point into this BSTR (a += a), so note where before it moves.
-    const auto* from = static_cast<const unsigned char*>(bytes);
-    const auto* base = reinterpret_cast<const unsigned char*>(p_);
-    const bool inside = std::greater_equal<>{}(from, base) && std::less<>{}(from, base + old);
+    // block where it is. `bytes` may point into the data (a += a), so note where before it moves.
     const std::size_t offset = inside ? static_cast<std::size_t>(from - base) : 0;
     const auto units = static_cast<std::uint32_t>((old + n) / sizeof(olechar));
     return detail::os::bstr_reallocate(p_, p_, units).map([&](void* grown) {

@@ -25,7 +25,8 @@ export namespace memmgr {
 ///   reallocate(nullptr, n) allocates; reallocate(p, 0) leaves a zero-size block. On failure the
 ///   original block is untouched and still owned.
 /// - `H::name` names the heap in messages; `H::guaranteed_alignment` is the alignment of every
-///   block.
+///   block: a power of two, at least a pointer's (the adapters store a pointer in front of an
+///   over-aligned block, and debug_heap its header in front of every block).
 ///
 /// Satisfied by: crt_heap, com_heap, local_heap, global_heap, win32_heap, memory_manager.
 template <class H>
@@ -36,6 +37,8 @@ concept heap = requires(H& h, const H& ch, void* p, std::size_t n) {
     { h.reallocate(p, n) } noexcept -> std::same_as<result<void*>>;
     { H::guaranteed_alignment } -> std::convertible_to<std::size_t>;
     { H::name } -> std::convertible_to<std::string_view>;
+    requires std::size_t{H::guaranteed_alignment} >= alignof(void*) &&
+                 (std::size_t{H::guaranteed_alignment} & (std::size_t{H::guaranteed_alignment} - 1)) == 0;
 };
 
 /// A heap that hands out zero-filled blocks for count objects of size bytes, checking count x size

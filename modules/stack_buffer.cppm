@@ -89,27 +89,34 @@ private:
         const auto base = reinterpret_cast<std::uintptr_t>(inline_);
         const std::uintptr_t start = (base + used_ + alignment - 1) & ~(std::uintptr_t{alignment} - 1);
         const std::size_t offset = static_cast<std::size_t>(start - base);
-        if (offset <= N && bytes <= N - offset) {
-            used_ = offset + bytes;
+        if (offset < N && inline_size(bytes) <= N - offset) {
+            used_ = offset + inline_size(bytes);
             return inline_ + offset;
         }
-        auto* record = new spilled{nullptr, alignment, spilled_};
         auto block = allocate_with_retry(heap_type::name, bytes, [&] {
             return detail::allocate_aligned_from(heap_, bytes, alignment);
         });
-        if (!block) {
-            delete record;
+        if (!block)
             throw heap_error(heap_type::name, bytes, block.error());
+        try { // the record after the block: a handler that throws leaves nothing behind
+            spilled_ = new spilled{*block, alignment, spilled_};
+        } catch (...) {
+            (void)detail::free_aligned_from(heap_, *block, alignment);
+            throw;
         }
-        record->block = *block;
-        spilled_ = record;
         return *block;
+    }
+
+    // Inline, a zero-byte allocation takes one byte: every block has an address of its own, inside
+    // the buffer (so that it is given back there, not searched for among the heap's blocks).
+    static constexpr std::size_t inline_size(std::size_t bytes) noexcept {
+        return bytes == 0 ? 1 : bytes;
     }
 
     void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
         if (on_stack(p)) {
             // Stack order: the most recent inline allocation gives its bytes back.
-            if (static_cast<std::byte*>(p) + bytes == inline_ + used_)
+            if (static_cast<std::byte*>(p) + inline_size(bytes) == inline_ + used_)
                 used_ = static_cast<std::size_t>(static_cast<std::byte*>(p) - inline_);
             return;
         }

@@ -137,9 +137,10 @@ bool sys_realloc_string_len(olechar** pbstr, const olechar* psz, std::uint32_t l
         return false;
     olechar* const old = *pbstr;
     // oleaut32 may move the block before it copies from psz, so a source inside the string (other
-    // than the string itself, which means "keep") is copied into a new string first.
+    // than the string itself, which means "keep") is copied into a new string first. Inside means
+    // anywhere in its units, a half-filled last unit and the terminator included.
     const bool inside = old != nullptr && psz != old && std::greater_equal<>{}(psz, old) &&
-                        std::less<>{}(psz, old + sys_string_len(old));
+                        std::less<>{}(psz, old + (sys_string_byte_len(old) + 1) / 2 + 1);
     olechar* fresh = old == nullptr || inside ? sys_alloc_string_len(psz, len)
                                               : as_bstr(detail::os::bstr_reallocate(old, psz, len));
     if (fresh == nullptr)

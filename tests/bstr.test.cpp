@@ -187,6 +187,28 @@ BOOST_AUTO_TEST_CASE(lengths_beyond_the_prefix_are_refused_before_any_allocation
     BOOST_TEST(task.live() == 0);
 }
 
+// Creation from code units or bytes, append and + check the total before anything is read or
+// allocated, so views whose size alone is too long (their data is never touched) show it.
+BOOST_AUTO_TEST_CASE(too_long_sources_and_sums_are_refused_before_any_allocation) {
+    bstr keep(u"keep"sv);
+    task_memory task;
+    failing_task_allocations none(0); // "before any allocation": one would fail, not succeed
+    const char16_t unit = u'x';
+    const std::u16string_view too_many(&unit, std::size_t{memmgr::max_bstr_length} + 1);
+    const std::u16string_view almost(&unit, memmgr::max_bstr_length - 1);
+    const std::span<const std::byte> too_many_bytes(reinterpret_cast<const std::byte*>(&unit),
+                                                    std::size_t{memmgr::max_bstr_byte_length} + 1);
+    BOOST_TEST(fails_with(bstr::from_utf16(too_many), errc::string_too_long));
+    BOOST_TEST(fails_with(bstr::from_bytes(too_many_bytes), errc::string_too_long));
+    BOOST_TEST(throws_string_error([&] { bstr b(too_many); }, errc::string_too_long));
+    // keep has 4 units: 4 + (max - 1) passes the limit by 3
+    BOOST_TEST(fails_with(keep.try_append(almost), errc::string_too_long));
+    BOOST_TEST(throws_string_error([&] { keep += almost; }, errc::string_too_long));
+    BOOST_TEST(throws_string_error([&] { (void)(keep.view() + almost); }, errc::string_too_long));
+    BOOST_TEST((keep == u"keep"sv));
+    BOOST_TEST(task.live() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(the_layout_is_checked_by_reading_memory) {
     const bstr b(u"layout\0!"sv);
     BOOST_TEST((aligned(b.get(), 8)));
@@ -405,6 +427,15 @@ BOOST_AUTO_TEST_CASE(append_grows_and_joins_odd_byte_lengths_exactly) {
     BOOST_TEST((twice == u"abab"sv));
     twice += twice.as_string_view().substr(1);
     BOOST_TEST((twice == u"ababbab"sv));
+    // Sources that reach the terminator (c_str()[size()] is readable): copied before the block
+    // moves. ASan's leg reported a use after free and an overlapping copy here before.
+    bstr with_nul(u"ab"sv);
+    with_nul += std::basic_string_view<olechar>(with_nul.c_str() + with_nul.size(), 1);
+    BOOST_TEST((with_nul == u"ab\0"sv));
+    with_nul += std::basic_string_view<olechar>(with_nul.c_str() + 1, with_nul.size());
+    BOOST_TEST((with_nul == u"ab\0b\0\0"sv));
+    BOOST_TEST((with_nul.get()[with_nul.size()] == olechar{}));
+    with_nul.clear();
 
     // Odd byte lengths: 3 + 2 bytes make 5, in order, byte for byte, still NUL-terminated.
     bstr odd(bytes("abc"));

@@ -50,6 +50,15 @@ struct no_reallocate {
     result<std::size_t> size(const void*) const noexcept;
 };
 
+// Right names, wrong contract: blocks aligned to less than a pointer, or to no power of two (the
+// adapters and debug_heap store a pointer-aligned word in front of blocks).
+struct under_aligned : complete {
+    static constexpr std::size_t guaranteed_alignment = 4;
+};
+struct odd_alignment : complete {
+    static constexpr std::size_t guaranteed_alignment = 24;
+};
+
 // Right names, wrong contract: allocate may throw.
 struct throwing_allocate : complete {
     result<void*> allocate(std::size_t);
@@ -79,6 +88,8 @@ static_assert(!memmgr::heap<no_size>);
 static_assert(!memmgr::heap<no_reallocate>);
 static_assert(!memmgr::heap<throwing_allocate>);
 static_assert(!memmgr::heap<raw_pointer_allocate>);
+static_assert(!memmgr::heap<under_aligned>);
+static_assert(!memmgr::heap<odd_alignment>);
 static_assert(!memmgr::heap<mutable_size>);
 static_assert(!memmgr::heap<no_alignment>);
 static_assert(!memmgr::heap<int>);

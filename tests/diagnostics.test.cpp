@@ -111,6 +111,32 @@ BOOST_AUTO_TEST_CASE(counting_heap_keeps_live_and_peak_counts) {
     BOOST_TEST(s.failures == 1u);
 }
 
+// Zero-byte blocks are unique, also when the inline bytes are exactly full, and each goes back
+// where it came from (a zero-byte block at the end of the buffer was once reported as foreign).
+BOOST_AUTO_TEST_CASE(a_stack_buffer_gives_zero_byte_blocks_addresses_of_their_own) {
+    checking_heap<> spill;
+    {
+        memmgr::stack_buffer<64, checking_heap<>&> scratch(spill);
+        void* empty = scratch.allocate(0, 16);
+        void* next = scratch.allocate(8, 1);
+        BOOST_TEST(scratch.on_stack(empty));
+        BOOST_TEST((empty != next));
+        scratch.deallocate(next, 8, 1);
+        scratch.deallocate(empty, 0, 16);
+        BOOST_TEST(scratch.inline_used() == 0u); // stack order gave both back
+        void* all = scratch.allocate(64, 16);
+        BOOST_TEST(scratch.on_stack(all));
+        void* past = scratch.allocate(0, 16); // nothing left inline: the heap
+        BOOST_TEST(!scratch.on_stack(past));
+        BOOST_TEST(spill.live_blocks() == 1u);
+        scratch.deallocate(past, 0, 16); // back to the heap, not "foreign"
+        scratch.deallocate(all, 64, 16);
+        BOOST_TEST(spill.live_blocks() == 0u);
+        BOOST_TEST(spill.refused_frees() == 0u);
+    }
+    BOOST_TEST(spill.leak_free());
+}
+
 BOOST_AUTO_TEST_CASE(a_stack_buffer_serves_inline_first_then_the_heap) {
     checking_heap<> spill;
     {

@@ -85,7 +85,7 @@ void work(H& heap, unsigned me, std::size_t count, std::mutex& exchange_lock,
         fill(b.p, b.n, b.seed);
         return b;
     };
-    for (std::size_t i = 0; i < count; ++i, ++t.operations) {
+    for (std::size_t i = 0; i < count; ++i) {
         const unsigned op = rng() % 10;
         if (op < 3 || mine.empty()) {
             const std::size_t n = random_size(rng);
@@ -100,7 +100,7 @@ void work(H& heap, unsigned me, std::size_t count, std::mutex& exchange_lock,
         } else if (op == 4) { // take one that another thread (most likely) left
             std::unique_lock lock(exchange_lock);
             if (exchange.empty())
-                continue;
+                continue; // nothing done: not counted
             // Another thread's block if there is one among the last few.
             auto it = exchange.end() - 1;
             for (int look = 0; look < 8 && it != exchange.begin() && it->owner == me; ++look)
@@ -137,6 +137,7 @@ void work(H& heap, unsigned me, std::size_t count, std::mutex& exchange_lock,
                 mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(at));
             }
         }
+        ++t.operations; // one heap operation (or hand-over) done
     }
     std::lock_guard lock(exchange_lock);
     exchange.insert(exchange.end(), mine.begin(), mine.end());
@@ -185,7 +186,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(eight_threads_share_a_heap_and_free_each_others_bl
         thread.join();
 
     BOOST_TEST(t.failures.load() == 0u);
-    BOOST_TEST(t.operations.load() == threads * count);
+    // Most iterations do something: only taking from an empty exchange does nothing.
+    BOOST_TEST(t.operations.load() > threads * count / 2);
     BOOST_TEST(t.cross_thread_frees.load() > 0u, "some blocks were freed by another thread");
     check_heap(heap, exchange.size());
     for (const block& b : exchange) {

@@ -121,6 +121,41 @@ BOOST_AUTO_TEST_CASE(release_all_frees_every_block_at_once) {
     BOOST_TEST(heap.free(*p).has_value());
 }
 
+// heap_full means no free block holds the request: one free block that fits, behind many smaller
+// ones of the same size range, must be found (the POSIX engine once probed only 8 of a list).
+BOOST_AUTO_TEST_CASE(a_full_fixed_heap_serves_what_any_free_block_holds) {
+    win32_heap heap({.initial_size = 64 * 1024, .maximum_size = 64 * 1024});
+    std::vector<void*> kept;
+    auto keep = [&](std::size_t n) {
+        auto p = heap.allocate(n);
+        if (p)
+            kept.push_back(*p);
+        return p;
+    };
+    void* wide = keep(2528).value();
+    keep(16).value(); // separators: the freed blocks must not merge
+    std::vector<void*> narrow;
+    for (int i = 0; i < 12; ++i) {
+        narrow.push_back(keep(2048).value());
+        keep(16).value();
+    }
+    while (keep(1000))
+        ;
+    while (keep(16))
+        ;
+    auto unfreed = [&](void* p) { std::erase(kept, p); return heap.free(p).has_value(); };
+    BOOST_TEST(unfreed(wide));
+    for (void* p : narrow) // freed later: listed before the wide block
+        BOOST_TEST(unfreed(p));
+    auto again = heap.allocate(2528);
+    BOOST_TEST(again.has_value());
+    if (again)
+        kept.push_back(*again);
+    BOOST_TEST(heap.validate().has_value());
+    for (void* p : kept)
+        BOOST_TEST(heap.free(p).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_fixed_size_heap_fills_up_with_heap_full) {
     constexpr std::size_t maximum = 256 * 1024;
     win32_heap heap({.initial_size = 64 * 1024, .maximum_size = maximum});

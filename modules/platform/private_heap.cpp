@@ -410,6 +410,17 @@ struct private_heap::impl : private_heap {
         i = next_bin(i + 1);
         return i < num_bins ? bins[i] : nullptr;
     }
+    /// find_fit's last resort, before the heap grows or reports heap_full: the whole list of bs's
+    /// logarithmic bin, of which find_fit probes only fit_probe blocks. Off the fast path.
+    header* find_fit_anywhere(std::size_t bs) const noexcept {
+        const std::size_t i = bin_index(bs);
+        if (i < exact_bins)
+            return nullptr; // an exact bin holds one size: find_fit has seen it
+        for (header* h = bins[i]; h; h = links(h).next)
+            if (block_bytes(h) >= bs)
+                return h;
+        return nullptr;
+    }
 
     // --- front end -------------------------------------------------------------------------------
     /// \returns the payload of a cached block for n bytes, now in use, or nullptr if its class is
@@ -667,6 +678,8 @@ struct private_heap::impl : private_heap {
                 flush_caches();
                 h = find_fit(bs);
             }
+            if (!h)
+                h = find_fit_anywhere(bs);
             if (!h && n < large_threshold && !(h = grow(bs, st)))
                 return nullptr;
             if (h) {
@@ -966,8 +979,8 @@ struct private_heap::impl : private_heap {
             const std::size_t extra = length - l.length;
             bool grown = false;
             if (extra > room()) {
-                if (in_place_only) {
-                    st = status::heap_full;
+                if (in_place_only) { // as Windows says for any in-place failure
+                    st = status::cannot_resize_in_place;
                     return nullptr;
                 }
             } else {
