@@ -37,8 +37,8 @@ concept heap = requires(H& h, const H& ch, void* p, std::size_t n) {
     { h.reallocate(p, n) } noexcept -> std::same_as<result<void*>>;
     { H::guaranteed_alignment } -> std::convertible_to<std::size_t>;
     { H::name } -> std::convertible_to<std::string_view>;
-    requires std::size_t{H::guaranteed_alignment} >= alignof(void*) &&
-                 (std::size_t{H::guaranteed_alignment} & (std::size_t{H::guaranteed_alignment} - 1)) == 0;
+    requires std::size_t{H::guaranteed_alignment} >= alignof(void*);
+    requires(std::size_t{H::guaranteed_alignment} & (H::guaranteed_alignment - 1)) == 0;
 };
 
 /// A heap that hands out zero-filled blocks for count objects of size bytes, checking count x size
@@ -66,7 +66,7 @@ concept aligned_heap = heap<H> && requires(H& h, const H& ch, void* p, std::size
 /// (errc::cannot_resize_in_place) and leave the block as it was (as _expand and
 /// HEAP_REALLOC_IN_PLACE_ONLY).
 ///
-/// Satisfied by: local_heap, global_heap, win32_heap.
+/// Satisfied by: crt_heap, local_heap, global_heap, win32_heap.
 template <class H>
 concept resizable_in_place_heap = heap<H> && requires(H& h, void* p, std::size_t n) {
     { h.resize_in_place(p, n) } noexcept -> std::same_as<result<void>>;

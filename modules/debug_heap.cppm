@@ -31,10 +31,15 @@ export namespace memmgr {
 enum class block_type : unsigned char { normal, client, ignore };
 inline constexpr std::size_t block_type_count = 3;
 
+/// The longest quarantine a debug_heap takes, in blocks (its ring of 8-byte slots is made at
+/// construction: 8 MiB at most). Longer ones are refused with heap_error (size_overflow).
+inline constexpr std::size_t max_quarantine = std::size_t{1} << 20;
+
 /// How a debug_heap checks. The fill values are the CRT debug heap's.
 struct debug_options {
     std::size_t guard_size = 4;            ///< bytes of guard_fill before and after every block
-    std::size_t quarantine = 0;            ///< freed blocks held back (filled) to catch writes after free
+    std::size_t quarantine = 0;            ///< freed blocks held back (filled) to catch writes after
+                                           ///< free; at most max_quarantine
     std::size_t check_every = 0;           ///< run check() on every Nth allocate/free (0: never)
     bool report_leaks_on_destruction = false; ///< write the leak report to stderr when destroyed
     unsigned char allocated_fill = 0xCD;   ///< new blocks (uninitialised memory)
@@ -240,7 +245,8 @@ public:
         requires std::is_constructible_v<H, Args&&...>
     explicit debug_heap(const debug_options& options, Args&&... args)
         : base_(std::forward<Args>(args)...), options_(checked(options)),
-          quarantine_(options.quarantine + 1), freed_order_(remembered_frees) {
+          quarantine_(options.quarantine + 1),
+          freed_order_(std::max(remembered_frees, options.quarantine + 1)) {
         front_ = round_up(sizeof(header) + options_.guard_size, guaranteed_alignment);
         detail::debug_heap_registry::instance().add(this);
     }
@@ -280,8 +286,9 @@ public:
             return fail(raw.error());
         const std::uint64_t request = next_request_++;
         auto* h = static_cast<header*>(*raw);
-        *h = header{request, n, where, type};
         auto* bytes = static_cast<unsigned char*>(*raw);
+        *h = header{request, n, where, type, 0};
+        h->seal = seal_of(bytes + front_, *h);
         std::memset(bytes + sizeof(header), options_.guard_fill, front_ - sizeof(header));
         std::memset(bytes + front_, options_.allocated_fill, n);
         std::memset(bytes + front_ + n, options_.guard_fill, options_.guard_size);
@@ -326,6 +333,8 @@ public:
         header* const* h = live_.find(p);
         if (h == nullptr)
             return fail(errc::foreign_block);
+        if (!sound(p, **h))
+            return fail(errc::heap_corrupt);
         return (*h)->size;
     }
 
@@ -342,6 +351,8 @@ public:
             header* const* h = live_.find(p);
             if (h == nullptr)
                 return fail(errc::foreign_block);
+            if (!sound(p, **h))
+                return fail(errc::heap_corrupt);
             type = (*h)->type;
             old = (*h)->size;
         }
@@ -442,11 +453,12 @@ public:
             {
                 std::lock_guard lock(mutex_);
                 live_.for_each([&](const void* p, header* h) {
-                    entries.push_back({const_cast<void*>(p), h->size, front_ + options_.guard_size,
-                                       true});
+                    entries.push_back({const_cast<void*>(p), sound(p, *h) ? h->size : 0,
+                                       front_ + options_.guard_size, true});
                 });
                 quarantine_.for_each([&](const void* p) {
-                    entries.push_back({const_cast<void*>(p), header_of(p)->size,
+                    const header& h = *header_of(p);
+                    entries.push_back({const_cast<void*>(p), sound(p, h) ? h.size : 0,
                                        front_ + options_.guard_size, false});
                 });
             }
@@ -470,19 +482,45 @@ public:
     [[nodiscard]] const debug_options& options() const noexcept { return options_; }
 
 private:
+    // In front of every block (then the front guard bytes). An underrun longer than those bytes
+    // reaches it: the seal, over its fields and the block's address, tells before any field is
+    // trusted (a damaged header is reported as an overrun before the block, and its block is never
+    // read, filled or freed through it).
     struct header {
         std::uint64_t request;
         std::size_t size;
         std::source_location where;
         block_type type;
+        std::uint64_t seal;
     };
+    std::uint64_t seal_of(const void* p, const header& h) const noexcept {
+        unsigned char where[sizeof(std::source_location)];
+        std::memcpy(where, &h.where, sizeof where);
+        std::uint64_t x = cookie_ ^ reinterpret_cast<std::uintptr_t>(p);
+        auto mix = [&x](std::uint64_t v) {
+            x = (x ^ v) * 0x9E3779B97F4A7C15u;
+            x ^= x >> 29;
+        };
+        mix(h.request);
+        mix(h.size);
+        mix(static_cast<std::uint64_t>(h.type));
+        for (unsigned char byte : where)
+            mix(byte);
+        return x;
+    }
+    bool sound(const void* p, const header& h) const noexcept { return h.seal == seal_of(p, h); }
+    // What is reported for a block whose header is damaged: only its address is known.
+    debug_problem damaged_header(const void* p) const noexcept {
+        return {debug_problem_kind::overrun_before, p, 0, 0, block_type::normal, {},
+                front_ - sizeof(header) + 1};
+    }
 
     // Options whose sizes the layout arithmetic can hold (a guard of SIZE_MAX bytes would wrap it,
     // a quarantine of SIZE_MAX blocks would make a ring of none).
     static const debug_options& checked(const debug_options& o) {
         if (o.guard_size > max_alignment)
             throw heap_error(name, o.guard_size, errc::size_overflow);
-        if (o.quarantine >= max_request_size / sizeof(void*))
+        if (o.quarantine > max_quarantine)
             throw heap_error(name, o.quarantine, errc::size_overflow);
         return o;
     }
@@ -510,6 +548,12 @@ private:
         }
         header* h = *live;
         std::vector<debug_problem> found;
+        if (!sound(p, *h)) { // its size and the rest are unknown: the block stays as it is
+            lock.unlock();
+            found.push_back(damaged_header(p));
+            report(found);
+            return {true, fail(errc::heap_corrupt)};
+        }
         check_guards(p, *h, found);
         live_.erase(p);
         account(h->type, -static_cast<std::ptrdiff_t>(h->size), -1);
@@ -538,10 +582,12 @@ private:
     // holds the lock and reports `found` after releasing it).
     result<void> release(const void* p, std::vector<debug_problem>& found) {
         const header h = *header_of(p); // read before the block goes
+        const bool known = sound(p, h);
         auto freed = base_.free(raw_of(p));
         if (!freed)
-            found.push_back({debug_problem_kind::base_refused_free, p, h.size, h.request, h.type,
-                             h.where, 0});
+            found.push_back({debug_problem_kind::base_refused_free, p, known ? h.size : 0,
+                             known ? h.request : 0, known ? h.type : block_type::normal,
+                             known ? h.where : std::source_location{}, 0});
         return freed;
     }
 
@@ -563,6 +609,8 @@ private:
     }
 
     void check_guards(const void* p, const header& h, std::vector<debug_problem>& found) const {
+        if (!sound(p, h))
+            return found.push_back(damaged_header(p));
         const auto* bytes = static_cast<const unsigned char*>(p);
         const std::size_t gap = front_ - sizeof(header);
         for (std::size_t i = 0; i < gap; ++i) {
@@ -583,6 +631,8 @@ private:
 
     void check_quarantined(const void* p, std::vector<debug_problem>& found) const {
         const header& h = *header_of(p);
+        if (!sound(p, h))
+            return found.push_back(damaged_header(p));
         const auto* bytes = static_cast<const unsigned char*>(p);
         for (std::size_t i = 0; i < h.size; ++i) {
             if (bytes[i] != options_.freed_fill) {
@@ -621,10 +671,11 @@ private:
                 why = errc::double_free;
                 bool quarantined = false;
                 quarantine_.for_each([&](const void* q) { quarantined = quarantined || q == p; });
-                if (quarantined) { // its header is still ours to read
+                if (quarantined) { // its header is still ours to read, if it is intact
                     const header& h = *header_of(p);
-                    problem = {debug_problem_kind::double_free, p, h.size, h.request, h.type,
-                               h.where, 0};
+                    if (sound(p, h))
+                        problem = {debug_problem_kind::double_free, p, h.size, h.request, h.type,
+                                   h.where, 0};
                 }
             }
         }
@@ -661,6 +712,10 @@ private:
         std::vector<debug_block> blocks;
         std::lock_guard lock(mutex_);
         live_.for_each([&](const void* p, header* h) {
+            if (!sound(p, *h)) { // reported as damaged already; listed, with what is known
+                blocks.push_back(debug_block{p, 0, 0, block_type::normal, {}, {}});
+                return;
+            }
             if (h->request < first || (!with_ignored && h->type == block_type::ignore))
                 return;
             debug_block b{p, h->size, h->request, h->type, h->where, {}};
@@ -674,8 +729,12 @@ private:
     H base_;
     debug_options options_;
     std::size_t front_ = 0;
+    // Mixed into every header's seal: a header copied from another debug_heap does not pass.
+    std::uint64_t cookie_ = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
     mutable std::mutex mutex_;
     detail::pointer_map<header*> live_;
+    // Frees remembered for double-free reports: the last 4096, or every quarantined block if the
+    // quarantine is longer (a quarantined block's double free always says double_free).
     static constexpr std::size_t remembered_frees = 4096;
     detail::ring<const void*> quarantine_;
     detail::pointer_map<std::uint64_t> freed_;

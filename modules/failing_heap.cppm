@@ -47,8 +47,10 @@ public:
         if (auto refused = inject(n))
             return fail(*refused);
         auto p = base_.allocate(n);
-        if (p)
+        if (p) {
             in_use_ += size_of(*p);
+            succeeded();
+        }
         return p;
     }
 
@@ -71,8 +73,10 @@ public:
         if (auto refused = inject(n > old ? n - old : 0))
             return fail(*refused);
         auto q = base_.reallocate(p, n);
-        if (q)
+        if (q) {
             in_use_ = in_use_ - old + size_of(*q);
+            succeeded();
+        }
         return q;
     }
 
@@ -105,20 +109,22 @@ public:
     [[nodiscard]] base_type& base() noexcept { return base_; }
 
 private:
+    // Only successes count down: a request the heap beneath (or the budget) refuses is no step.
     std::optional<errc> inject(std::size_t growth) noexcept {
-        if (countdown_) {
-            if (*countdown_ == 0) {
-                countdown_.reset();
-                ++injected_;
-                return errc::out_of_memory;
-            }
-            --*countdown_;
+        if (countdown_ && *countdown_ == 0) {
+            countdown_.reset();
+            ++injected_;
+            return errc::out_of_memory;
         }
         if (budget_ && (growth > *budget_ || in_use_ > *budget_ - growth)) {
             ++injected_;
             return errc::heap_full;
         }
         return std::nullopt;
+    }
+    void succeeded() noexcept {
+        if (countdown_)
+            --*countdown_;
     }
     std::size_t size_of(const void* p) const noexcept { return base_.size(p).value_or(0); }
 

@@ -84,7 +84,8 @@ public:
     /// \returns a non-owning heap over native_handle (a HANDLE from HeapCreate or GetProcessHeap on
     /// Windows; another win32_heap's native_handle() on both legs). options must describe how that
     /// heap was created: serialize decides whether walks lock it, maximum_size whether an exhausted
-    /// heap reads heap_full.
+    /// heap reads heap_full. The attached heap is valid while the owner neither goes nor, on
+    /// Windows, calls release_all() (which makes a new heap).
     [[nodiscard]] static win32_heap attach(void* native_handle,
                                            const win32_heap_options& options = {}) noexcept {
         return win32_heap(native_handle, options, false);
@@ -235,7 +236,9 @@ public:
         return live().and_then([&] { return detail::os::heap_compact(handle_); });
     }
 
-    /// \effects frees every block at once and keeps the heap usable; pointers into it dangle.
+    /// \effects frees every block at once and keeps the heap usable; pointers into it dangle. On
+    /// Windows the heap is destroyed and created anew: native_handle() may change, and heaps
+    /// attached to the old handle must not be used afterwards (POSIX keeps the handle).
     /// \errors not_supported on a non-owning heap (it is not ours to clear); heap_destroyed;
     /// out_of_memory if Windows cannot create the heap anew (the heap is then destroyed).
     result<void> release_all() noexcept {

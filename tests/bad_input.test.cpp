@@ -157,9 +157,12 @@ BOOST_AUTO_TEST_CASE(debug_options_beyond_what_the_layout_holds_are_refused) {
     for (const memmgr::debug_options& bad :
          {memmgr::debug_options{.guard_size = SIZE_MAX},
           memmgr::debug_options{.quarantine = SIZE_MAX},
+          memmgr::debug_options{.quarantine = std::size_t{1} << 59}, // once an 8 x 2^59-byte ring
+          memmgr::debug_options{.quarantine = memmgr::max_quarantine + 1},
           memmgr::debug_options{.guard_size = memmgr::max_alignment + 1}}) {
         BOOST_TEST((heap_error_of([&] { debug heap(bad); }) == errc::size_overflow));
     }
+    debug longest({.quarantine = memmgr::max_quarantine});
     debug largest({.guard_size = memmgr::max_alignment});
     auto p = largest.allocate(10);
     BOOST_REQUIRE(p);

@@ -103,6 +103,35 @@ BOOST_AUTO_TEST_CASE(one_byte_before_the_start_is_reported) {
     BOOST_TEST(heap.problems[0].offset == 1u);
 }
 
+// An underrun longer than the front guard reaches the block's header: its seal tells, so the
+// damage is reported as an overrun before the block and nothing is read, filled or freed through
+// the damaged size (a 40-byte underrun once crashed check() and made free write wild).
+BOOST_AUTO_TEST_CASE(an_underrun_into_the_header_is_reported_and_not_followed) {
+    recorded<> heap({.quarantine = 2});
+    auto p = heap.allocate(16);
+    auto intact = heap.allocate(16);
+    BOOST_REQUIRE(p);
+    BOOST_REQUIRE(intact);
+    std::memset(static_cast<unsigned char*>(*p) - 40, 'A', 40);
+    BOOST_TEST(heap.check() == 1u);
+    BOOST_TEST(!heap.validate().has_value());
+    BOOST_TEST(fails_with(heap.size(*p), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.reallocate(*p, 32), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.free(*p), errc::heap_corrupt));
+    BOOST_TEST(heap.owns(*p)); // refused: nothing was freed
+    BOOST_REQUIRE(heap.problems.size() == 2u);
+    for (const debug_problem& problem : heap.problems) {
+        BOOST_TEST((problem.kind == debug_problem_kind::overrun_before));
+        BOOST_TEST(problem.request == 0u); // its details are not trusted
+        BOOST_TEST(problem.address == *p);
+    }
+    BOOST_TEST(mentions(memmgr::describe(heap.problems[0]), "overrun before"));
+    auto walked = heap.walk();
+    BOOST_TEST(walked.has_value());
+    BOOST_TEST(heap.leaks().size() == 2u);
+    BOOST_TEST(heap.free(*intact).has_value()); // the other blocks are unaffected
+}
+
 BOOST_AUTO_TEST_CASE(a_write_after_free_is_caught_by_the_quarantine) {
     recorded<> heap({.quarantine = 4});
     auto p = heap.allocate(32);
@@ -125,6 +154,25 @@ BOOST_AUTO_TEST_CASE(a_write_after_free_is_caught_by_the_quarantine) {
     }
     BOOST_REQUIRE(heap.problems.size() == 1u);
     BOOST_TEST((heap.problems[0].kind == debug_problem_kind::written_after_free));
+}
+
+// A quarantine longer than the 4096 remembered frees: a block still quarantined is known, so its
+// second free is a double free with its details, however many frees came since (it once read as
+// a foreign pointer).
+BOOST_AUTO_TEST_CASE(a_long_quarantine_keeps_double_frees_recognised) {
+    recorded<> heap({.quarantine = 5000});
+    auto first = heap.allocate(10);
+    BOOST_REQUIRE(first);
+    BOOST_TEST(heap.free(*first).has_value());
+    for (int i = 0; i < 4100; ++i) {
+        auto q = heap.allocate(8);
+        BOOST_REQUIRE(q);
+        BOOST_TEST(heap.free(*q).has_value());
+    }
+    BOOST_TEST(fails_with(heap.free(*first), errc::double_free));
+    BOOST_REQUIRE(heap.problems.size() == 1u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::double_free));
+    BOOST_TEST(heap.problems[0].request == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(double_foreign_and_wrong_heap_frees_are_reported_and_refused) {

@@ -73,6 +73,16 @@ BOOST_AUTO_TEST_CASE(failing_heap_fails_the_nth_allocation_or_past_a_budget) {
     BOOST_TEST(heap.injected() == 1u);
     BOOST_TEST(heap.bytes_in_use() == 30u);
 
+    // Only successes count: a request the heap beneath refuses (size_overflow) is no step.
+    heap.fail_after(1);
+    BOOST_TEST(fails_with(heap.allocate(SIZE_MAX), errc::size_overflow));
+    auto e = heap.allocate(1);
+    BOOST_TEST(e.has_value());
+    BOOST_TEST(fails_with(heap.allocate(1), errc::out_of_memory));
+    BOOST_TEST(heap.injected() == 2u);
+    if (e)
+        BOOST_TEST(heap.free(*e).has_value());
+
     heap.fail_past_bytes(100);
     auto big = heap.allocate(71);
     BOOST_TEST(fails_with(big, errc::heap_full));
@@ -82,7 +92,7 @@ BOOST_AUTO_TEST_CASE(failing_heap_fails_the_nth_allocation_or_past_a_budget) {
     BOOST_TEST(heap.reallocate(*a, 5).has_value());                   // shrinking never fails
     heap.never_fail();
     BOOST_TEST(heap.allocate(1000).has_value());
-    BOOST_TEST(heap.injected() == 3u);
+    BOOST_TEST(heap.injected() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(counting_heap_keeps_live_and_peak_counts) {
