@@ -9,6 +9,7 @@ module;
 #include <cstdint>
 #include <new>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -94,7 +95,9 @@ public:
     /// \returns the message built at construction.
     [[nodiscard]] const char* what() const noexcept override;
     /// \returns the name of the heap that failed, e.g. "win32_heap".
-    [[nodiscard]] std::string_view heap() const noexcept { return heap_; }
+    [[nodiscard]] std::string_view heap() const noexcept {
+        return {message_.what() + prefix_length, heap_length_};
+    }
     /// \returns the size in bytes that was asked for.
     [[nodiscard]] std::size_t requested_size() const noexcept { return requested_; }
     /// \returns why the heap failed.
@@ -103,8 +106,13 @@ public:
     [[nodiscard]] std::error_code code() const noexcept { return make_error_code(reason_); }
 
 private:
-    std::string heap_;
-    std::string message_;
+    static constexpr std::size_t prefix_length = 8; // "memmgr: "
+    static std::string message_for(std::string_view heap, std::size_t requested, errc why);
+
+    // The text lives in a std::runtime_error, whose copies never throw (as every standard
+    // exception's): so does heap_error's, which catching by value needs after an out-of-memory.
+    std::runtime_error message_;
+    std::size_t heap_length_;
     std::size_t requested_;
     errc reason_;
 };
@@ -160,15 +168,19 @@ std::error_code make_error_code(errc e) noexcept {
 }
 
 heap_error::heap_error(std::string_view heap, std::size_t requested, errc why)
-    : heap_(heap), requested_(requested), reason_(why) {
-    message_.append("memmgr: ")
-        .append(heap_)
+    : message_(message_for(heap, requested, why)), heap_length_(heap.size()), requested_(requested),
+      reason_(why) {}
+
+std::string heap_error::message_for(std::string_view heap, std::size_t requested, errc why) {
+    std::string text("memmgr: ");
+    text.append(heap)
         .append(" could not allocate ")
         .append(std::to_string(requested))
         .append(" bytes: ")
         .append(describe(why));
+    return text;
 }
 
-const char* heap_error::what() const noexcept { return message_.c_str(); }
+const char* heap_error::what() const noexcept { return message_.what(); }
 
 } // namespace memmgr

@@ -7,10 +7,15 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 import memmgr;
 
 using memmgr::errc;
+
+// Catching by value after an out-of-memory must not throw again.
+static_assert(std::is_nothrow_copy_constructible_v<memmgr::heap_error>);
+static_assert(std::is_nothrow_copy_assignable_v<memmgr::heap_error>);
 
 BOOST_AUTO_TEST_SUITE(errors)
 
