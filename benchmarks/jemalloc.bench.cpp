@@ -44,9 +44,7 @@ int main(int argc, char** argv) {
     }
     static jemalloc_arena arena;
     static jemalloc_default plain;
-    benchmark::RegisterBenchmark("churn_lifo/jemalloc_arena", [](benchmark::State& s) { churn_lifo(s, arena); });
-    benchmark::RegisterBenchmark("churn_random/jemalloc_arena", [](benchmark::State& s) { churn_random(s, arena); });
-    benchmark::RegisterBenchmark("churn_lifo/jemalloc_default", [](benchmark::State& s) { churn_lifo(s, plain); });
-    benchmark::RegisterBenchmark("churn_random/jemalloc_default", [](benchmark::State& s) { churn_random(s, plain); });
+    register_churn("jemalloc_arena", &arena);
+    register_churn("jemalloc_default", &plain);
     return run_registered_benchmarks(argc, argv);
 }

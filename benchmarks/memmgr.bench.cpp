@@ -71,14 +71,6 @@ struct foonathan_pools {
 
 // --- 1. churn, 5. adapter overhead, 7. debug_heap overhead ------------------------------------------
 
-template <class Backend>
-void register_churn(const std::string& name, Backend* backend) {
-    benchmark::RegisterBenchmark(("churn_lifo/" + name).c_str(),
-                                 [backend](benchmark::State& s) { churn_lifo(s, *backend); });
-    benchmark::RegisterBenchmark(("churn_random/" + name).c_str(),
-                                 [backend](benchmark::State& s) { churn_random(s, *backend); });
-}
-
 // The heaps live for the whole run (the benchmarks refer to them).
 struct heaps {
     memmgr::crt_heap crt;
@@ -299,6 +291,55 @@ const std::u16string& text16() {
     return s;
 }
 
+// Workloads run alike on memmgr::bstr and std::u16string (String).
+template <class String>
+void from_utf16(benchmark::State& s) {
+    for (auto _ : s) {
+        String b(text16());
+        benchmark::DoNotOptimize(b.data());
+    }
+    count_items(s, 1);
+}
+
+template <class String>
+void move_twice(benchmark::State& s) {
+    String a(text16());
+    for (auto _ : s) {
+        String b(std::move(a)); // bstr: no allocation, the pointer changes hands
+        a = std::move(b);
+        benchmark::DoNotOptimize(a.data());
+    }
+    count_items(s, 2);
+}
+
+template <class String>
+void compare_equal(benchmark::State& s) {
+    String a(text16()), b(text16());
+    for (auto _ : s)
+        benchmark::DoNotOptimize(a == b);
+    count_items(s, 1);
+}
+
+template <class String>
+void append_pieces(benchmark::State& s) {
+    const std::u16string_view piece = std::u16string_view(text16()).substr(0, 16);
+    for (auto _ : s) {
+        String b;
+        for (int i = 0; i < 64; ++i)
+            b += piece;
+        benchmark::DoNotOptimize(b.data());
+    }
+    count_items(s, 64);
+}
+
+template <class String>
+void register_string_workloads(const std::string& name) {
+    benchmark::RegisterBenchmark(("bstr_from_utf16/" + name).c_str(), from_utf16<String>);
+    benchmark::RegisterBenchmark(("bstr_move/" + name).c_str(), move_twice<String>);
+    benchmark::RegisterBenchmark(("bstr_compare/" + name).c_str(), compare_equal<String>);
+    benchmark::RegisterBenchmark(("bstr_append/" + name).c_str(), append_pieces<String>);
+}
+
 void register_bstr() {
     for (bool ascii : {true, false}) {
         benchmark::RegisterBenchmark(ascii ? "bstr_from_utf8/ascii" : "bstr_from_utf8/non_ascii",
@@ -311,20 +352,8 @@ void register_bstr() {
             count_items(s, utf8.size()); // items are bytes of UTF-8: GB/s in the report
         });
     }
-    benchmark::RegisterBenchmark("bstr_from_utf16/bstr", [](benchmark::State& s) {
-        for (auto _ : s) {
-            memmgr::bstr b(text16());
-            benchmark::DoNotOptimize(b.get());
-        }
-        count_items(s, 1);
-    });
-    benchmark::RegisterBenchmark("bstr_from_utf16/std_u16string", [](benchmark::State& s) {
-        for (auto _ : s) {
-            std::u16string b(text16());
-            benchmark::DoNotOptimize(b.data());
-        }
-        count_items(s, 1);
-    });
+    register_string_workloads<memmgr::bstr>("bstr");
+    register_string_workloads<std::u16string>("std_u16string");
     benchmark::RegisterBenchmark("bstr_from_utf16/sys_alloc_string_len", [](benchmark::State& s) {
         for (auto _ : s) {
             memmgr::olechar* raw = memmgr::sys_alloc_string_len(text16().data(),
@@ -333,56 +362,6 @@ void register_bstr() {
             memmgr::sys_free_string(raw);
         }
         count_items(s, 1);
-    });
-    benchmark::RegisterBenchmark("bstr_move/bstr", [](benchmark::State& s) {
-        memmgr::bstr a(text16());
-        for (auto _ : s) {
-            memmgr::bstr b(std::move(a)); // no allocation: the pointer changes hands
-            a = std::move(b);
-            benchmark::DoNotOptimize(a.get());
-        }
-        count_items(s, 2);
-    });
-    benchmark::RegisterBenchmark("bstr_move/std_u16string", [](benchmark::State& s) {
-        std::u16string a(text16());
-        for (auto _ : s) {
-            std::u16string b(std::move(a));
-            a = std::move(b);
-            benchmark::DoNotOptimize(a.data());
-        }
-        count_items(s, 2);
-    });
-    benchmark::RegisterBenchmark("bstr_compare/bstr", [](benchmark::State& s) {
-        memmgr::bstr a(text16()), b(text16());
-        for (auto _ : s)
-            benchmark::DoNotOptimize(a == b);
-        count_items(s, 1);
-    });
-    benchmark::RegisterBenchmark("bstr_compare/std_u16string", [](benchmark::State& s) {
-        std::u16string a(text16()), b(text16());
-        for (auto _ : s)
-            benchmark::DoNotOptimize(a == b);
-        count_items(s, 1);
-    });
-    benchmark::RegisterBenchmark("bstr_append/bstr", [](benchmark::State& s) {
-        const std::u16string_view piece = std::u16string_view(text16()).substr(0, 16);
-        for (auto _ : s) {
-            memmgr::bstr b;
-            for (int i = 0; i < 64; ++i)
-                b += piece;
-            benchmark::DoNotOptimize(b.get());
-        }
-        count_items(s, 64);
-    });
-    benchmark::RegisterBenchmark("bstr_append/std_u16string", [](benchmark::State& s) {
-        const std::u16string_view piece = std::u16string_view(text16()).substr(0, 16);
-        for (auto _ : s) {
-            std::u16string b;
-            for (int i = 0; i < 64; ++i)
-                b += piece;
-            benchmark::DoNotOptimize(b.data());
-        }
-        count_items(s, 64);
     });
 }
 
@@ -419,17 +398,9 @@ int measure_memory(std::string_view backend) {
 // callgrind's totals for steps = N and steps = 0 differ by exactly the workload.
 template <class Backend>
 void churn_steps(Backend& b, std::size_t steps) {
-    const auto& plan = churn_plan::get();
-    std::vector<void*> blocks(churn_plan::live);
-    std::vector<std::uint32_t> held(churn_plan::live);
-    for (std::size_t i = 0; i < churn_plan::live; ++i) {
-        held[i] = plan.sizes[i];
-        blocks[i] = b.allocate(held[i]);
-    }
+    churn_slots<Backend> slots(b);
     for (std::size_t k = 0; k < steps; ++k)
-        churn_step(b, blocks, held, k);
-    for (std::size_t i = 0; i < churn_plan::live; ++i)
-        b.deallocate(blocks[i], held[i]);
+        slots.step(k);
 }
 
 int count_instructions(std::string_view spec) {

@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
         }
     }
     static mimalloc_heap heap;
-    benchmark::RegisterBenchmark("churn_lifo/mimalloc_heap", [](benchmark::State& s) { churn_lifo(s, heap); });
-    benchmark::RegisterBenchmark("churn_random/mimalloc_heap", [](benchmark::State& s) { churn_random(s, heap); });
+    register_churn("mimalloc_heap", &heap);
     benchmark::RegisterBenchmark("map_build_destroy/mimalloc_heap", [](benchmark::State& s) {
         for (auto _ : s) {
             mi_heap_t* h = mi_heap_new();

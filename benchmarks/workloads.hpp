@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <random>
 #include <vector>
@@ -91,39 +92,65 @@ void churn_lifo(benchmark::State& state, Backend& backend) {
     count_items(state, churn_plan::live);
 }
 
-// One random-churn step: the block in a random slot is freed and replaced by a new one.
+// The random churn's state: `live` slots, each holding a block of the size it was asked for.
+// Made full (the first `live` sizes of the plan); step(k) frees the block in step k's slot and
+// allocates one of step k's size there; everything is freed when it goes.
 template <class Backend>
-inline void churn_step(Backend& backend, std::vector<void*>& blocks, std::vector<std::uint32_t>& held,
-                       std::size_t step) {
-    const auto& plan = churn_plan::get();
-    const std::size_t s = plan.slots[step % churn_plan::steps];
-    backend.deallocate(blocks[s], held[s]);
-    held[s] = plan.sizes[step % churn_plan::steps];
-    blocks[s] = backend.allocate(held[s]);
-    touch(blocks[s], held[s]);
-}
+class churn_slots {
+public:
+    explicit churn_slots(Backend& backend) : backend_(backend) {
+        const auto& plan = churn_plan::get();
+        for (std::size_t i = 0; i < churn_plan::live; ++i) {
+            held_[i] = plan.sizes[i];
+            blocks_[i] = backend_.allocate(held_[i]);
+        }
+    }
+    churn_slots(const churn_slots&) = delete;
+    churn_slots& operator=(const churn_slots&) = delete;
+    ~churn_slots() {
+        for (std::size_t i = 0; i < churn_plan::live; ++i)
+            backend_.deallocate(blocks_[i], held_[i]);
+    }
+
+    void step(std::size_t k) {
+        const auto& plan = churn_plan::get();
+        const std::size_t s = plan.slots[k % churn_plan::steps];
+        backend_.deallocate(blocks_[s], held_[s]);
+        held_[s] = plan.sizes[k % churn_plan::steps];
+        blocks_[s] = backend_.allocate(held_[s]);
+        touch(blocks_[s], held_[s]);
+    }
+
+private:
+    Backend& backend_;
+    std::vector<void*> blocks_ = std::vector<void*>(churn_plan::live);
+    std::vector<std::uint32_t> held_ = std::vector<std::uint32_t>(churn_plan::live);
+};
 
 // Random-order churn: `live` slots; each step frees the block in a random slot and allocates a new
 // one of a random size there. Counts one operation per free+allocate pair.
 template <class Backend>
 void churn_random(benchmark::State& state, Backend& backend) {
-    const auto& plan = churn_plan::get();
-    std::vector<void*> blocks(churn_plan::live);
-    std::vector<std::uint32_t> held(churn_plan::live);
-    for (std::size_t i = 0; i < churn_plan::live; ++i) {
-        held[i] = plan.sizes[i];
-        blocks[i] = backend.allocate(held[i]);
-    }
-    std::size_t step = 0;
     constexpr std::size_t batch = 1000;
-    for (auto _ : state) {
-        for (std::size_t k = 0; k < batch; ++k, ++step)
-            churn_step(backend, blocks, held, step);
-        benchmark::ClobberMemory();
+    {
+        churn_slots<Backend> slots(backend);
+        std::size_t step = 0;
+        for (auto _ : state) {
+            for (std::size_t k = 0; k < batch; ++k, ++step)
+                slots.step(step);
+            benchmark::ClobberMemory();
+        }
     }
-    for (std::size_t i = 0; i < churn_plan::live; ++i)
-        backend.deallocate(blocks[i], held[i]);
     count_items(state, batch);
+}
+
+// Registers churn_lifo/<name> and churn_random/<name> on *backend, which must outlive the run.
+template <class Backend>
+void register_churn(const std::string& name, Backend* backend) {
+    benchmark::RegisterBenchmark(("churn_lifo/" + name).c_str(),
+                                 [backend](benchmark::State& s) { churn_lifo(s, *backend); });
+    benchmark::RegisterBenchmark(("churn_random/" + name).c_str(),
+                                 [backend](benchmark::State& s) { churn_random(s, *backend); });
 }
 
 // Peak memory of the random churn, for one backend in its own process: the caller reads the
