@@ -509,6 +509,14 @@ private:
         return x;
     }
     bool sound(const void* p, const header& h) const noexcept { return h.seal == seal_of(p, h); }
+    // A problem with block p, with its header's details when the header is intact (only the
+    // address otherwise).
+    debug_problem problem_with(debug_problem_kind kind, const void* p, const header& h,
+                               std::size_t offset) const noexcept {
+        if (!sound(p, h))
+            return {kind, p, 0, 0, block_type::normal, {}, offset};
+        return {kind, p, h.size, h.request, h.type, h.where, offset};
+    }
     // What is reported for a block whose header is damaged: only its address is known.
     debug_problem damaged_header(const void* p) const noexcept {
         return {debug_problem_kind::overrun_before, p, 0, 0, block_type::normal, {},
@@ -582,12 +590,9 @@ private:
     // holds the lock and reports `found` after releasing it).
     result<void> release(const void* p, std::vector<debug_problem>& found) {
         const header h = *header_of(p); // read before the block goes
-        const bool known = sound(p, h);
         auto freed = base_.free(raw_of(p));
         if (!freed)
-            found.push_back({debug_problem_kind::base_refused_free, p, known ? h.size : 0,
-                             known ? h.request : 0, known ? h.type : block_type::normal,
-                             known ? h.where : std::source_location{}, 0});
+            found.push_back(problem_with(debug_problem_kind::base_refused_free, p, h, 0));
         return freed;
     }
 
@@ -671,12 +676,8 @@ private:
                 why = errc::double_free;
                 bool quarantined = false;
                 quarantine_.for_each([&](const void* q) { quarantined = quarantined || q == p; });
-                if (quarantined) { // its header is still ours to read, if it is intact
-                    const header& h = *header_of(p);
-                    if (sound(p, h))
-                        problem = {debug_problem_kind::double_free, p, h.size, h.request, h.type,
-                                   h.where, 0};
-                }
+                if (quarantined) // its header is still ours to read
+                    problem = problem_with(debug_problem_kind::double_free, p, *header_of(p), 0);
             }
         }
         if (why == errc::foreign_block &&

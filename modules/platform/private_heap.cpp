@@ -401,11 +401,8 @@ struct private_heap::impl : private_heap {
         if (i < exact_bins) {
             if (bins[i])
                 return bins[i];
-        } else {
-            std::size_t probed = 0;
-            for (header* h = bins[i]; h && probed < fit_probe; h = links(h).next, ++probed)
-                if (block_bytes(h) >= bs)
-                    return h;
+        } else if (header* h = first_fit_in(i, bs, fit_probe)) {
+            return h;
         }
         i = next_bin(i + 1);
         return i < num_bins ? bins[i] : nullptr;
@@ -414,9 +411,13 @@ struct private_heap::impl : private_heap {
     /// logarithmic bin, of which find_fit probes only fit_probe blocks. Off the fast path.
     header* find_fit_anywhere(std::size_t bs) const noexcept {
         const std::size_t i = bin_index(bs);
-        if (i < exact_bins)
-            return nullptr; // an exact bin holds one size: find_fit has seen it
-        for (header* h = bins[i]; h; h = links(h).next)
+        // An exact bin holds one size: find_fit has seen it.
+        return i < exact_bins ? nullptr : first_fit_in(i, bs, SIZE_MAX);
+    }
+    /// \returns the first of bin i's first `limit` blocks that holds bs bytes, or nullptr.
+    header* first_fit_in(std::size_t i, std::size_t bs, std::size_t limit) const noexcept {
+        std::size_t probed = 0;
+        for (header* h = bins[i]; h && probed < limit; h = links(h).next, ++probed)
             if (block_bytes(h) >= bs)
                 return h;
         return nullptr;
