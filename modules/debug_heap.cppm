@@ -3,6 +3,7 @@
 module;
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@ module;
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <ostream>
 #include <source_location>
 #include <string>
@@ -24,6 +26,78 @@ import :errors;
 import :concepts;
 import :pointer_map;
 
+// The byte scans behind every guard and quarantine check, a word at a time: guards are checked on
+// every free and check(), quarantined blocks (up to the largest block) on every check().
+// Module-linkage helpers, not exported.
+//
+// Under a fuzzer's coverage instrumentation every comparison of these loops would call back into
+// the fuzzer (most of a fuzz run's time went there); their branches say nothing about the heap's
+// state, so the scans are left uninstrumented. The attribute changes nothing in other builds.
+#if defined(__clang__)
+#define MEMMGR_DATA_SCAN [[clang::no_sanitize("coverage")]]
+#else
+#define MEMMGR_DATA_SCAN
+#endif
+namespace memmgr::detail {
+
+/// \returns the word at p with every byte that equals the pattern's cleared.
+inline std::uint64_t byte_difference(const unsigned char* p, std::uint64_t pattern) noexcept {
+    std::uint64_t word;
+    std::memcpy(&word, p, sizeof word);
+    return word ^ pattern;
+}
+
+/// \returns the offset in memory of the first (or last) non-zero byte of d, which is not 0.
+inline std::size_t first_set_byte(std::uint64_t d) noexcept {
+    const int bits =
+        std::endian::native == std::endian::little ? std::countr_zero(d) : std::countl_zero(d);
+    return static_cast<std::size_t>(bits) / 8;
+}
+inline std::size_t last_set_byte(std::uint64_t d) noexcept {
+    const int bits =
+        std::endian::native == std::endian::little ? std::countl_zero(d) : std::countr_zero(d);
+    return 7 - static_cast<std::size_t>(bits) / 8;
+}
+
+/// \returns the offset of the first byte of [p, p + n) that is not v, or n if there is none.
+MEMMGR_DATA_SCAN inline std::size_t first_byte_not(const unsigned char* p, std::size_t n,
+                                                   unsigned char v) noexcept {
+    const std::uint64_t pattern = 0x0101010101010101u * v;
+    std::size_t i = 0;
+    // Four words per comparison, then the word that differs, then its byte.
+    for (; n - i >= 32; i += 32)
+        if ((byte_difference(p + i, pattern) | byte_difference(p + i + 8, pattern) |
+             byte_difference(p + i + 16, pattern) | byte_difference(p + i + 24, pattern)) != 0)
+            break;
+    for (; n - i >= 8; i += 8)
+        if (const std::uint64_t d = byte_difference(p + i, pattern); d != 0)
+            return i + first_set_byte(d);
+    for (; i < n; ++i)
+        if (p[i] != v)
+            return i;
+    return n;
+}
+
+/// \returns the offset of the last byte of [p, p + n) that is not v, or n if there is none.
+MEMMGR_DATA_SCAN inline std::size_t last_byte_not(const unsigned char* p, std::size_t n,
+                                                  unsigned char v) noexcept {
+    const std::uint64_t pattern = 0x0101010101010101u * v;
+    std::size_t end = n; // [0, end) is left to scan
+    for (; end >= 32; end -= 32)
+        if ((byte_difference(p + end - 32, pattern) | byte_difference(p + end - 24, pattern) |
+             byte_difference(p + end - 16, pattern) | byte_difference(p + end - 8, pattern)) != 0)
+            break;
+    for (; end >= 8; end -= 8)
+        if (const std::uint64_t d = byte_difference(p + end - 8, pattern); d != 0)
+            return end - 8 + last_set_byte(d);
+    while (end-- > 0)
+        if (p[end] != v)
+            return end;
+    return n;
+}
+
+} // namespace memmgr::detail
+
 export namespace memmgr {
 
 /// The CRT's block types: normal blocks are what code allocates; client blocks are tagged by the
@@ -37,38 +111,38 @@ inline constexpr std::size_t max_quarantine = std::size_t{1} << 20;
 
 /// How a debug_heap checks. The fill values are the CRT debug heap's.
 struct debug_options {
-    std::size_t guard_size = 4;            ///< bytes of guard_fill before and after every block
-    std::size_t quarantine = 0;            ///< freed blocks held back (filled) to catch writes after
-                                           ///< free; at most max_quarantine
-    std::size_t check_every = 0;           ///< run check() on every Nth allocate/free (0: never)
+    std::size_t guard_size = 4;  ///< bytes of guard_fill before and after every block
+    std::size_t quarantine = 0;  ///< freed blocks held back (filled) to catch writes after
+                                 ///< free; at most max_quarantine
+    std::size_t check_every = 0; ///< run check() on every Nth allocate/free (0: never)
     bool report_leaks_on_destruction = false; ///< write the leak report to stderr when destroyed
-    unsigned char allocated_fill = 0xCD;   ///< new blocks (uninitialised memory)
-    unsigned char freed_fill = 0xDD;       ///< freed blocks
-    unsigned char guard_fill = 0xFD;       ///< the no-man's-land around blocks
+    unsigned char allocated_fill = 0xCD;      ///< new blocks (uninitialised memory)
+    unsigned char freed_fill = 0xDD;          ///< freed blocks
+    unsigned char guard_fill = 0xFD;          ///< the no-man's-land around blocks
 };
 
 /// What a debug_heap found wrong.
 enum class debug_problem_kind {
-    overrun_before,    ///< a guard byte before the block was overwritten
-    overrun_after,     ///< a guard byte after the block was overwritten
-    written_after_free,///< a quarantined (freed) block was written to
-    double_free,       ///< the block was already freed
-    foreign_block,     ///< the pointer was never a block of this heap
-    wrong_heap,        ///< the pointer is a block of another debug_heap
-    base_heap_corrupt, ///< the heap beneath failed its own validation
-    base_refused_free, ///< the heap beneath refused to free a block (destroyed, damaged, or the
-                       ///< block freed behind the debug heap's back); the block is left to it
+    overrun_before,     ///< a guard byte before the block was overwritten
+    overrun_after,      ///< a guard byte after the block was overwritten
+    written_after_free, ///< a quarantined (freed) block was written to
+    double_free,        ///< the block was already freed
+    foreign_block,      ///< the pointer was never a block of this heap
+    wrong_heap,         ///< the pointer is a block of another debug_heap
+    base_heap_corrupt,  ///< the heap beneath failed its own validation
+    base_refused_free,  ///< the heap beneath refused to free a block (destroyed, damaged, or the
+                        ///< block freed behind the debug heap's back); the block is left to it
 };
 
 /// One problem, with what is known of the block.
 struct debug_problem {
     debug_problem_kind kind;
-    const void* address;       ///< the block's first usable byte (or the pointer given)
-    std::size_t size;          ///< the block's size (0 if unknown)
-    std::uint64_t request;     ///< the block's request number (0 if unknown)
+    const void* address;   ///< the block's first usable byte (or the pointer given)
+    std::size_t size;      ///< the block's size (0 if unknown)
+    std::uint64_t request; ///< the block's request number (0 if unknown)
     block_type type;
     std::source_location where; ///< where the block was allocated (default-constructed if unknown)
-    std::size_t offset;        ///< for overwrites: how far from the block the first bad byte is
+    std::size_t offset;         ///< for overwrites: how far from the block the first bad byte is
 };
 
 /// \returns one readable line, e.g. "memmgr debug_heap: overrun after block {12} at 0x..., 40
@@ -96,8 +170,8 @@ struct debug_block {
 struct debug_checkpoint {
     std::array<std::size_t, block_type_count> blocks{}; ///< blocks in use, per block_type
     std::array<std::size_t, block_type_count> bytes{};  ///< bytes in use, per block_type
-    std::size_t peak_bytes = 0;        ///< the most bytes in use at once so far (high-water mark)
-    std::uint64_t next_request = 1;    ///< the request number the next allocation gets
+    std::size_t peak_bytes = 0;     ///< the most bytes in use at once so far (high-water mark)
+    std::uint64_t next_request = 1; ///< the request number the next allocation gets
 
     friend bool operator==(const debug_checkpoint&, const debug_checkpoint&) = default;
 };
@@ -129,18 +203,31 @@ void write_leak_report(std::ostream& out, const std::vector<debug_block>& blocks
 
 namespace detail {
 
-// A FIFO of at most `capacity` items. Not std::deque: with <deque> in a module's global fragment,
-// an importer that includes <deque> after `import memmgr;` fails to compile (docs/toolchain.md).
+// A FIFO of at most `capacity` items, whose storage grows as items come (a debug_heap that frees
+// little never pays for its 4096 remembered frees). Not std::deque: with <deque> in a module's
+// global fragment, an importer that includes <deque> after `import memmgr;` fails to compile
+// (docs/toolchain.md).
 template <class T>
 class ring {
 public:
-    explicit ring(std::size_t capacity) : slots_(capacity) {}
+    explicit ring(std::size_t capacity) noexcept : capacity_(capacity) {}
     [[nodiscard]] std::size_t size() const noexcept { return count_; }
-    [[nodiscard]] bool full() const noexcept { return count_ == slots_.size(); }
-    /// \effects appends v; the ring must not be full.
-    void push(const T& v) noexcept {
+    [[nodiscard]] bool full() const noexcept { return count_ == capacity_; }
+    /// \effects makes room for every item at once. \throws std::bad_alloc.
+    void reserve_all() { grow_to(capacity_); }
+    /// \effects appends v; the ring must not be full. \returns false, with nothing changed, if
+    /// its storage could not grow.
+    [[nodiscard]] bool push(const T& v) noexcept {
+        if (count_ == slots_.size()) {
+            try {
+                grow_to(std::min(capacity_, std::max<std::size_t>(16, 2 * slots_.size())));
+            } catch (const std::bad_alloc&) {
+                return false;
+            }
+        }
         slots_[(head_ + count_) % slots_.size()] = v;
         ++count_;
+        return true;
     }
     /// \returns the oldest item, removed.
     T pop() noexcept {
@@ -156,7 +243,19 @@ public:
     }
 
 private:
+    // New storage holds the items in order from its start.
+    void grow_to(std::size_t n) {
+        if (n <= slots_.size())
+            return;
+        std::vector<T> more(n);
+        for (std::size_t i = 0; i < count_; ++i)
+            more[i] = slots_[(head_ + i) % slots_.size()];
+        slots_.swap(more);
+        head_ = 0;
+    }
+
     std::vector<T> slots_;
+    std::size_t capacity_;
     std::size_t head_ = 0;
     std::size_t count_ = 0;
 };
@@ -223,7 +322,7 @@ private:
 ///   heap.check();                               // reports "overrun after block {1} ..."
 /// \endcode
 template <class H>
-    requires heap<std::remove_cvref_t<H>>
+requires heap<std::remove_cvref_t<H>>
 class debug_heap : private detail::debug_heap_registry::member {
     using base_type = std::remove_cvref_t<H>;
 
@@ -242,22 +341,24 @@ public:
     /// \throws heap_error (size_overflow) when options.guard_size exceeds max_alignment (64 KiB) or
     /// the quarantine's ring of options.quarantine pointers could not be held.
     template <class... Args>
-        requires std::is_constructible_v<H, Args&&...>
+    requires std::is_constructible_v<H, Args&&...>
     explicit debug_heap(const debug_options& options, Args&&... args)
         : base_(std::forward<Args>(args)...), options_(checked(options)),
           quarantine_(options.quarantine + 1),
           freed_order_(std::max(remembered_frees, options.quarantine + 1)) {
         front_ = round_up(sizeof(header) + options_.guard_size, guaranteed_alignment);
+        quarantine_.reserve_all(); // so that a free is never refused the quarantine
         detail::debug_heap_registry::instance().add(this);
     }
     debug_heap()
-        requires std::is_default_constructible_v<H>
+    requires std::is_default_constructible_v<H>
         : debug_heap(debug_options{}) {}
 
     debug_heap(const debug_heap&) = delete;
     debug_heap& operator=(const debug_heap&) = delete;
 
-    /// \effects optionally reports leaks, then gives every remaining block back to the heap beneath.
+    /// \effects optionally reports leaks, then gives every remaining block back to the heap
+    /// beneath.
     virtual ~debug_heap() { // virtual: the registry holds it through a base with virtual functions
         detail::debug_heap_registry::instance().remove(this);
         if (options_.report_leaks_on_destruction) {
@@ -269,15 +370,15 @@ public:
 
     // --- the heap ------------------------------------------------------------------------------
 
-    [[nodiscard]] result<void*> allocate(
-        std::size_t n, std::source_location where = std::source_location::current()) noexcept {
+    [[nodiscard]] result<void*>
+    allocate(std::size_t n, std::source_location where = std::source_location::current()) noexcept {
         return allocate(n, block_type::normal, where);
     }
 
     /// \returns a block of n bytes of the given type, filled with allocated_fill and guarded.
-    [[nodiscard]] result<void*> allocate(
-        std::size_t n, block_type type,
-        std::source_location where = std::source_location::current()) noexcept {
+    [[nodiscard]] result<void*>
+    allocate(std::size_t n, block_type type,
+             std::source_location where = std::source_location::current()) noexcept {
         if (n > max_request_size - front_ - options_.guard_size)
             return fail(errc::size_overflow);
         std::unique_lock lock(mutex_);
@@ -323,7 +424,6 @@ public:
         return retire(p).second;
     }
 
-
     /// \returns the size p was allocated with. \errors null_pointer, foreign_block (also for
     /// freed blocks).
     [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
@@ -340,8 +440,9 @@ public:
 
     /// \returns a new block holding p's first min(old, n) bytes; p is freed (always moved, so that
     /// stale pointers are caught). On failure p is untouched. The new block keeps p's type.
-    [[nodiscard]] result<void*> reallocate(
-        void* p, std::size_t n, std::source_location where = std::source_location::current()) noexcept {
+    [[nodiscard]] result<void*>
+    reallocate(void* p, std::size_t n,
+               std::source_location where = std::source_location::current()) noexcept {
         if (p == nullptr)
             return allocate(n, block_type::normal, where);
         block_type type;
@@ -569,7 +670,7 @@ private:
         remember_freed(p);
         result<void> freed;
         if (options_.quarantine > 0) {
-            quarantine_.push(p);
+            (void)quarantine_.push(p); // its room was made by the constructor
             if (quarantine_.size() > options_.quarantine) {
                 const void* oldest = quarantine_.pop();
                 check_quarantined(oldest, found);
@@ -607,8 +708,13 @@ private:
         }
         if constexpr (validating_heap<base_type>) {
             if (!base_.validate())
-                found.push_back({debug_problem_kind::base_heap_corrupt, nullptr, 0, 0,
-                                 block_type::normal, {}, 0});
+                found.push_back({debug_problem_kind::base_heap_corrupt,
+                                 nullptr,
+                                 0,
+                                 0,
+                                 block_type::normal,
+                                 {},
+                                 0});
         }
         return found;
     }
@@ -617,21 +723,17 @@ private:
         if (!sound(p, h))
             return found.push_back(damaged_header(p));
         const auto* bytes = static_cast<const unsigned char*>(p);
+        // Before the block, the byte nearest to it is reported: offset 1 is the byte just before.
         const std::size_t gap = front_ - sizeof(header);
-        for (std::size_t i = 0; i < gap; ++i) {
-            if (bytes[-1 - static_cast<std::ptrdiff_t>(i)] != options_.guard_fill) {
-                found.push_back({debug_problem_kind::overrun_before, p, h.size, h.request, h.type,
-                                 h.where, i + 1});
-                break;
-            }
-        }
-        for (std::size_t i = 0; i < options_.guard_size; ++i) {
-            if (bytes[h.size + i] != options_.guard_fill) {
-                found.push_back({debug_problem_kind::overrun_after, p, h.size, h.request, h.type,
-                                 h.where, i});
-                break;
-            }
-        }
+        if (const std::size_t at = detail::last_byte_not(bytes - gap, gap, options_.guard_fill);
+            at != gap)
+            found.push_back({debug_problem_kind::overrun_before, p, h.size, h.request, h.type,
+                             h.where, gap - at});
+        if (const std::size_t at =
+                detail::first_byte_not(bytes + h.size, options_.guard_size, options_.guard_fill);
+            at != options_.guard_size)
+            found.push_back(
+                {debug_problem_kind::overrun_after, p, h.size, h.request, h.type, h.where, at});
     }
 
     void check_quarantined(const void* p, std::vector<debug_problem>& found) const {
@@ -639,13 +741,10 @@ private:
         if (!sound(p, h))
             return found.push_back(damaged_header(p));
         const auto* bytes = static_cast<const unsigned char*>(p);
-        for (std::size_t i = 0; i < h.size; ++i) {
-            if (bytes[i] != options_.freed_fill) {
-                found.push_back({debug_problem_kind::written_after_free, p, h.size, h.request, h.type,
-                                 h.where, i});
-                return;
-            }
-        }
+        if (const std::size_t at = detail::first_byte_not(bytes, h.size, options_.freed_fill);
+            at != h.size)
+            return found.push_back({debug_problem_kind::written_after_free, p, h.size, h.request,
+                                    h.type, h.where, at});
         check_guards(p, h, found);
     }
 
@@ -655,19 +754,21 @@ private:
     void remember_freed(const void* p) noexcept {
         if (freed_order_.full()) {
             const auto [old, old_serial] = freed_order_.pop();
-            if (const std::uint64_t* serial = freed_.find(old); serial != nullptr && *serial == old_serial)
+            if (const std::uint64_t* serial = freed_.find(old);
+                serial != nullptr && *serial == old_serial)
                 freed_.erase(old);
         }
         const std::uint64_t serial = ++free_serial_;
         // If the table cannot grow, the pointer is simply not remembered: a later double free of it
         // reads as foreign_block instead of double_free.
-        if (freed_.insert_or_assign(p, serial))
-            freed_order_.push({p, serial});
+        if (freed_.insert_or_assign(p, serial) && !freed_order_.push({p, serial}))
+            freed_.erase(p); // every remembered free is in the order, to be forgotten in turn
     }
     void forget_freed(const void* p) noexcept { freed_.erase(p); }
 
     result<void> refuse(void* p) noexcept {
-        debug_problem problem{debug_problem_kind::foreign_block, p, 0, 0, block_type::normal, {}, 0};
+        debug_problem problem{
+            debug_problem_kind::foreign_block, p, 0, 0, block_type::normal, {}, 0};
         errc why = errc::foreign_block;
         {
             std::lock_guard lock(mutex_);
@@ -701,13 +802,17 @@ private:
 
     void account(block_type type, std::ptrdiff_t bytes, std::ptrdiff_t blocks) noexcept {
         const auto t = static_cast<std::size_t>(type);
-        counts_.bytes[t] = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts_.bytes[t]) + bytes);
-        counts_.blocks[t] = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts_.blocks[t]) + blocks);
+        counts_.bytes[t] =
+            static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts_.bytes[t]) + bytes);
+        counts_.blocks[t] =
+            static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts_.blocks[t]) + blocks);
         in_use_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(in_use_) + bytes);
         counts_.peak_bytes = std::max(counts_.peak_bytes, in_use_);
     }
 
-    bool tick() noexcept { return options_.check_every != 0 && ++operations_ % options_.check_every == 0; }
+    bool tick() noexcept {
+        return options_.check_every != 0 && ++operations_ % options_.check_every == 0;
+    }
 
     std::vector<debug_block> blocks_since(std::uint64_t first, bool with_ignored) const {
         std::vector<debug_block> blocks;
@@ -760,23 +865,34 @@ namespace {
 
 std::string_view kind_text(debug_problem_kind k) noexcept {
     switch (k) {
-    case debug_problem_kind::overrun_before: return "overrun before";
-    case debug_problem_kind::overrun_after: return "overrun after";
-    case debug_problem_kind::written_after_free: return "write after free in";
-    case debug_problem_kind::double_free: return "double free of";
-    case debug_problem_kind::foreign_block: return "free of a foreign pointer, not a";
-    case debug_problem_kind::wrong_heap: return "free through the wrong heap of";
-    case debug_problem_kind::base_heap_corrupt: return "corruption in the heap beneath, near";
-    case debug_problem_kind::base_refused_free: return "the heap beneath refused to free";
+    case debug_problem_kind::overrun_before:
+        return "overrun before";
+    case debug_problem_kind::overrun_after:
+        return "overrun after";
+    case debug_problem_kind::written_after_free:
+        return "write after free in";
+    case debug_problem_kind::double_free:
+        return "double free of";
+    case debug_problem_kind::foreign_block:
+        return "free of a foreign pointer, not a";
+    case debug_problem_kind::wrong_heap:
+        return "free through the wrong heap of";
+    case debug_problem_kind::base_heap_corrupt:
+        return "corruption in the heap beneath, near";
+    case debug_problem_kind::base_refused_free:
+        return "the heap beneath refused to free";
     }
     return "problem with";
 }
 
 std::string_view type_text(block_type t) noexcept {
     switch (t) {
-    case block_type::normal: return "normal";
-    case block_type::client: return "client";
-    case block_type::ignore: return "ignore";
+    case block_type::normal:
+        return "normal";
+    case block_type::client:
+        return "client";
+    case block_type::ignore:
+        return "ignore";
     }
     return "unknown";
 }
@@ -808,7 +924,9 @@ std::string describe(const debug_problem& p) {
     }
     switch (p.kind) {
     case debug_problem_kind::overrun_before:
-        text.append(": bad guard byte ").append(std::to_string(p.offset)).append(" before the block");
+        text.append(": bad guard byte ")
+            .append(std::to_string(p.offset))
+            .append(" before the block");
         break;
     case debug_problem_kind::overrun_after:
         text.append(": bad guard byte ").append(std::to_string(p.offset)).append(" past the end");
@@ -816,7 +934,8 @@ std::string describe(const debug_problem& p) {
     case debug_problem_kind::written_after_free:
         text.append(": byte ").append(std::to_string(p.offset)).append(" changed after free");
         break;
-    default: break;
+    default:
+        break;
     }
     return text;
 }
@@ -826,7 +945,8 @@ void abort_on_debug_problem(const debug_problem& p) {
     std::abort();
 }
 
-debug_difference difference(const debug_checkpoint& later, const debug_checkpoint& earlier) noexcept {
+debug_difference difference(const debug_checkpoint& later,
+                            const debug_checkpoint& earlier) noexcept {
     debug_difference d;
     for (std::size_t t = 0; t < block_type_count; ++t) {
         d.blocks[t] = static_cast<std::ptrdiff_t>(later.blocks[t]) -

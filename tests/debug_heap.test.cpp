@@ -103,6 +103,61 @@ BOOST_AUTO_TEST_CASE(one_byte_before_the_start_is_reported) {
     BOOST_TEST(heap.problems[0].offset == 1u);
 }
 
+// The guards and the quarantine are scanned a word (and four words) at a time: every damaged
+// position, in guards and blocks of lengths around those strides, is reported at its exact offset
+// (before the block: the damaged byte nearest to it, counted from 1; after it and inside a
+// quarantined block: from 0), and only the first one found.
+BOOST_AUTO_TEST_CASE(every_damaged_byte_is_reported_at_its_offset) {
+    for (const std::size_t guard : {1u, 7u, 8u, 9u, 31u, 32u, 33u, 40u, 64u}) {
+        recorded<> heap({.guard_size = guard, .quarantine = 1});
+        for (std::size_t at = 0; at < guard; ++at) {
+            auto p = heap.allocate(24);
+            BOOST_REQUIRE(p);
+            auto* bytes = static_cast<unsigned char*>(*p);
+            bytes[24 + at] = 0;
+            bytes[-1 - static_cast<std::ptrdiff_t>(at)] = 0;
+            if (at + 1 < guard) // a second, farther byte: the nearest one is reported
+                bytes[-2 - static_cast<std::ptrdiff_t>(at)] = 0;
+            heap.problems.clear();
+            BOOST_TEST(heap.check() == 2u);
+            BOOST_REQUIRE(heap.problems.size() == 2u);
+            BOOST_TEST((heap.problems[0].kind == debug_problem_kind::overrun_before));
+            BOOST_TEST(heap.problems[0].offset == at + 1);
+            BOOST_TEST((heap.problems[1].kind == debug_problem_kind::overrun_after));
+            BOOST_TEST(heap.problems[1].offset == at);
+            // Mended, the block is clean again and goes without a report.
+            bytes[24 + at] = 0xFD;
+            std::memset(bytes - guard, 0xFD, guard);
+            heap.problems.clear();
+            BOOST_TEST(heap.free(*p).has_value());
+            BOOST_TEST(heap.problems.empty());
+        }
+    }
+    for (const std::size_t n : {1u, 8u, 13u, 32u, 33u, 64u, 71u, 100u}) {
+        recorded<> heap({.quarantine = 1});
+        for (std::size_t at = 0; at < n; ++at) {
+            auto p = heap.allocate(n);
+            BOOST_REQUIRE(p);
+            BOOST_TEST(heap.free(*p).has_value());
+            auto* bytes = static_cast<unsigned char*>(*p);
+            bytes[at] = 0;
+            if (at + 1 < n)
+                bytes[n - 1] = 0; // a later byte too: the first one is reported
+            heap.problems.clear();
+            BOOST_TEST(heap.check() == 1u);
+            BOOST_REQUIRE(heap.problems.size() == 1u);
+            BOOST_TEST((heap.problems[0].kind == debug_problem_kind::written_after_free));
+            BOOST_TEST(heap.problems[0].offset == at);
+            std::memset(bytes, 0xDD, n); // mended before it leaves the quarantine
+            heap.problems.clear();
+            auto q = heap.allocate(8);
+            BOOST_REQUIRE(q);
+            BOOST_TEST(heap.free(*q).has_value()); // pushes p out of the quarantine
+            BOOST_TEST(heap.problems.empty());
+        }
+    }
+}
+
 // An underrun longer than the front guard reaches the block's header: its seal tells, so the
 // damage is reported as an overrun before the block and nothing is read, filled or freed through
 // the damaged size (a 40-byte underrun once crashed check() and made free write wild).
@@ -138,7 +193,7 @@ BOOST_AUTO_TEST_CASE(a_write_after_free_is_caught_by_the_quarantine) {
     BOOST_REQUIRE(p);
     BOOST_TEST(heap.free(*p).has_value());
     const auto* bytes = static_cast<const unsigned char*>(*p);
-    BOOST_TEST(bytes[5] == 0xDD); // still quarantined, filled
+    BOOST_TEST(bytes[5] == 0xDD);           // still quarantined, filled
     static_cast<unsigned char*>(*p)[5] = 1; // the bug
     BOOST_TEST(heap.check() == 1u);
     BOOST_REQUIRE(heap.problems.size() == 1u);
@@ -211,7 +266,8 @@ BOOST_AUTO_TEST_CASE(double_foreign_and_wrong_heap_frees_are_reported_and_refuse
 
 BOOST_AUTO_TEST_CASE(a_throwing_handler_stops_check_at_the_first_problem) {
     memmgr::debug_heap<memmgr::crt_heap> heap;
-    heap.set_problem_handler([](const debug_problem& p) { throw std::runtime_error(memmgr::describe(p)); });
+    heap.set_problem_handler(
+        [](const debug_problem& p) { throw std::runtime_error(memmgr::describe(p)); });
     auto p = heap.allocate(8);
     auto q = heap.allocate(8);
     BOOST_REQUIRE(p && q);
