@@ -13,12 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 #include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -120,8 +122,10 @@ private:
                                                    &runner::misuse,
                                                    &runner::aligned_family,
                                                    &runner::through_a_resource,
-                                                   &runner::require_all_intact};
+                                                   &runner::require_all_intact,
+                                                   &runner::damage};
         const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
+        freed_before_ = std::exchange(just_freed_, {});
         (this->*operations[pick])();
         require(problems_.empty(), "a debug_heap reports no problem for proper use");
     }
@@ -230,8 +234,58 @@ private:
         void* p = model_.pick(in_);
         if (p == nullptr)
             return;
-        model_.remove(p);
+        const memmgr_fuzz::block b = model_.remove(p);
         require(heap().free(p).has_value(), "freeing a live block succeeds");
+        just_freed_ = {p, b.size};
+    }
+
+    // Damage a debug_heap must find, made by the input: bytes written past a live block's end
+    // (into its guard), or into the block the previous operation freed (in the quarantine). check()
+    // must report exactly that, with the block and the offset of the first damaged byte; the damage
+    // is then mended, and check() finds nothing again.
+    void damage() {
+        if constexpr (is_debug_heap<H>) {
+            const memmgr::debug_options& o = heap().options();
+            const auto flip = in_.ConsumeIntegralInRange<unsigned char>(1, 255); // never 0
+            unsigned char* at = nullptr;
+            std::size_t from = 0;
+            std::size_t count = 0;
+            unsigned char fill = 0;
+            memmgr::debug_problem_kind kind{};
+            if (in_.ConsumeBool()) {
+                void* p = model_.pick(in_);
+                if (p == nullptr || o.guard_size == 0)
+                    return;
+                at = static_cast<unsigned char*>(p);
+                from = model_.at(p).size +
+                       in_.ConsumeIntegralInRange<std::size_t>(0, o.guard_size - 1);
+                count = in_.ConsumeIntegralInRange<std::size_t>(1, model_.at(p).size +
+                                                                       o.guard_size - from);
+                fill = o.guard_fill;
+                kind = memmgr::debug_problem_kind::overrun_after;
+            } else {
+                // The block freed by the previous operation is the newest in the quarantine.
+                const auto [p, n] = freed_before_;
+                if (p == nullptr || o.quarantine == 0 || n == 0)
+                    return;
+                at = static_cast<unsigned char*>(p);
+                from = in_.ConsumeIntegralInRange<std::size_t>(0, n - 1);
+                count = in_.ConsumeIntegralInRange<std::size_t>(1, n - from);
+                fill = o.freed_fill;
+                kind = memmgr::debug_problem_kind::written_after_free;
+                just_freed_ = freed_before_; // still the newest: it may be damaged again
+            }
+            std::memset(at + from, fill ^ flip, count);
+            require(heap().check() == 1 && problems_.size() == 1, "check() finds the damage, once");
+            const memmgr::debug_problem& found = problems_[0];
+            const std::size_t offset =
+                kind == memmgr::debug_problem_kind::overrun_after ? from - found.size : from;
+            require(found.kind == kind && found.address == at && found.offset == offset,
+                    "the damage is reported with its block and the offset of its first byte");
+            problems_.clear();
+            std::memset(at + from, fill, count);
+            require(heap().check() == 0 && problems_.empty(), "mended damage is not reported");
+        }
     }
 
     void size() {
@@ -472,6 +526,9 @@ private:
     std::vector<memmgr::debug_problem> problems_; // before heap_: a debug_heap's handler fills it
     std::optional<H> heap_;
     model model_;
+    // The block (and its size) the current and the previous operation freed, if they did.
+    std::pair<void*, std::size_t> just_freed_{};
+    std::pair<void*, std::size_t> freed_before_{};
     outsiders& outsiders_ = outsiders::instance();
 };
 
