@@ -37,16 +37,20 @@ inline std::uintptr_t address(const void* p) {
 
 /// A size for an allocation: mostly small, sometimes big enough for the private heap's large blocks
 /// (512 KiB and up), now and then one no heap may accept (above max_request_size, PTRDIFF_MAX).
+/// Every byte asked for is written and checked, under ASan, so big blocks are kept rare and mostly
+/// near the large-block threshold, where the engine's behaviour changes.
 inline std::size_t size_from(FuzzedDataProvider& in) {
     const auto kind = in.ConsumeIntegral<std::uint8_t>();
     if (kind < 176)
         return in.ConsumeIntegralInRange<std::size_t>(0, 256);
-    if (kind < 232)
+    if (kind < 236)
         return in.ConsumeIntegralInRange<std::size_t>(0, 16 * 1024);
-    if (kind < 244)
+    if (kind < 245)
         return in.ConsumeIntegralInRange<std::size_t>(16 * 1024, 256 * 1024);
-    if (kind < 248) // around the large-block threshold
-        return in.ConsumeIntegralInRange<std::size_t>(500 * 1024, 1100 * 1024);
+    if (kind < 247) // around the large-block threshold
+        return in.ConsumeIntegralInRange<std::size_t>(500 * 1024, 560 * 1024);
+    if (kind < 248) // past it: large blocks of several pages more, and fixed heaps' limits
+        return in.ConsumeIntegralInRange<std::size_t>(560 * 1024, 1100 * 1024);
     constexpr std::size_t too_big[] = {SIZE_MAX, SIZE_MAX - 15, std::size_t{PTRDIFF_MAX} + 1,
                                        std::size_t{PTRDIFF_MAX} + 16};
     return too_big[kind % 4];
