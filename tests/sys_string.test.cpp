@@ -201,8 +201,8 @@ BOOST_AUTO_TEST_CASE(growing_an_odd_byte_length_keeps_its_half_filled_unit_exact
         olechar* s = memmgr::sys_alloc_string_byte_len("Tes", 3);
         BOOST_REQUIRE(memmgr::sys_realloc_string_len(&s, self ? s : nullptr, 2));
         BOOST_TEST(has_bstr_layout(s, 4));
-        BOOST_TEST(std::memcmp(s, expected, sizeof expected) == 0,
-                   (self ? "itself" : "null") << " as the source");
+        BOOST_TEST(std::memcmp(s, expected, sizeof expected) == 0, (self ? "itself" : "null")
+                                                                       << " as the source");
         memmgr::sys_free_string(s);
     }
 }
