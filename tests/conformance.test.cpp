@@ -8,8 +8,8 @@
 //   (broken()), these checks follow current Windows and say so. What only real Windows does, and
 //   the Windows leg (Wine) cannot show, is stated in a comment and in docs/heaps.md or
 //   docs/bstr.md, not asserted.
-// - On the Windows leg each memmgr answer is also compared with the raw API's answer to the same
-//   question (the #ifdef _WIN32 parts), so that memmgr is shown to forward faithfully.
+// - On the Windows leg most checks also ask the raw API the same question and compare (the
+//   #ifdef _WIN32 parts), so that memmgr is shown to forward faithfully.
 // - Where memmgr's two legs differ, the check says what each gives; every such difference is in
 //   the differences table of docs/heaps.md or docs/bstr.md.
 #include <boost/test/unit_test.hpp>
