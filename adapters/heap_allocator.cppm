@@ -5,6 +5,15 @@ module;
 #include <limits>
 #include <type_traits>
 
+// heap_allocator over a stateless heap adds no size only if its empty member takes none: MSVC (cl
+// and clang-cl, which follow the MSVC ABI) ignores the standard [[no_unique_address]] and honours
+// [[msvc::no_unique_address]] instead.
+#if defined(_MSC_VER)
+#define MEMMGR_NO_UNIQUE_ADDRESS [[msvc::no_unique_address]]
+#else
+#define MEMMGR_NO_UNIQUE_ADDRESS [[no_unique_address]]
+#endif
+
 export module memmgr:heap_allocator;
 
 import :errors;
@@ -143,7 +152,7 @@ private:
     template <class U, memmgr::heap G>
     friend class heap_allocator;
 
-    [[no_unique_address]] std::conditional_t<stateless, detail::no_heap, H*> heap_{};
+    MEMMGR_NO_UNIQUE_ADDRESS std::conditional_t<stateless, detail::no_heap, H*> heap_{};
 };
 
 } // namespace memmgr

@@ -7,6 +7,14 @@ module;
 #include <type_traits>
 #include <utility>
 
+// [[gnu::noinline]] is GCC's and clang's spelling; cl ignores it (and warns), so the compiler
+// chooses (clang-cl defines _MSC_VER and accepts the MSVC spelling).
+#if defined(_MSC_VER)
+#define MEMMGR_NOINLINE __declspec(noinline)
+#else
+#define MEMMGR_NOINLINE [[gnu::noinline]]
+#endif
+
 export module memmgr:heap_resource;
 
 import :errors;
@@ -60,7 +68,7 @@ private:
     }
 
     // Over-alignment, the failure handler's retries and the exception: out of line.
-    [[gnu::noinline]] void* over_aligned(std::size_t bytes, std::size_t alignment) {
+    MEMMGR_NOINLINE void* over_aligned(std::size_t bytes, std::size_t alignment) {
         auto block = allocate_aligned_from(*heap_, bytes, alignment);
         if (block)
             return *block;

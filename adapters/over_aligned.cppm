@@ -10,6 +10,14 @@ module;
 #include <cstdint>
 #include <cstring>
 
+// [[gnu::noinline]] is GCC's and clang's spelling; cl ignores it (and warns), so the compiler
+// chooses (clang-cl defines _MSC_VER and accepts the MSVC spelling).
+#if defined(_MSC_VER)
+#define MEMMGR_NOINLINE __declspec(noinline)
+#else
+#define MEMMGR_NOINLINE [[gnu::noinline]]
+#endif
+
 export module memmgr:over_aligned;
 
 import :errors;
@@ -62,8 +70,8 @@ result<void> free_aligned_from(H& heap, void* p, std::size_t alignment) noexcept
 /// handler's retries (retry_allocation), then, if they give nothing, heap_error. Out of line.
 /// \returns a block of n bytes aligned to `alignment`.
 template <heap H>
-[[gnu::noinline]] void* allocate_aligned_or_throw(H& heap, std::size_t n, std::size_t alignment,
-                                                  errc first) {
+MEMMGR_NOINLINE void* allocate_aligned_or_throw(H& heap, std::size_t n, std::size_t alignment,
+                                                errc first) {
     auto block = retry_allocation(H::name, n, result<void*>(fail(first)),
                                   [&] { return allocate_aligned_from(heap, n, alignment); });
     if (!block)

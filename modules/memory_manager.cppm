@@ -1,5 +1,6 @@
 // memmgr:memory_manager: IAtlMemMgr as a runtime-polymorphic interface, for code that passes a
-// memory manager across an ABI boundary (a DLL, a plug-in, a C-style table of callbacks).
+// memory manager across an ABI boundary (a DLL, a plug-in). It is a C++ interface (a class of pure
+// virtual functions, as IAtlMemMgr is), not a C table of callbacks.
 module;
 #include <cstddef>
 #include <string_view>

@@ -191,6 +191,22 @@ BOOST_AUTO_TEST_CASE(reallocation_copies_keeps_or_grows_as_sys_realloc_string_le
     memmgr::sys_free_string(n);
 }
 
+BOOST_AUTO_TEST_CASE(growing_an_odd_byte_length_keeps_its_half_filled_unit_exactly) {
+    // "Tes" as 3 bytes, grown to 2 code units with itself and with a null source as the source:
+    // the kept units are the old bytes and the zero byte that completed the half-filled unit, then
+    // the wide NUL. Exactly 54 65 73 00, then 00 00, on both legs (issue #14: the POSIX backend
+    // used to leave the fourth byte uninitialised).
+    const unsigned char expected[] = {0x54, 0x65, 0x73, 0x00, 0x00, 0x00};
+    for (const bool self : {true, false}) {
+        olechar* s = memmgr::sys_alloc_string_byte_len("Tes", 3);
+        BOOST_REQUIRE(memmgr::sys_realloc_string_len(&s, self ? s : nullptr, 2));
+        BOOST_TEST(has_bstr_layout(s, 4));
+        BOOST_TEST(std::memcmp(s, expected, sizeof expected) == 0, (self ? "itself" : "null")
+                                                                       << " as the source");
+        memmgr::sys_free_string(s);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(sys_realloc_string_replaces_the_string) {
     olechar* s = memmgr::sys_alloc_string(ole(u"test").c_str());
     BOOST_REQUIRE(memmgr::sys_realloc_string(&s, ole(u"A\0B"sv).c_str()));

@@ -23,6 +23,9 @@ set(CMAKE_C_COMPILER_TARGET ${MEMMGR_MINGW_TRIPLE})
 set(CMAKE_CXX_COMPILER_TARGET ${MEMMGR_MINGW_TRIPLE})
 set(CMAKE_CXX_COMPILER_CLANG_SCAN_DEPS clang-scan-deps-19)
 set(CMAKE_RC_COMPILER ${MEMMGR_MINGW_TRIPLE}-windres)
+# Which C runtime the executables import: msvcrt.dll here (MinGW-w64's default); the UCRT leg's
+# toolchain, which includes this file, says ucrt. tests/CMakeLists.txt checks the imports.
+set(MEMMGR_WINDOWS_CRT msvcrt)
 
 set(CMAKE_FIND_ROOT_PATH /usr/${MEMMGR_MINGW_TRIPLE})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

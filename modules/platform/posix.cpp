@@ -200,10 +200,14 @@ result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) 
     const std::uint32_t old_bytes = bstr_byte_length(s);
     const std::uint32_t new_bytes = length * std::uint32_t{sizeof(char16_t)};
     return bstr_allocate_bytes(nullptr, new_bytes).map([&](void* fresh) {
-        if (units == nullptr || units == s)
-            std::memcpy(fresh, s, old_bytes < new_bytes ? old_bytes : new_bytes);
-        else
+        if (units == nullptr || units == s) {
+            // Whole code units are kept, as oleaut32 keeps them: an odd byte length's half-filled
+            // last unit goes with its zero high byte, which would otherwise stay uninitialised.
+            const std::size_t kept = (std::size_t{old_bytes} + 1) / 2 * 2;
+            std::memcpy(fresh, s, kept < new_bytes ? kept : new_bytes);
+        } else {
             std::memcpy(fresh, units, new_bytes);
+        }
         (void)bstr_free(s);
         return fresh;
     });

@@ -31,10 +31,12 @@ IMalloc* task_allocator() noexcept {
 
 // com, local and global blocks live on the process heap; IMalloc::DidAlloc asks it whether p is one
 // of its blocks in use (HeapValidate), which turns foreign pointers and double frees into errors
-// instead of heap corruption.
+// instead of heap corruption. DidAlloc answers 1 (yes), 0 (no) or -1 (cannot tell): only a yes
+// lets the pointer through, since acting on a block nobody vouched for is the corruption this
+// check exists to prevent. Without a task allocator nothing can be vouched for either.
 bool process_heap_block(const void* p) noexcept {
     IMalloc* m = task_allocator();
-    return m == nullptr || m->DidAlloc(const_cast<void*>(p)) != 0;
+    return m != nullptr && m->DidAlloc(const_cast<void*>(p)) == 1;
 }
 
 UINT local_flags(bool zero) noexcept { return LMEM_FIXED | (zero ? LMEM_ZEROINIT : 0u); }
@@ -87,7 +89,7 @@ result<std::size_t> block_size(block_family f, const void* p) noexcept {
         IMalloc* m = task_allocator();
         if (m == nullptr)
             return fail(errc::not_supported);
-        if (m->DidAlloc(q) == 0)
+        if (!process_heap_block(q)) // DidAlloc's "cannot tell" (-1) is not a yes
             return fail(errc::foreign_block);
         return m->GetSize(q);
     }
@@ -113,7 +115,9 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
     switch (f) {
     case block_family::crt: q = std::realloc(p, n); break;
     case block_family::com: q = ::CoTaskMemRealloc(p, n); break;
-    // LMEM_MOVEABLE/GMEM_MOVEABLE on a fixed block means "may move", as CLocalHeap does.
+    // LMEM_MOVEABLE/GMEM_MOVEABLE on a fixed block means "may move": memmgr's reallocate may move
+    // a block, as every heap's does. (ATL's CLocalHeap and CGlobalHeap pass no flags, so theirs
+    // resize a fixed block only in place and fail otherwise; resize_in_place below is that.)
     case block_family::local: q = ::LocalReAlloc(p, n, LMEM_MOVEABLE); break;
     case block_family::global: q = ::GlobalReAlloc(p, n, GMEM_MOVEABLE); break;
     }

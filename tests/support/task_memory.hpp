@@ -26,7 +26,20 @@ namespace memmgr_test {
 std::size_t task_blocks_in_use();
 /// Every task-allocator allocation after the next `successes` fails; SIZE_MAX: none does.
 void task_allocations_fail_after(std::size_t successes);
+/// From now on IMalloc::DidAlloc answers -1 ("cannot tell") for p (nullptr: for no block), as an
+/// allocator that cannot vouch for its blocks does (MAPI's IMalloc answers -1 for every block).
+void task_did_alloc_cannot_tell(const void* p);
+/// \returns whether the C runtime's malloc allocates from the process heap, where com_heap,
+/// local_heap and global_heap live: (HANDLE)_get_heap_handle() == GetProcessHeap(). True for the
+/// Universal CRT on Windows; false for msvcrt.dll and under Wine 8 for both CRTs.
+bool crt_heap_is_process_heap();
 #else
+/// POSIX has no IMalloc::DidAlloc (its registry of live blocks screens pointers): nothing to do.
+inline void task_did_alloc_cannot_tell(const void*) {}
+/// POSIX: glibc's malloc is never the process heap of com, local and global blocks.
+inline bool crt_heap_is_process_heap() {
+    return false;
+}
 inline std::size_t task_blocks_in_use() {
     return memmgr::detail::process_heap_blocks_in_use();
 }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <malloc.h> // _get_heap_handle
 #include <mutex>
 #include <stdexcept>
 #include <unordered_set>
@@ -71,7 +72,15 @@ public:
     void* STDMETHODCALLTYPE PreGetSize(void* p, BOOL) override { return p; }
     SIZE_T STDMETHODCALLTYPE PostGetSize(SIZE_T size, BOOL) override { return size; }
     void* STDMETHODCALLTYPE PreDidAlloc(void* p, BOOL) override { return p; }
-    int STDMETHODCALLTYPE PostDidAlloc(void*, BOOL, int did) override { return did; }
+    int STDMETHODCALLTYPE PostDidAlloc(void* request, BOOL, int did) override {
+        std::lock_guard lock(mutex_);
+        return request != nullptr && request == cannot_tell_ ? -1 : did;
+    }
+
+    void cannot_tell(const void* p) {
+        std::lock_guard lock(mutex_);
+        cannot_tell_ = p;
+    }
     void STDMETHODCALLTYPE PreHeapMinimize() override {}
     void STDMETHODCALLTYPE PostHeapMinimize() override {}
 
@@ -99,6 +108,7 @@ private:
     std::unordered_set<void*> live_;
     void* reallocating_ = nullptr;
     std::size_t allowed_ = SIZE_MAX;
+    const void* cannot_tell_ = nullptr; // DidAlloc answers -1 for this block
 };
 
 live_block_spy& installed_spy() {
@@ -131,6 +141,14 @@ std::size_t task_blocks_in_use() {
 
 void task_allocations_fail_after(std::size_t successes) {
     installed_spy().fail_after(successes);
+}
+
+void task_did_alloc_cannot_tell(const void* p) {
+    installed_spy().cannot_tell(p);
+}
+
+bool crt_heap_is_process_heap() {
+    return reinterpret_cast<HANDLE>(::_get_heap_handle()) == ::GetProcessHeap();
 }
 
 } // namespace memmgr_test
