@@ -2,10 +2,10 @@
 // heap. Only this file names POSIX or glibc APIs (the private heap engine it forwards to lives in
 // private_heap.hpp/.cpp, plain C++ over mmap).
 module;
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <atomic>
 #include <cstring>
 #include <malloc.h>
 
@@ -19,12 +19,11 @@ namespace memmgr::detail::os {
 
 namespace {
 
-// --- the process heap of com, local and global blocks
-// ---------------------------------------------- Windows keeps CoTaskMem, Local and Global blocks
-// on one process heap that knows each block's size exactly and can tell its blocks from foreign
-// pointers. Here: glibc's malloc plus a 16-byte header (which keeps the payload 16-aligned) holding
-// the size asked for, and a registry of live blocks (block_registry.cppm) that screens every
-// pointer before it is used.
+// --- the process heap of com, local and global blocks ----------------------------------------------
+// Windows keeps CoTaskMem, Local and Global blocks on one process heap that knows each block's size
+// exactly and can tell its blocks from foreign pointers. Here: glibc's malloc plus a 16-byte header
+// (which keeps the payload 16-aligned) holding the size asked for, and a registry of live blocks
+// (block_registry.cppm) that screens every pointer before it is used.
 struct block_header {
     std::size_t size;
     std::size_t unused; // keeps the payload 16-aligned
@@ -32,18 +31,14 @@ struct block_header {
 static_assert(sizeof(block_header) == system_alignment);
 
 struct process_heap_blocks {};
-block_registry& live_blocks() noexcept {
-    return block_registry::instance<process_heap_blocks>();
-}
+block_registry& live_blocks() noexcept { return block_registry::instance<process_heap_blocks>(); }
 
 block_header* header_of(const void* p) noexcept {
     return reinterpret_cast<block_header*>(const_cast<char*>(static_cast<const char*>(p)) -
                                            sizeof(block_header));
 }
 
-void* payload_of(block_header* h) noexcept {
-    return h + 1;
-}
+void* payload_of(block_header* h) noexcept { return h + 1; }
 
 result<void> check_live(const void* p) noexcept {
     if (!live_blocks().contains(p))
@@ -214,9 +209,7 @@ result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) 
     });
 }
 
-result<void> bstr_free(void* s) noexcept {
-    return block_free(block_family::com, bstr_block(s));
-}
+result<void> bstr_free(void* s) noexcept { return block_free(block_family::com, bstr_block(s)); }
 
 std::uint32_t bstr_byte_length(const void* s) noexcept {
     std::uint32_t n = 0;
@@ -228,40 +221,27 @@ std::uint32_t bstr_length(const void* s) noexcept {
     return bstr_byte_length(s) / std::uint32_t{sizeof(char16_t)};
 }
 
-std::size_t process_heap_blocks_in_use() noexcept {
-    return live_blocks().size();
-}
+std::size_t process_heap_blocks_in_use() noexcept { return live_blocks().size(); }
 
-// --- private heaps: forwarded to the engine
-// ----------------------------------------------------------
+// --- private heaps: forwarded to the engine ----------------------------------------------------------
 
 namespace {
 
 using posix::private_heap;
 using posix::status;
 
-private_heap* engine(void* heap) noexcept {
-    return static_cast<private_heap*>(heap);
-}
+private_heap* engine(void* heap) noexcept { return static_cast<private_heap*>(heap); }
 
 errc to_errc(status s) noexcept {
     switch (s) {
-    case status::ok:
-        break;
-    case status::out_of_memory:
-        return errc::out_of_memory;
-    case status::heap_full:
-        return errc::heap_full;
-    case status::size_overflow:
-        return errc::size_overflow;
-    case status::foreign_block:
-        return errc::foreign_block;
-    case status::double_free:
-        return errc::double_free;
-    case status::heap_corrupt:
-        return errc::heap_corrupt;
-    case status::cannot_resize_in_place:
-        return errc::cannot_resize_in_place;
+    case status::ok: break;
+    case status::out_of_memory: return errc::out_of_memory;
+    case status::heap_full: return errc::heap_full;
+    case status::size_overflow: return errc::size_overflow;
+    case status::foreign_block: return errc::foreign_block;
+    case status::double_free: return errc::double_free;
+    case status::heap_corrupt: return errc::heap_corrupt;
+    case status::cannot_resize_in_place: return errc::cannot_resize_in_place;
     }
     return errc::heap_corrupt; // an ok status is never converted
 }
@@ -281,13 +261,9 @@ result<void*> heap_create(const heap_options& options) noexcept {
     return fail(errc::out_of_memory);
 }
 
-void heap_destroy(void* heap) noexcept {
-    private_heap::destroy(engine(heap));
-}
+void heap_destroy(void* heap) noexcept { private_heap::destroy(engine(heap)); }
 
-void* heap_process() noexcept {
-    return private_heap::process();
-}
+void* heap_process() noexcept { return private_heap::process(); }
 
 result<void*> heap_release_all(void* heap, const heap_options&) noexcept {
     engine(heap)->release_all();
@@ -301,9 +277,7 @@ result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
     return fail(to_errc(s));
 }
 
-result<void> heap_free(void* heap, void* p) noexcept {
-    return to_result(engine(heap)->free(p));
-}
+result<void> heap_free(void* heap, void* p) noexcept { return to_result(engine(heap)->free(p)); }
 
 result<std::size_t> heap_size(void* heap, const void* p) noexcept {
     std::size_t n = 0;
@@ -317,17 +291,13 @@ result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_
     return fail(to_errc(s));
 }
 
-bool heap_owns(void* heap, const void* p) noexcept {
-    return engine(heap)->owns(p);
-}
+bool heap_owns(void* heap, const void* p) noexcept { return engine(heap)->owns(p); }
 
 result<void> heap_validate(void* heap, const void* p) noexcept {
     return to_result(engine(heap)->validate(p));
 }
 
-result<std::size_t> heap_compact(void* heap) noexcept {
-    return engine(heap)->compact();
-}
+result<std::size_t> heap_compact(void* heap) noexcept { return engine(heap)->compact(); }
 
 result<void> heap_enable_low_fragmentation(void*) noexcept {
     // The engine's small-block front end (per-size caches before the coalescing bins, see
