@@ -167,6 +167,16 @@ public:
     void freed_elsewhere(void* p) { freed_.insert(p); }
 
     [[nodiscard]] bool live(const void* p) const { return live_.contains(const_cast<void*>(p)); }
+    /// \returns whether [p, p + n) overlaps a live block.
+    [[nodiscard]] bool overlaps(const void* p, std::size_t n) const {
+        auto next = live_.lower_bound(const_cast<void*>(p));
+        if (next != live_.end() && address(next->first) < address(p) + n)
+            return true;
+        if (next == live_.begin())
+            return false;
+        const auto& [q, b] = *std::prev(next);
+        return address(q) + b.size > address(p);
+    }
     /// \returns whether p was freed (or dropped) and not handed out again since.
     [[nodiscard]] bool freed(const void* p) const { return freed_.contains(const_cast<void*>(p)); }
     [[nodiscard]] const block& at(void* p) const { return live_.at(p); }

@@ -1153,9 +1153,16 @@ struct private_heap::impl : private_heap {
             status moved;
             if (void* q = allocate_block(n, false, moved)) {
                 std::memcpy(q, p, old < n ? old : n);
-                free_block(p);
+                if (free_block(p) != status::ok) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
                 st = status::ok;
                 return q;
+            }
+            if (moved == status::heap_corrupt) {
+                st = moved;
+                return nullptr;
             }
         }
         large_block& l = larges.data[f.large_index];
@@ -1193,7 +1200,10 @@ struct private_heap::impl : private_heap {
                 if (!q)
                     return nullptr;
                 std::memcpy(q, p, old);
-                free_block(p);
+                if (free_block(p) != status::ok) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
                 return q;
             }
             on_map(extra);
@@ -1227,7 +1237,12 @@ struct private_heap::impl : private_heap {
         if (!q)
             return nullptr;
         std::memcpy(q, p, old < n ? old : n);
-        free_block(p); // found again: the allocation may have split p's neighbour
+        // Found again: the allocation may have split p's neighbour. A damaged neighbour found now
+        // leaves p in use, and the heap damaged: q is not handed out then.
+        if (free_block(p) != status::ok) {
+            st = status::heap_corrupt;
+            return nullptr;
+        }
         return q;
     }
 
