@@ -1328,8 +1328,6 @@ struct private_heap::impl : private_heap {
                         return status::heap_corrupt;
                     after_free = true;
                     ++free_blocks;
-                    if (!unlinkable(h))
-                        return status::heap_corrupt;
                 }
                 expect = h->size_units;
                 h = advance(h, block_bytes(h));
@@ -1350,6 +1348,8 @@ struct private_heap::impl : private_heap {
                 prev = h;
             }
         }
+        // Each entry of a bin is a distinct free block (a repeat would break its back link, and a
+        // block belongs to one bin only), so equal counts mean every free block is listed once.
         if (listed != free_blocks || free_count != free_blocks)
             return status::heap_corrupt;
         // Every cached block is in the list of its class, once: the lists hold exactly as many
