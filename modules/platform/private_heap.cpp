@@ -1655,14 +1655,18 @@ status private_heap::validate(const void* p) const noexcept {
     return h.noted(h.locate(p, f));
 }
 
-std::size_t private_heap::compact() noexcept {
+std::size_t private_heap::compact(status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize);
+    st = status::heap_corrupt;
     if (h.damaged || !h.guard_intact()) {
         h.corrupt();
         return 0;
     }
-    return h.compact_all();
+    const std::size_t largest = h.compact_all();
+    if (!h.damaged)
+        st = status::ok;
+    return largest;
 }
 
 void private_heap::release_all() noexcept {

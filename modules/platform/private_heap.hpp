@@ -92,8 +92,14 @@ public:
     /// consistent; heap_corrupt, foreign_block or double_free otherwise.
     status validate(const void* p) const noexcept;
     /// \effects returns wholly free memory to the OS where possible. \returns the size of the
-    /// largest free block left (as HeapCompact).
-    std::size_t compact() noexcept;
+    /// largest free block left (as HeapCompact), with st ok; or 0 with st heap_corrupt when it
+    /// finds damage (every block is checked before its pages are given back).
+    std::size_t compact(status& st) noexcept;
+    /// compact(st) for callers that need no status (0 then also when damage was found).
+    std::size_t compact() noexcept {
+        status st = status::ok;
+        return compact(st);
+    }
     /// \effects frees every block at once, keeping the heap usable (back to its state at create).
     void release_all() noexcept;
     /// \effects calls visit(context, entry) for every block, in use or free, in address order
