@@ -560,31 +560,27 @@ struct private_heap::impl : private_heap {
         corrupt();
         return nullptr;
     }
-    /// Moves every cached block to the bins, each merged with the free blocks either side. A
-    /// block whose neighbours fail their checks (an overrun since it was freed) stays cached,
-    /// untouched; a list that leads out of the heap is followed no further. validate() reports
-    /// both.
+    /// Moves every cached block to the bins, each merged with the free blocks either side. Each
+    /// is checked first (a cached block of its class, in a segment, its neighbours fit to merge
+    /// with, within its class's count): the first that fails is damage, and the flush stops there.
     void flush_caches() noexcept {
         for (std::size_t c = 0; c < cache_classes; ++c) {
-            header* kept = nullptr;
-            std::uint8_t count = 0;
-            header* h = cache[c];
-            for (std::size_t i = 0; h && i < cache_count[c] && cached_in_class(h, c); ++i) {
-                header* const later = next_of(h); // read first: merging rewrites the links
-                const segment& s = segments.data[segment_of(address(h))];
+            for (header* h = cache[c]; h; h = cache[c]) {
                 header* prev = nullptr;
                 header* next = nullptr;
-                if (mergeable(s, h, prev, next)) {
-                    merge_into_bins(h, prev, next);
-                } else {
-                    put_next(h, kept);
-                    kept = h;
-                    ++count;
+                if (cache_count[c] == 0 || !cached_in_class(h, c) ||
+                    !mergeable(segments.data[segment_of(address(h))], h, prev, next)) {
+                    corrupt();
+                    return;
                 }
-                h = later;
+                cache[c] = next_of(h); // read first: merging rewrites the links
+                --cache_count[c];
+                merge_into_bins(h, prev, next);
             }
-            cache[c] = kept;
-            cache_count[c] = count;
+            if (cache_count[c] != 0) {
+                corrupt();
+                return;
+            }
         }
     }
     bool any_cached() const noexcept {
@@ -1393,6 +1389,8 @@ struct private_heap::impl : private_heap {
     /// is checked before its pages are given back, every list walk is bounded).
     std::size_t compact_all() noexcept {
         flush_caches();
+        if (damaged)
+            return 0;
         for (std::size_t i = segments.count; i-- > 0;) {
             const segment s = segments.data[i];
             if (s.initial || !in_bin(s.first) || !sealed(s.first) ||
