@@ -535,30 +535,48 @@ struct private_heap::impl : private_heap {
         header* h = cache[c];
         if (!h)
             return nullptr;
-        const std::size_t bs = (c + min_block / unit) * unit;
-        // The head is checked before it is used (its link was decoded from a freed block): inside
-        // a segment, 16-aligned, a sealed cached block of this class, and counted.
+        // The head is checked before it is used: its link was decoded from a freed block. Inline,
+        // the segment comes from the hint table alone; a miss or a failed check goes to the
+        // authoritative lookup, out of line.
         const std::uintptr_t a = address(h);
-        const std::size_t si = segment_of(a);
-        if (si == segments.count) [[unlikely]]
-            return take_refused();
-        const std::uintptr_t first = address(segments.data[si].first);
-        const std::uintptr_t end = address(segments.data[si].end());
+        const std::size_t si =
+            std::size_t{segment_hint[(a >> hint_granule_shift) % hint_slots]} - 1; // wraps: none
+        if (si >= segments.count || !head_sound(segments.data[si], h, c)) [[unlikely]]
+            return cache_take_unhinted(n);
+        return cache_pop(h, c, n);
+    }
+    /// \returns whether h, the head of class c, is a sealed cached block of that class inside s,
+    /// counted. The seal is checked against the word a cached block of class c has; the word
+    /// itself need not be read, since taking the block rewrites it.
+    [[gnu::always_inline]] bool head_sound(const segment& s, const header* h,
+                                           std::size_t c) const noexcept {
+        const std::size_t bs = (c + min_block / unit) * unit;
+        const std::uintptr_t a = address(h);
+        const std::uintptr_t end = address(s.end());
         const std::uint64_t word = std::uint64_t{units(bs)} | (std::uint64_t{flag_cached} << 32);
-        if (a % alignment != 0 || a < first || end - a < bs || first_word(h) != word ||
-            h->seal != seal_of(word, h) || cache_count[c] == 0) [[unlikely]]
-            return take_refused();
+        // s may be a stale hint that does not hold a at all: both bounds are checked.
+        return a % alignment == 0 && a >= address(s.first) && a <= end - bs &&
+               h->seal == seal_of(word, h) && cache_count[c] != 0;
+    }
+    [[gnu::always_inline]] void* cache_pop(header* h, std::size_t c, std::size_t n) noexcept {
+        const std::size_t bs = (c + min_block / unit) * unit;
         cache[c] = next_of(h);
         --cache_count[c];
         reseal(h, units(bs), flag_in_use, bs - header_size - n);
         on_allocate(n);
         return h + 1;
     }
-    /// A cache head that fails its checks: the heap is damaged. \returns nullptr, and the slow
-    /// path then reports heap_corrupt.
-    [[gnu::cold, gnu::noinline]] void* take_refused() const noexcept {
-        corrupt();
-        return nullptr;
+    /// cache_take() when the hint table does not vouch for the head: the segment table decides.
+    /// A head that fails is damage: \returns nullptr, and the slow path reports heap_corrupt.
+    [[gnu::noinline]] void* cache_take_unhinted(std::size_t n) noexcept {
+        const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
+        header* h = cache[c];
+        const std::size_t si = segment_of(address(h));
+        if (si == segments.count || !head_sound(segments.data[si], h, c)) {
+            corrupt();
+            return nullptr;
+        }
+        return cache_pop(h, c, n);
     }
     /// Moves every cached block to the bins, each merged with the free blocks either side. Each
     /// is checked first (a cached block of its class, in a segment, its neighbours fit to merge
