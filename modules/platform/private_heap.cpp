@@ -536,13 +536,14 @@ struct private_heap::impl : private_heap {
         if (!h)
             return nullptr;
         // The head is checked before it is used: its link was decoded from a freed block. Inline,
-        // the segment comes from the hint table alone; a miss or a failed check goes to the
-        // authoritative lookup, out of line.
+        // the segment comes from the hint table alone; a miss or a failed check returns nullptr,
+        // and the slow path asks the segment table (cache_take_unhinted), which decides. No call
+        // here: the inline path keeps needing no stack frame.
         const std::uintptr_t a = address(h);
         const std::size_t si =
             std::size_t{segment_hint[(a >> hint_granule_shift) % hint_slots]} - 1; // wraps: none
         if (si >= segments.count || !head_sound(segments.data[si], h, c)) [[unlikely]]
-            return cache_take_unhinted(n);
+            return nullptr;
         return cache_pop(h, c, n);
     }
     /// \returns whether h, the head of class c, is a sealed cached block of that class inside s,
@@ -568,9 +569,11 @@ struct private_heap::impl : private_heap {
     }
     /// cache_take() when the hint table does not vouch for the head: the segment table decides.
     /// A head that fails is damage: \returns nullptr, and the slow path reports heap_corrupt.
-    [[gnu::noinline]] void* cache_take_unhinted(std::size_t n) noexcept {
+    void* cache_take_unhinted(std::size_t n) noexcept {
         const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
         header* h = cache[c];
+        if (!h)
+            return nullptr;
         const std::size_t si = segment_of(address(h));
         if (si == segments.count || !head_sound(segments.data[si], h, c)) {
             corrupt();
@@ -838,10 +841,11 @@ struct private_heap::impl : private_heap {
             return nullptr;
         }
         // Zero-filled blocks from the front end are served here, off the inline path (which then
-        // needs no stack frame).
-        if (zero && n <= cache_max_request) {
-            if (void* p = cache_take(n)) {
-                std::memset(p, 0, n);
+        // needs no stack frame), and so are heads the inline path could not vouch for.
+        if (n <= cache_max_request) {
+            if (void* p = cache_take_unhinted(n)) {
+                if (zero)
+                    std::memset(p, 0, n);
                 st = status::ok;
                 return p;
             }
