@@ -133,8 +133,9 @@ public:
     }
 
     /// \effects frees p; free(nullptr) does nothing.
-    /// \errors foreign_block, double_free (see the class comment); heap_destroyed. On error
-    /// nothing is freed.
+    /// \errors foreign_block, double_free (see the class comment); heap_corrupt (p or its
+    /// neighbours damaged, or the heap found damaged before); heap_destroyed. On error nothing is
+    /// freed.
     result<void> free(void* p) noexcept {
         if (p == nullptr)
             return {};
@@ -142,7 +143,7 @@ public:
     }
 
     /// \returns the size p was (re)allocated with. \errors null_pointer, foreign_block,
-    /// double_free, heap_destroyed.
+    /// double_free, heap_corrupt, heap_destroyed.
     [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
         if (p == nullptr)
             return fail(errc::null_pointer);
