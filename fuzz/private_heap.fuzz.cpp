@@ -1,20 +1,30 @@
 // Fuzz harness: the POSIX private heap engine (modules/platform/private_heap.hpp), driven directly,
 // without modules, with what win32_heap cannot reach: any initial and maximum size, the process
-// heap, in-place-only reallocation, owns, usage() and config(), and damaged headers.
+// heap, in-place-only reallocation, owns, usage() and config(), and damage.
 //
 // The input chooses the heap (the process heap, or a new one and its configuration), then a
 // sequence of operations checked against the reference model (fuzz/support/model.hpp): allocate
 // (zeroed or not), free, size, reallocate (in place only or not), owns and validate of a block,
 // validate of the whole heap, walk, usage, compact, release_all, and deliberate misuse (stale,
-// foreign and interior pointers) with the status docs/private_heap.md promises. A `damage`
-// operation flips bits of a header: from then on only validate, size and free are asked (they must
-// report heap_corrupt, never act), and the input ends with the heap destroyed, as a program that
-// found corruption would.
+// foreign and interior pointers) with the status docs/private_heap.md promises.
+//
+// Damage: bits of a header flipped, a few bytes written past the end of a block in use, or written
+// into freed memory (where the free-list links live). The input goes on on the damaged heap, and
+// the hardening rules of docs/reliability.md are checked: every answer is either the right one or
+// heap_corrupt; once the heap has said heap_corrupt it says so to everything until release_all();
+// no block it hands out lies outside its own mappings or overlaps a live block; live blocks keep
+// their contents; nothing crashes (ASan sees any access outside the mappings) and nothing hangs
+// (libFuzzer's -timeout).
+//
+// Speed: each operation checks what it touched; the whole heap (validate, a walk against the
+// model, usage, every live block's contents) is checked every `full_check_every` operations and at
+// the end of the input.
 #include "private_heap.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 #include <vector>
 
@@ -33,16 +43,22 @@ using memmgr_fuzz::model;
 using memmgr_fuzz::require;
 
 constexpr std::size_t header_size = 16;
+constexpr int full_check_every = 96;
 
-// \returns every block of heap, in a vector whose storage is reused from walk to walk.
-const std::vector<block_info>& walk(const private_heap& heap) {
+// The blocks of the last walk, in a vector whose storage is reused from walk to walk.
+struct walk_result {
+    status st;
+    const std::vector<block_info>& entries;
+};
+
+walk_result walk(const private_heap& heap) {
     static std::vector<block_info> entries = [] {
         std::vector<block_info> v;
         v.reserve(4096);
         return v;
     }();
     entries.clear();
-    heap.walk(
+    const status st = heap.walk(
         [](void* c, const block_info& e) {
             auto* out = static_cast<std::vector<block_info>*>(c);
             if (out->size() < out->capacity()) // no allocation while the heap is locked
@@ -50,7 +66,8 @@ const std::vector<block_info>& walk(const private_heap& heap) {
         },
         &entries);
     require(entries.size() < entries.capacity(), "the walk fits the snapshot");
-    return entries;
+    require(st == status::ok || st == status::heap_corrupt, "a walk succeeds or finds damage");
+    return {st, entries};
 }
 
 class runner {
@@ -58,57 +75,89 @@ public:
     runner(FuzzedDataProvider& in, private_heap* heap, bool is_process)
         : in_(in), heap_(heap), process_(is_process) {
         require(heap_ != nullptr, "create() gives a heap");
-        require(other_ != nullptr, "create() gives a second heap");
-        status st = status::ok;
-        foreign_ = other_->allocate(64, false, st);
-        require(foreign_ != nullptr, "the second heap gives a block");
     }
     runner(const runner&) = delete;
     runner& operator=(const runner&) = delete;
     ~runner() {
-        private_heap::destroy(other_);
+        require(other_->validate(nullptr) == status::ok, "damage never reaches another heap");
         private_heap::destroy(heap_);
     }
 
     void run() {
-        for (int ops = 0; ops < 1500 && in_.remaining_bytes() > 0; ++ops) {
+        for (int ops = 1; ops <= 1500 && in_.remaining_bytes() > 0; ++ops) {
             step();
-            if (damaged_)
-                return; // the heap is only destroyed now
+            if (ops % full_check_every == 0)
+                full_check();
         }
-        model_.require_all_intact();
+        full_check();
         while (void* p = model_.pick(in_)) {
-            model_.remove(p);
-            require(heap_->free(p) == status::ok, "freeing a live block succeeds");
+            model_.remove(p); // checked intact whole, and no longer asked about
+            const status st = heap_->free(p);
+            answered(st, st == status::ok, "freeing a live block succeeds");
         }
-        check_usage();
-        require(heap_->validate(nullptr) == status::ok, "an emptied heap validates");
+        if (!damaged_) {
+            check_usage();
+            require(heap_->validate(nullptr) == status::ok, "an emptied heap validates");
+        }
     }
 
 private:
     bool fixed() const { return heap_->config().maximum_size != 0; }
 
     void step() {
-        // Each operation once per entry: the ones listed more often are chosen more often.
+        // Each operation once per entry: the ones listed more often are chosen more often. The
+        // whole-heap checks are rare here: full_check() runs them regularly anyway.
         using operation = void (runner::*)();
+        // clang-format off
         static constexpr operation operations[] = {
-            &runner::allocate,   &runner::allocate,    &runner::allocate, &runner::reallocate,
-            &runner::reallocate, &runner::free,        &runner::free,     &runner::one_block,
-            &runner::check_walk, &runner::check_usage, &runner::compact,  &runner::release_all,
-            &runner::misuse,     &runner::misuse,      &runner::damage,   &runner::validate};
+            &runner::allocate,   &runner::allocate,   &runner::allocate,   &runner::allocate,
+            &runner::allocate,   &runner::allocate,   &runner::allocate,   &runner::allocate,
+            &runner::reallocate, &runner::reallocate, &runner::reallocate, &runner::reallocate,
+            &runner::reallocate, &runner::free,       &runner::free,       &runner::free,
+            &runner::free,       &runner::free,       &runner::free,       &runner::one_block,
+            &runner::one_block,  &runner::misuse,     &runner::misuse,     &runner::compact,
+            &runner::release_all, &runner::overflow,  &runner::overflow,   &runner::write_after_free,
+            &runner::write_after_free, &runner::flip_header, &runner::full_check, &runner::allocate};
+        // clang-format on
         const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
         (this->*operations[pick])();
     }
 
-    void validate() {
-        require(heap_->validate(nullptr) == status::ok, "a heap used properly validates");
+    // --- what a damaged heap may say ------------------------------------------------------------
+    // damaged_: the input damaged the heap (since its last release_all), so any answer may be
+    // heap_corrupt. reported_: the heap said heap_corrupt, so every later answer must be.
+
+    /// \effects checks an answer: `right` when it is the expected one; otherwise it must be
+    /// heap_corrupt on a damaged heap. Once heap_corrupt was said, nothing else may be.
+    void answered(status st, bool right, const char* what) {
+        if (st == status::heap_corrupt) {
+            require(damaged_, "heap_corrupt only after damage");
+            reported_ = true;
+            return;
+        }
+        require(!reported_, "a heap that said heap_corrupt keeps saying it");
+        require(right, what);
     }
 
-    void require_acceptable(status st, std::size_t n) const {
+    void validate() {
+        const status st = heap_->validate(nullptr);
+        answered(st, st == status::ok, "a heap used properly validates");
+    }
+
+    void require_acceptable(status st, std::size_t n) {
         if (memmgr_fuzz::oversized(n))
-            require(st == status::size_overflow, "an oversized request fails with size_overflow");
+            answered(st, st == status::size_overflow,
+                     "an oversized request fails with size_overflow");
         else
-            require(st == status::heap_full && fixed(), "a proper request succeeds");
+            answered(st, st == status::heap_full && fixed(), "a proper request succeeds");
+    }
+
+    /// \effects checks a block the heap handed out for n bytes: inside the heap's own mappings
+    /// (even a damaged heap must never hand out anything else); model_.add checks it overlaps no
+    /// live block.
+    void handed_out(const void* p, std::size_t n) {
+        require(!reported_, "a heap that said heap_corrupt hands out nothing");
+        require(heap_->contains(p, n), "a block lies inside the heap's own mappings");
     }
 
     void allocate() {
@@ -121,7 +170,8 @@ private:
         if (p == nullptr)
             return require_acceptable(st, n);
         require(st == status::ok && !memmgr_fuzz::oversized(n), "an allocation succeeds as asked");
-        require(!zero || memmgr_test::all_zero(p, n), "a zeroed block is zero");
+        handed_out(p, n);
+        require(!zero || memmgr_fuzz::zeroed(p, n), "a zeroed block is zero");
         added(p, n);
     }
 
@@ -137,10 +187,13 @@ private:
         if (q == nullptr) {
             if (!(in_place && p && st == status::cannot_resize_in_place))
                 require_acceptable(st, n);
+            else
+                answered(st, true, "");
             if (p)
                 model_.require_intact(p);
             return;
         }
+        handed_out(q, n);
         require(!in_place || p == nullptr || q == p, "an in-place reallocation does not move");
         if (p == nullptr)
             return added(q, n);
@@ -152,10 +205,14 @@ private:
     }
 
     void free() {
-        if (void* p = model_.pick(in_)) {
-            model_.remove(p);
-            require(heap_->free(p) == status::ok, "freeing a live block succeeds");
-        }
+        void* p = model_.pick(in_);
+        if (p == nullptr)
+            return;
+        model_.require_intact(p);
+        const status st = heap_->free(p);
+        answered(st, st == status::ok, "freeing a live block succeeds");
+        if (st == status::ok)
+            model_.take(p, true);
     }
 
     void one_block() {
@@ -163,25 +220,41 @@ private:
         if (p == nullptr)
             return;
         std::size_t n = 0;
-        require(heap_->size(p, n) == status::ok && n == model_.at(p).size, "size is exact");
-        require(heap_->owns(p), "the heap owns its live blocks");
-        require(heap_->validate(p) == status::ok, "a live block validates");
+        const status sized = heap_->size(p, n);
+        answered(sized, sized == status::ok && n == model_.at(p).size, "size is exact");
+        const bool owned = heap_->owns(p);
+        if (!owned)
+            require(damaged_, "the heap owns its live blocks");
+        const status st = heap_->validate(p);
+        answered(st, st == status::ok, "a live block validates");
         model_.require_intact(p);
     }
 
-    void check_walk() {
-        const std::vector<block_info>& entries = walk(*heap_);
-        for (const block_info& e : entries) {
-            require(address(e.address) % private_heap::alignment == 0, "walked blocks are aligned");
-            require(e.overhead >= header_size, "every block has a header");
+    // The whole heap against the model. Every block's contents are checked whole at the end of
+    // the input and by compact(); here their first bytes, where a stray link would land.
+    void full_check() {
+        for (const auto& [p, b] : model_.blocks())
+            require(memmgr_fuzz::intact(p, b.size < 64 ? b.size : 64, b.seed),
+                    "a live block keeps its contents");
+        const walk_result w = walk(*heap_);
+        answered(w.st, w.st == status::ok, "a heap used properly can be walked");
+        if (w.st == status::ok) {
+            for (const block_info& e : w.entries) {
+                require(address(e.address) % private_heap::alignment == 0,
+                        "walked blocks are aligned");
+                require(e.overhead >= header_size, "every block has a header");
+            }
+            model_.require_walk_matches(w.entries);
         }
-        model_.require_walk_matches(entries);
+        validate();
+        check_usage();
     }
 
     void check_usage() {
         const auto u = heap_->usage();
-        require(u.used_blocks == model_.count(), "usage counts the live blocks");
-        require(u.used_bytes == model_.bytes(), "usage counts the live bytes");
+        // A damaged heap may keep a block it could not free after a move (see reallocate).
+        require(damaged_ || u.used_blocks == model_.count(), "usage counts the live blocks");
+        require(damaged_ || u.used_bytes == model_.bytes(), "usage counts the live bytes");
         require(u.reserved_bytes <= u.peak_reserved_bytes && u.used_bytes <= u.peak_used_bytes,
                 "peaks are peaks");
         if (fixed())
@@ -190,23 +263,44 @@ private:
     }
 
     void compact() {
-        const std::size_t largest = heap_->compact();
+        status st = status::ok;
+        const std::size_t largest = heap_->compact(st);
+        require_pages_intact();
+        answered(st, st == status::ok, "compact succeeds");
+        const walk_result w = walk(*heap_);
+        answered(w.st, w.st == status::ok, "a compacted heap can be walked");
+        if (w.st != status::ok)
+            return;
         std::size_t seen = 0;
-        for (const block_info& e : walk(*heap_))
+        for (const block_info& e : w.entries)
             if (!e.in_use && e.size > seen)
                 seen = e.size;
-        require(largest == seen, "compact reports the largest free block");
-        require(heap_->validate(nullptr) == status::ok, "a compacted heap validates");
-        model_.require_all_intact();
+        require(st != status::ok || largest == seen, "compact reports the largest free block");
+    }
+
+    // compact() gives back whole pages of free blocks: a live block that lost a page to it has lost
+    // its first bytes or those at a page boundary inside it. Cheaper than every byte.
+    MEMMGR_FUZZ_BOOKKEEPING void require_pages_intact() const {
+        constexpr std::size_t page = 4096;
+        for (const auto& [p, b] : model_.blocks()) {
+            bool ok = memmgr_fuzz::intact(p, b.size < 64 ? b.size : 64, b.seed);
+            const auto* bytes = static_cast<const unsigned char*>(p);
+            for (std::size_t i = page - address(p) % page; ok && i < b.size; i += page)
+                for (std::size_t k = i; ok && k < i + 8 && k < b.size; ++k)
+                    ok = bytes[k] == memmgr_test::pattern(b.seed, k);
+            require(ok, "compact leaves live blocks intact");
+        }
     }
 
     void release_all() {
         heap_->release_all();
         if (process_) { // the process heap is never emptied
             model_.require_all_intact();
-            return check_walk();
+            return;
         }
-        model_.drop_all();
+        model_.drop_all(false); // this harness never asks model_.freed()
+        damaged_ = false;       // release_all rebuilds every header and list
+        reported_ = false;
         const auto u = heap_->usage();
         require(u.used_blocks == 0 && u.used_bytes == 0, "release_all frees every block");
         require(u.reserved_bytes == heap_->config().initial_size,
@@ -215,9 +309,9 @@ private:
     }
 
     // What the engine must say of q, which is not one of its live blocks.
-    status expected_refusal(const void* q) const {
-        return memmgr_fuzz::private_heap_says_double_free(walk(*heap_), q) ? status::double_free
-                                                                           : status::foreign_block;
+    status expected_refusal(const std::vector<block_info>& entries, const void* q) const {
+        return memmgr_fuzz::private_heap_says_double_free(entries, q) ? status::double_free
+                                                                      : status::foreign_block;
     }
 
     void misuse() {
@@ -238,79 +332,151 @@ private:
         }
         if (q == nullptr || model_.live(q))
             return;
-        const status expected = expected_refusal(q);
+        // The exact refusal needs a walk (which a damaged heap refuses): then either is accepted.
+        const walk_result w = walk(*heap_);
+        answered(w.st, w.st == status::ok, "a heap used properly can be walked");
+        const bool exact = w.st == status::ok;
+        const status expected = exact ? expected_refusal(w.entries, q) : status::foreign_block;
+        const auto right = [&](status st) {
+            return exact ? st == expected
+                         : st == status::foreign_block || st == status::double_free;
+        };
         std::size_t n = 0;
         status st = status::ok;
         switch (in_.ConsumeIntegralInRange<int>(0, 3)) {
         case 0:
-            require(heap_->free(q) == expected, "free refuses as documented");
+            st = heap_->free(q);
+            answered(st, right(st), "free refuses as documented");
             break;
         case 1:
-            require(heap_->size(q, n) == expected, "size refuses as documented");
+            st = heap_->size(q, n);
+            answered(st, right(st), "size refuses as documented");
             break;
-        case 2:
-            require(heap_->reallocate(q, 64, in_.ConsumeBool(), st) == nullptr && st == expected,
-                    "reallocate refuses as documented");
+        case 2: {
+            void* r = heap_->reallocate(q, 64, in_.ConsumeBool(), st);
+            require(r == nullptr, "reallocate of a pointer that is no block gives nothing");
+            answered(st, right(st), "reallocate refuses as documented");
             break;
-        default:
-            require(heap_->validate(q) == expected && !heap_->owns(q),
-                    "validate and owns refuse as documented");
         }
-        require(heap_->validate(nullptr) == status::ok, "a refused pointer changes nothing");
-        check_usage();
+        default:
+            st = heap_->validate(q);
+            answered(st, right(st), "validate refuses as documented");
+            require(!heap_->owns(q), "owns refuses as documented");
+        }
     }
 
-    // Flips bits of one header (a block in use or a free block): validate must find it, and free
-    // and size of the damaged block must refuse. The input ends there.
-    void damage() {
-        const std::vector<block_info>& entries = walk(*heap_);
-        if (entries.empty() || process_) // the process heap outlives the input: never damaged
+    // --- damage ---------------------------------------------------------------------------------
+    // Never on the process heap, which outlives the input.
+
+    // Flips bits of one header (a block in use, or on a heap not yet damaged any block): validate
+    // must find it, and free and size of the damaged block must refuse.
+    void flip_header() {
+        if (process_)
             return;
+        block_info e{};
+        const bool was_damaged = damaged_;
+        if (!damaged_) {
+            const walk_result w = walk(*heap_);
+            if (w.st != status::ok || w.entries.empty())
+                return;
+            e = w.entries[in_.ConsumeIntegralInRange<std::size_t>(0, w.entries.size() - 1)];
+        } else if (void* p = model_.pick(in_)) {
+            e = {p, model_.at(p).size, header_size, true};
+        } else {
+            return;
+        }
         damaged_ = true;
-        const block_info e =
-            entries[in_.ConsumeIntegralInRange<std::size_t>(0, entries.size() - 1)];
         auto* header = static_cast<unsigned char*>(e.address) - header_size;
         const std::size_t at = in_.ConsumeIntegralInRange<std::size_t>(0, header_size - 1);
         header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
+        if (was_damaged)
+            return;
         if (heap_->validate(nullptr) != status::heap_corrupt)
             std::fprintf(stderr,
                          "byte %zu of the header of a %s block of %zu bytes (+%zu) damaged\n", at,
                          e.in_use ? "used" : "free", e.size, e.overhead);
         require(heap_->validate(nullptr) == status::heap_corrupt,
                 "validate finds a damaged header");
+        reported_ = true;
         require(!heap_->owns(e.address), "a damaged block is not owned");
         std::size_t n = 0;
-        const status sized = heap_->size(e.address, n);
-        require(sized == status::heap_corrupt || sized == status::foreign_block,
-                "size refuses a damaged block");
-        const status freed = heap_->free(e.address);
-        if (freed != status::heap_corrupt && freed != status::foreign_block)
-            std::fprintf(stderr, "free of the damaged %s block answered %d\n",
-                         e.in_use ? "used" : "free", static_cast<int>(freed));
-        require(freed == status::heap_corrupt || freed == status::foreign_block,
-                "free refuses a damaged block");
-        // Any other block: freed if its own neighbourhood is sound, refused otherwise; never worse.
-        if (void* p = model_.pick(in_)) {
-            const status other = heap_->free(p);
-            require(other == status::ok || other == status::heap_corrupt,
-                    "a block next to damage is freed or refused");
+        require(heap_->size(e.address, n) == status::heap_corrupt, "size refuses a damaged block");
+        require(heap_->free(e.address) == status::heap_corrupt, "free refuses a damaged block");
+    }
+
+    // Writes 1 to 16 bytes past the end of a block in use (its slack, the next header, the end
+    // marker of its segment).
+    void overflow() {
+        if (process_)
+            return;
+        void* p = model_.pick(in_);
+        if (p == nullptr)
+            return;
+        const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(1, header_size);
+        auto* at = static_cast<unsigned char*>(p) + model_.at(p).size;
+        if (!heap_->contains(at, n)) // past the last page of a large block's mapping
+            return;
+        damaged_ = true;
+        for (std::size_t i = 0; i < n; ++i)
+            at[i] = in_.ConsumeIntegral<unsigned char>();
+    }
+
+    // Writes 1 to 8 bytes into memory freed earlier, at an offset of 0 to 47 (the first 16 bytes
+    // hold a free block's links, or a cached block's): a use after free, wherever that memory is
+    // now, except inside a live block (whose contents the model checks) or outside the heap.
+    void write_after_free() {
+        if (process_)
+            return;
+        void* q = model_.pick_stale(in_);
+        if (q == nullptr)
+            return;
+        const std::size_t offset = in_.ConsumeIntegralInRange<std::size_t>(0, 47);
+        const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(1, 8);
+        auto* at = static_cast<unsigned char*>(q) + offset;
+        if (!heap_->contains(at, n) || model_.overlaps(at, n))
+            return;
+        damaged_ = true;
+        if (in_.ConsumeBool()) {
+            // A link's worth of a chosen address: the block itself, its neighbour, or null.
+            const std::uintptr_t choices[] = {address(q) - header_size, address(q) + 16 * offset, 0,
+                                              address(foreign_)};
+            const std::uintptr_t value = choices[in_.ConsumeIntegralInRange<std::size_t>(0, 3)];
+            std::memcpy(at, &value, n);
+        } else {
+            for (std::size_t i = 0; i < n; ++i)
+                at[i] = in_.ConsumeIntegral<unsigned char>();
         }
-        require(heap_->validate(nullptr) == status::heap_corrupt, "the damage stays found");
     }
 
     void added(void* p, std::size_t n) {
         model_.add(p, n, in_.ConsumeIntegral<unsigned char>(), private_heap::alignment);
         std::size_t size = 0;
-        require(heap_->size(p, size) == status::ok && size == n,
-                "a new block has the size asked for");
+        const status st = heap_->size(p, size);
+        answered(st, st == status::ok && size == n, "a new block has the size asked for");
     }
 
     FuzzedDataProvider& in_;
     private_heap* heap_;
     bool process_;
     bool damaged_ = false;
-    private_heap* other_ = private_heap::create(heap_config{});
-    void* foreign_ = nullptr;
+    bool reported_ = false;
+    // Another heap, made once for the whole run (two system calls fewer per input): its block is
+    // a foreign pointer to heap_, and no damage done to heap_ may ever reach it.
+    struct other_heap {
+        private_heap* heap;
+        void* block;
+    };
+    static other_heap make_other() {
+        private_heap* h = private_heap::create(heap_config{});
+        require(h != nullptr, "create() gives a second heap");
+        status st = status::ok;
+        void* block = h->allocate(64, false, st);
+        require(block != nullptr, "the second heap gives a block");
+        return {h, block};
+    }
+    inline static const other_heap other = make_other();
+    private_heap* other_ = other.heap;
+    void* foreign_ = other.block;
     model model_;
 };
 

@@ -48,6 +48,7 @@ struct heap_options {
     std::size_t initial_size;
     std::size_t maximum_size; ///< 0: growable
     bool serialize;
+    bool terminate_on_corruption; ///< fail fast at the first damage found (see win32_heap_options)
 };
 
 result<void*> heap_create(const heap_options& options) noexcept;

@@ -23,6 +23,12 @@ struct win32_heap_options {
     /// true: every operation takes the heap's lock, so the heap may be shared between threads.
     /// false (HEAP_NO_SERIALIZE): no lock; one thread at a time, faster.
     bool serialize = true;
+    /// true: the first damage the heap detects (an overrun into a header, a write after free into a
+    /// free list) ends the process at once, instead of every later operation failing with
+    /// errc::heap_corrupt. POSIX: this heap only. Windows: HeapSetInformation(
+    /// HeapEnableTerminationOnCorruption), which applies to every heap of the process and cannot be
+    /// undone.
+    bool terminate_on_corruption = false;
 };
 
 /// Counts over a heap's blocks, computed by walking it.
@@ -115,7 +121,8 @@ public:
     ~win32_heap() { reset(); }
 
     /// \returns a block of at least n bytes (exactly n, as HeapSize reports).
-    /// \errors size_overflow; heap_full (fixed-size heap); out_of_memory; heap_destroyed.
+    /// \errors size_overflow; heap_full (fixed-size heap); out_of_memory; heap_corrupt (POSIX:
+    /// damage found, now or earlier; see docs/reliability.md); heap_destroyed.
     [[nodiscard]] result<void*> allocate(std::size_t n) noexcept { return allocate_impl(n, false); }
 
     /// \returns a zero-filled block for count objects of size bytes (HEAP_ZERO_MEMORY).
@@ -126,8 +133,9 @@ public:
     }
 
     /// \effects frees p; free(nullptr) does nothing.
-    /// \errors foreign_block, double_free (see the class comment); heap_destroyed. On error
-    /// nothing is freed.
+    /// \errors foreign_block, double_free (see the class comment); heap_corrupt (p or its
+    /// neighbours damaged, or the heap found damaged before); heap_destroyed. On error nothing is
+    /// freed.
     result<void> free(void* p) noexcept {
         if (p == nullptr)
             return {};
@@ -135,7 +143,7 @@ public:
     }
 
     /// \returns the size p was (re)allocated with. \errors null_pointer, foreign_block,
-    /// double_free, heap_destroyed.
+    /// double_free, heap_corrupt, heap_destroyed.
     [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
         if (p == nullptr)
             return fail(errc::null_pointer);
@@ -281,7 +289,7 @@ private:
         : handle_(handle), options_(options), owning_(owning) {}
 
     static detail::os::heap_options to_platform(const win32_heap_options& o) noexcept {
-        return {o.initial_size, o.maximum_size, o.serialize};
+        return {o.initial_size, o.maximum_size, o.serialize, o.terminate_on_corruption};
     }
 
     void reset() noexcept {

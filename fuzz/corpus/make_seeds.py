@@ -6,7 +6,14 @@ local, global, win32 growable, fixed, no-serialize, debug_heap<win32_heap>, debu
 for private_heap byte % 16 == 0 the process heap, else a new heap; for bstr the last bytes pick
 operations, and strings are read from the front, so its seeds begin with text (well-formed UTF-8
 in several scripts, and the ill-formed sequences docs/bstr.md lists). The rest is random bytes of a
-few lengths (the operations and their arguments), from a fixed seed so that reruns agree."""
+few lengths (the operations and their arguments), from a fixed seed so that reruns agree.
+
+Not written here, kept as found: private_heap/damaged-then-*-ops, inputs from fuzzing runs that
+damage the heap and then go on for that many operations on it (they depend on the harness's table
+of operations, so a change to that table calls for new ones), and
+private_heap/cache-head-outside-its-hinted-segment, the input that found a one-sided bound in the
+cache take's check. private_heap/config4-64, written here, is also the input that found the fast
+free's missing prev_units check (see docs/reliability.md, "Findings fixed")."""
 import pathlib
 import random
 

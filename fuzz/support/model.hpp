@@ -100,6 +100,17 @@ MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigne
     return true;
 }
 
+/// \returns whether the n bytes at p are all zero (memcmp against a zero page: a zero-filled block
+/// of a megabyte is checked in microseconds, not byte by byte under coverage instrumentation).
+MEMMGR_FUZZ_BOOKKEEPING inline bool zeroed(const void* p, std::size_t n) {
+    static const unsigned char zeros[4096] = {};
+    const auto* bytes = static_cast<const unsigned char*>(p);
+    for (std::size_t at = 0; at < n; at += sizeof zeros)
+        if (std::memcmp(bytes + at, zeros, n - at < sizeof zeros ? n - at : sizeof zeros) != 0)
+            return false;
+    return true;
+}
+
 class model {
 public:
     /// Bounds that keep one input fast: allocations beyond them are skipped.
@@ -155,9 +166,19 @@ public:
     }
 
     /// \effects every live block is gone at once (release_all, or the heap destroyed).
-    void drop_all() {
-        for (const auto& [p, b] : live_)
-            remember(p);
+    /// remember_all = false: only the last blocks become stale pointers for misuse; `freed` is
+    /// not told of the rest (for a harness that never asks it, this saves a set insertion each).
+    void drop_all(bool remember_all = true) {
+        // As remember() of each block in turn, but only the last 64 reach the stale list (the
+        // others would be pushed out of it at once): a heap of a thousand blocks emptied costs a
+        // thousand set insertions, not also a thousand shifts of the list.
+        std::size_t left = live_.size();
+        for (const auto& [p, b] : live_) {
+            if (left-- <= max_stale)
+                remember(p);
+            else if (remember_all)
+                freed_.insert(p);
+        }
         live_.clear();
         bytes_ = 0;
     }
@@ -171,6 +192,16 @@ public:
     void freed_elsewhere(void* p) { freed_.insert(p); }
 
     [[nodiscard]] bool live(const void* p) const { return live_.contains(const_cast<void*>(p)); }
+    /// \returns whether [p, p + n) overlaps a live block.
+    [[nodiscard]] bool overlaps(const void* p, std::size_t n) const {
+        auto next = live_.lower_bound(const_cast<void*>(p));
+        if (next != live_.end() && address(next->first) < address(p) + n)
+            return true;
+        if (next == live_.begin())
+            return false;
+        const auto& [q, b] = *std::prev(next);
+        return address(q) + b.size > address(p);
+    }
     /// \returns whether p was freed (or dropped) and not handed out again since.
     [[nodiscard]] bool freed(const void* p) const { return freed_.contains(const_cast<void*>(p)); }
     [[nodiscard]] const block& at(void* p) const { return live_.at(p); }
@@ -227,10 +258,11 @@ private:
     void remember(void* p) {
         freed_.insert(p);
         stale_.push_back(p);
-        if (stale_.size() > 64)
+        if (stale_.size() > max_stale)
             stale_.erase(stale_.begin());
     }
 
+    static constexpr std::size_t max_stale = 64;
     std::map<void*, block> live_;
     std::size_t bytes_ = 0;
     std::set<void*> freed_;    // every address freed since the heap was made, not handed out again

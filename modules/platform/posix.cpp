@@ -259,7 +259,8 @@ result<void> to_result(status s) noexcept {
 } // namespace
 
 result<void*> heap_create(const heap_options& options) noexcept {
-    const posix::heap_config config{options.initial_size, options.maximum_size, options.serialize};
+    const posix::heap_config config{options.initial_size, options.maximum_size, options.serialize,
+                                    options.terminate_on_corruption};
     if (private_heap* h = private_heap::create(config))
         return static_cast<void*>(h);
     return fail(errc::out_of_memory);
@@ -301,7 +302,13 @@ result<void> heap_validate(void* heap, const void* p) noexcept {
     return to_result(engine(heap)->validate(p));
 }
 
-result<std::size_t> heap_compact(void* heap) noexcept { return engine(heap)->compact(); }
+result<std::size_t> heap_compact(void* heap) noexcept {
+    status s = status::ok;
+    const std::size_t largest = engine(heap)->compact(s);
+    if (s != status::ok)
+        return fail(to_errc(s));
+    return largest;
+}
 
 result<void> heap_enable_low_fragmentation(void*) noexcept {
     // The engine's small-block front end (per-size caches before the coalescing bins, see
@@ -315,13 +322,14 @@ result<void> heap_walk(void* heap, bool, void (*visit)(void*, const heap_entry&)
         void (*visit)(void*, const heap_entry&);
         void* context;
     } f{visit, context};
-    engine(heap)->walk(
+    // A damaged heap says heap_corrupt (the entries visited before the damage are the caller's
+    // to discard), never a truncated list that looks complete.
+    return to_result(engine(heap)->walk(
         [](void* c, const posix::block_info& b) {
             const auto* fw = static_cast<const forward*>(c);
             fw->visit(fw->context, heap_entry{b.address, b.size, b.overhead, b.in_use});
         },
-        &f);
-    return {};
+        &f));
 }
 
 } // namespace memmgr::detail::os

@@ -6,6 +6,8 @@
 
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <cstdlib>
 #if __has_include(<sys/single_threaded.h>)
 #include <sys/single_threaded.h>
 #define MEMMGR_HAS_SINGLE_THREADED 1
@@ -95,10 +97,12 @@ struct header {
 };
 static_assert(sizeof(header) == header_size);
 
-/// Lives in the first 16 bytes of a free block's payload.
+/// Lives in the first 16 bytes of a free block's payload. Both words are stored encoded (see
+/// impl::link_mask): a value written there by anyone but the heap decodes to a wild address, which
+/// the checks before every use refuse.
 struct free_links {
-    header* next;
-    header* prev;
+    std::uintptr_t next;
+    std::uintptr_t prev;
 };
 
 header* header_at(std::uintptr_t a) noexcept {
@@ -118,6 +122,9 @@ std::uint32_t units(std::size_t bytes) noexcept {
 }
 free_links& links(header* h) noexcept {
     return *reinterpret_cast<free_links*>(h + 1);
+}
+const free_links& links(const header* h) noexcept {
+    return *reinterpret_cast<const free_links*>(h + 1);
 }
 bool in_use(const header* h) noexcept {
     return (h->flags & flag_in_use) != 0;
@@ -275,6 +282,12 @@ struct private_heap::impl : private_heap {
     std::size_t page = 4096;
     std::size_t budget = 0; // the most that may be mapped at once: maximum_size, or SIZE_MAX
     std::uint64_t cookie = 0;
+    std::uint64_t link_key = 0;    // mixed into every encoded free-list link (see link_mask)
+    std::uint64_t guard_value = 0; // expected in the two words of guard() (see self_bytes)
+    std::size_t free_count = 0;    // blocks in the bins: bounds every walk of a bin's list
+    // Set at the first damage found; from then on every operation answers heap_corrupt (see
+    // corrupt()) until release_all() rebuilds the heap.
+    mutable bool damaged = false;
     heap_usage stats{};
     std::size_t segment_bytes = 0; // sum of segment lengths: drives the doubling
     std::uint64_t bitmap[bitmap_words]{};
@@ -286,7 +299,44 @@ struct private_heap::impl : private_heap {
     std::uint8_t cache_count[cache_classes]{};       // at most cache_class_cap
     mutable std::uint8_t segment_hint[hint_slots]{}; // see segment_of(); segment index + 1, 0: none
 
-    static std::size_t self_bytes() noexcept { return round_up(sizeof(impl), 64); }
+    /// The heap object, then a 16-byte guard right before the first block of the first segment:
+    /// an underrun of that block lands in the guard (checked on the slow paths and by validate),
+    /// and a longer one in the segment hint table and the front end's heads and counts, which are
+    /// checked before they are used (the tables that are not sit at the object's start).
+    static std::size_t self_bytes() noexcept { return round_up(sizeof(impl) + 16, 64); }
+    std::uint64_t* guard() const noexcept {
+        return reinterpret_cast<std::uint64_t*>(address(this) + self_bytes() - 16);
+    }
+    void write_guard() noexcept {
+        guard_value = mix(cookie ^ 0x5bd1e9955bd1e995u);
+        guard()[0] = guard_value;
+        guard()[1] = ~guard_value;
+    }
+    bool guard_intact() const noexcept {
+        return guard()[1] == ~guard_value && guard()[0] == guard_value;
+    }
+
+    /// Damage found: the heap answers heap_corrupt from now on (or, with terminate_on_corruption,
+    /// the process ends here). The front end is disarmed so that its inline paths, which do not
+    /// test `damaged`, miss and reach the slow paths, which do: no head to take, every class full.
+    /// \returns heap_corrupt.
+    [[gnu::cold, gnu::noinline]] status corrupt() const noexcept {
+        if (cfg.terminate_on_corruption) {
+            static constexpr char message[] =
+                "memmgr: private heap corruption detected; terminating (terminate_on_corruption)\n";
+            [[maybe_unused]] const auto written = ::write(2, message, sizeof message - 1);
+            std::abort();
+        }
+        auto& self = const_cast<impl&>(*this); // every impl is made in mutable memory by create()
+        self.damaged = true;
+        for (std::size_t c = 0; c < cache_classes; ++c) {
+            self.cache[c] = nullptr;
+            self.cache_count[c] = cache_class_cap;
+        }
+        return status::heap_corrupt;
+    }
+    /// \returns st, having recorded the damage when st is heap_corrupt.
+    status noted(status st) const noexcept { return st == status::heap_corrupt ? corrupt() : st; }
     /// Whether an operation must take the lock (see optional_lock).
     bool locking() const noexcept { return cfg.serialize && !only_thread(); }
     [[gnu::noinline]] void* allocate_locked(std::size_t n, bool zero, status& st) noexcept {
@@ -347,39 +397,85 @@ struct private_heap::impl : private_heap {
     /// A header swallowed by a merge must not pass for a block again (a double free of it).
     static void wipe(header* h) noexcept { h->seal = 0; }
 
+    // --- links -----------------------------------------------------------------------------------
+    /// Free-list links are stored as address ^ link_mask(slot): the heap's secret key mixed with
+    /// the slot's own address, so that a link written by a use after free, or copied from another
+    /// slot, decodes to an address the checks refuse (not in a segment, not 16-aligned, not a
+    /// sealed header of the right kind), and a zeroed link is not read as the end of a list.
+    std::uintptr_t link_mask(const std::uintptr_t* slot) const noexcept {
+        return static_cast<std::uintptr_t>(link_key ^ std::rotl(std::uint64_t{address(slot)}, 32));
+    }
+    header* next_of(const header* h) const noexcept {
+        const std::uintptr_t* slot = &links(h).next;
+        return header_at(*slot ^ link_mask(slot));
+    }
+    header* prev_of(const header* h) const noexcept {
+        const std::uintptr_t* slot = &links(h).prev;
+        return header_at(*slot ^ link_mask(slot));
+    }
+    void put_next(header* h, const header* to) const noexcept {
+        std::uintptr_t* slot = &links(h).next;
+        *slot = address(to) ^ link_mask(slot);
+    }
+    void put_prev(header* h, const header* to) const noexcept {
+        std::uintptr_t* slot = &links(h).prev;
+        *slot = address(to) ^ link_mask(slot);
+    }
+
     // --- bins ------------------------------------------------------------------------------------
+    // A bin's head is set only to blocks checked as free blocks of a segment, so it is followed
+    // as an address of this heap; every link read from a block is checked before it is trusted.
     void bin_insert(header* h) noexcept {
         const std::size_t i = bin_index(block_bytes(h));
         header* head = bins[i];
-        links(h) = {head, nullptr};
+        put_next(h, head);
+        put_prev(h, nullptr);
         if (head)
-            links(head).prev = h;
+            put_prev(head, h);
         else
             bitmap[i / 64] |= std::uint64_t{1} << (i % 64);
         bins[i] = h;
+        ++free_count;
     }
+    /// \returns whether h, a sealed free block, can be taken out of its bin: its neighbours in the
+    /// list are free blocks of this heap's segments in the same bin that point back at h (or h is
+    /// the bin's head), as glibc checks before unlinking.
+    bool unlinkable(const header* h) const noexcept {
+        const std::size_t i = bin_index(block_bytes(h));
+        const header* const prev = prev_of(h);
+        const header* const next = next_of(h);
+        if (prev ? !free_in_bin(prev, i) || next_of(prev) != h : bins[i] != h)
+            return false;
+        return !next || (free_in_bin(next, i) && prev_of(next) == h);
+    }
+    /// \requires unlinkable(h).
     void bin_remove(header* h) noexcept {
         const std::size_t i = bin_index(block_bytes(h));
-        const free_links l = links(h);
-        if (l.prev)
-            links(l.prev).next = l.next;
+        header* const prev = prev_of(h);
+        header* const next = next_of(h);
+        if (prev)
+            put_next(prev, next);
         else
-            bins[i] = l.next;
-        if (l.next)
-            links(l.next).prev = l.prev;
+            bins[i] = next;
+        if (next)
+            put_prev(next, prev);
         if (!bins[i])
             bitmap[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+        --free_count;
     }
-    /// Puts now in old's place in old's bin (both sizes map to that bin).
+    /// Puts now in old's place in old's bin (both sizes map to that bin). \requires
+    /// unlinkable(old).
     void bin_replace(header* old, header* now) noexcept {
-        const free_links l = links(old);
-        links(now) = l;
-        if (l.prev)
-            links(l.prev).next = now;
+        header* const prev = prev_of(old);
+        header* const next = next_of(old);
+        put_next(now, next);
+        put_prev(now, prev);
+        if (prev)
+            put_next(prev, now);
         else
             bins[bin_index(block_bytes(now))] = now;
-        if (l.next)
-            links(l.next).prev = now;
+        if (next)
+            put_prev(next, now);
     }
     /// \returns the first non-empty bin from i on, or num_bins.
     std::size_t next_bin(std::size_t i) const noexcept {
@@ -414,12 +510,19 @@ struct private_heap::impl : private_heap {
         // An exact bin holds one size: find_fit has seen it.
         return i < exact_bins ? nullptr : first_fit_in(i, bs, SIZE_MAX);
     }
-    /// \returns the first of bin i's first `limit` blocks that holds bs bytes, or nullptr.
+    /// \returns the first of bin i's first `limit` blocks that holds bs bytes, or nullptr (having
+    /// recorded the damage if an entry is not a free block of the bin, or the list is longer than
+    /// the free blocks there are: a cycle).
     header* first_fit_in(std::size_t i, std::size_t bs, std::size_t limit) const noexcept {
         std::size_t probed = 0;
-        for (header* h = bins[i]; h && probed < limit; h = links(h).next, ++probed)
+        for (header* h = bins[i]; h && probed < limit; h = next_of(h), ++probed) {
+            if (probed >= free_count || !free_in_bin(h, i)) {
+                corrupt();
+                return nullptr;
+            }
             if (block_bytes(h) >= bs)
                 return h;
+        }
         return nullptr;
     }
 
@@ -432,38 +535,73 @@ struct private_heap::impl : private_heap {
         header* h = cache[c];
         if (!h)
             return nullptr;
+        // The head is checked before it is used: its link was decoded from a freed block. Inline,
+        // the segment comes from the hint table alone; a miss or a failed check returns nullptr,
+        // and the slow path asks the segment table (cache_take_unhinted), which decides. No call
+        // here: the inline path keeps needing no stack frame.
+        const std::uintptr_t a = address(h);
+        const std::size_t si =
+            std::size_t{segment_hint[(a >> hint_granule_shift) % hint_slots]} - 1; // wraps: none
+        if (si >= segments.count || !head_sound(segments.data[si], h, c)) [[unlikely]]
+            return nullptr;
+        return cache_pop(h, c, n);
+    }
+    /// \returns whether h, the head of class c, is a sealed cached block of that class inside s,
+    /// counted. The seal is checked against the word a cached block of class c has; the word
+    /// itself need not be read, since taking the block rewrites it.
+    [[gnu::always_inline]] bool head_sound(const segment& s, const header* h,
+                                           std::size_t c) const noexcept {
         const std::size_t bs = (c + min_block / unit) * unit;
-        cache[c] = links(h).next;
+        const std::uintptr_t a = address(h);
+        const std::uintptr_t end = address(s.end());
+        const std::uint64_t word = std::uint64_t{units(bs)} | (std::uint64_t{flag_cached} << 32);
+        // s may be a stale hint that does not hold a at all: both bounds are checked.
+        return a % alignment == 0 && a >= address(s.first) && a <= end - bs &&
+               h->seal == seal_of(word, h) && cache_count[c] != 0;
+    }
+    [[gnu::always_inline]] void* cache_pop(header* h, std::size_t c, std::size_t n) noexcept {
+        const std::size_t bs = (c + min_block / unit) * unit;
+        cache[c] = next_of(h);
         --cache_count[c];
         reseal(h, units(bs), flag_in_use, bs - header_size - n);
         on_allocate(n);
         return h + 1;
     }
-    /// Moves every cached block to the bins, each merged with the free blocks either side. A
-    /// block whose neighbours fail their checks (an overrun since it was freed) stays cached,
-    /// untouched; a list that leads out of the heap is followed no further. validate() reports
-    /// both.
+    /// cache_take() when the hint table does not vouch for the head: the segment table decides.
+    /// A head that fails is damage: \returns nullptr, and the slow path reports heap_corrupt.
+    void* cache_take_unhinted(std::size_t n) noexcept {
+        const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
+        header* h = cache[c];
+        if (!h)
+            return nullptr;
+        const std::size_t si = segment_of(address(h));
+        if (si == segments.count || !head_sound(segments.data[si], h, c)) {
+            corrupt();
+            return nullptr;
+        }
+        return cache_pop(h, c, n);
+    }
+    /// Moves every cached block to the bins, each merged with the free blocks either side. Each
+    /// is checked first (a cached block of its class, in a segment, its neighbours fit to merge
+    /// with, within its class's count): the first that fails is damage, and the flush stops there.
     void flush_caches() noexcept {
         for (std::size_t c = 0; c < cache_classes; ++c) {
-            header* kept = nullptr;
-            std::uint8_t count = 0;
-            header* h = cache[c];
-            for (std::size_t i = 0; h && i < cache_count[c] && cached_in_class(h, c); ++i) {
-                header* const later = links(h).next; // read first: merging rewrites the links
-                const segment& s = segments.data[segment_of(address(h))];
+            for (header* h = cache[c]; h; h = cache[c]) {
                 header* prev = nullptr;
                 header* next = nullptr;
-                if (neighbours(s, h, prev, next) && (!in_bin(next) || sound_after(s, next))) {
-                    merge_into_bins(h, prev, next);
-                } else {
-                    links(h).next = kept;
-                    kept = h;
-                    ++count;
+                if (cache_count[c] == 0 || !cached_in_class(h, c) ||
+                    !mergeable(segments.data[segment_of(address(h))], h, prev, next)) {
+                    corrupt();
+                    return;
                 }
-                h = later;
+                cache[c] = next_of(h); // read first: merging rewrites the links
+                --cache_count[c];
+                merge_into_bins(h, prev, next);
             }
-            cache[c] = kept;
-            cache_count[c] = count;
+            if (cache_count[c] != 0) {
+                corrupt();
+                return;
+            }
         }
     }
     bool any_cached() const noexcept {
@@ -475,11 +613,20 @@ struct private_heap::impl : private_heap {
     /// Takes the cached block h out of its class list. \returns false if it is not there.
     bool cache_unlink(header* h) noexcept {
         const std::size_t c = cache_class(block_bytes(h));
-        header** link = &cache[c];
-        for (std::size_t seen = 0; *link != h; link = &links(*link).next)
-            if (!*link || ++seen >= cache_count[c])
+        if (cache_count[c] == 0)
+            return false;
+        header* before = nullptr; // the entry whose link leads to h; nullptr: the head does
+        header* at = cache[c];
+        for (std::size_t seen = 0; at != h; ++seen) {
+            if (!at || seen + 1 >= cache_count[c] || !cached_in_class(at, c))
                 return false;
-        *link = links(h).next;
+            before = at;
+            at = next_of(at);
+        }
+        if (before)
+            put_next(before, next_of(h));
+        else
+            cache[c] = next_of(h);
         --cache_count[c];
         return true;
     }
@@ -598,9 +745,39 @@ struct private_heap::impl : private_heap {
     }
 
     // --- blocks ----------------------------------------------------------------------------------
+    /// \returns whether h, found in a bin for a block of bs bytes, may be carved: a sealed free
+    /// block of a segment, of at least bs bytes and within its segment; the header after it sealed
+    /// and pointing back; its prev_units naming the block before; its list links sound.
+    bool carvable(const header* h, std::size_t bs) const noexcept {
+        std::size_t si = 0;
+        if (!segment_block(h, 0, &si) || block_bytes(h) < bs)
+            return false;
+        const segment& s = segments.data[si];
+        const header* const next = advance(const_cast<header*>(h), block_bytes(h));
+        if (!sealed(next) || next->prev_units != h->size_units)
+            return false;
+        if (!prev_sound(s, h))
+            return false;
+        return unlinkable(h);
+    }
+    /// \returns whether the unsealed prev_units of h, a block of s whose own header is sound,
+    /// names the block before it: 0 for the first block, else a header inside s of that size.
+    static bool prev_sound(const segment& s, const header* h) noexcept {
+        const std::size_t before = std::size_t{h->prev_units} * unit;
+        if (before == 0)
+            return h == s.first;
+        return before <= address(h) - address(s.first) &&
+               header_at(address(h) - before)->size_units == h->prev_units;
+    }
+
     /// Turns the free block h (in its bin, at least bs bytes) into an in-use block for n bytes,
-    /// splitting off the rest when it can hold a block. \returns the payload.
+    /// splitting off the rest when it can hold a block. \returns the payload, or nullptr (the
+    /// heap then damaged, nothing changed) when h fails carvable().
     void* carve(header* h, std::size_t bs, std::size_t n) noexcept {
+        if (!carvable(h, bs)) {
+            corrupt();
+            return nullptr;
+        }
         const std::size_t have = block_bytes(h);
         const std::size_t rest = have - bs;
         if (rest >= min_block) {
@@ -655,17 +832,26 @@ struct private_heap::impl : private_heap {
     }
 
     [[gnu::noinline]] void* allocate_slow(std::size_t n, bool zero, status& st) noexcept {
+        if (damaged || !guard_intact()) {
+            st = corrupt();
+            return nullptr;
+        }
         if (n > max_request) {
             st = status::size_overflow;
             return nullptr;
         }
         // Zero-filled blocks from the front end are served here, off the inline path (which then
-        // needs no stack frame).
-        if (zero && n <= cache_max_request) {
-            if (void* p = cache_take(n)) {
-                std::memset(p, 0, n);
+        // needs no stack frame), and so are heads the inline path could not vouch for.
+        if (n <= cache_max_request) {
+            if (void* p = cache_take_unhinted(n)) {
+                if (zero)
+                    std::memset(p, 0, n);
                 st = status::ok;
                 return p;
+            }
+            if (damaged) {
+                st = status::heap_corrupt;
+                return nullptr;
             }
         }
         // A fixed heap first looks for large blocks in its segments: its budget may be all there.
@@ -673,18 +859,26 @@ struct private_heap::impl : private_heap {
         if (in_segments) {
             const std::size_t bs = block_size_for(n);
             header* h = find_fit(bs);
-            if (!h && any_cached()) {
+            if (!h && !damaged && any_cached()) {
                 // The front end's blocks, merged, may hold the room: use it before growing or
                 // reporting heap_full.
                 flush_caches();
                 h = find_fit(bs);
             }
-            if (!h)
+            if (!h && !damaged)
                 h = find_fit_anywhere(bs);
+            if (damaged) {
+                st = status::heap_corrupt;
+                return nullptr;
+            }
             if (!h && n < large_threshold && !(h = grow(bs, st)))
                 return nullptr;
             if (h) {
                 void* p = carve(h, bs, n);
+                if (!p) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
                 on_allocate(n);
                 if (zero)
                     std::memset(p, 0, n);
@@ -728,6 +922,15 @@ struct private_heap::impl : private_heap {
         const header* after = advance(next, block_bytes(next));
         return address(after) <= address(s.end()) && sealed(after) &&
                after->prev_units == next->size_units;
+    }
+    /// neighbours(), and what a merge with them further needs: a next block in a bin ends where
+    /// a sound header points back, and each neighbour in a bin can be unlinked from it.
+    bool mergeable(const segment& s, header* h, header*& prev, header*& next) const noexcept {
+        if (!neighbours(s, h, prev, next))
+            return false;
+        if (in_bin(next) && (!sound_after(s, next) || !unlinkable(next)))
+            return false;
+        return !prev || !in_bin(prev) || unlinkable(prev);
     }
 
     /// Why a pointer inside segment s failed the quick checks, by walking s from its start. Only
@@ -832,7 +1035,7 @@ struct private_heap::impl : private_heap {
             return false;
         on_release(capacity(h) - h->slack);
         reseal(h, size_units, flag_cached, 0);
-        links(h).next = cache[c];
+        put_next(h, cache[c]);
         cache[c] = h;
         ++cache_count[c];
         return true;
@@ -845,21 +1048,24 @@ struct private_heap::impl : private_heap {
     }
 
     [[gnu::noinline]] status free_to_bins(void* p) noexcept {
+        if (damaged || !guard_intact())
+            return corrupt();
         found f;
         if (const status st = locate(p, f); st != status::ok)
-            return st;
+            return noted(st);
         if (f.is_large) {
             release_large(f.large_index);
             return status::ok;
         }
         header* h = f.h;
         const std::size_t size = capacity(h) - h->slack;
-        header* next = f.next;
-        if (in_bin(next) && !sound_after(segments.data[f.segment_index], next))
-            return status::heap_corrupt;
+        header* prev = nullptr;
+        header* next = nullptr;
+        if (!mergeable(segments.data[f.segment_index], h, prev, next))
+            return corrupt();
         // Checks done: from here on nothing fails.
         on_release(size);
-        merge_into_bins(h, f.prev, next);
+        merge_into_bins(h, prev, next);
         return status::ok;
     }
 
@@ -898,7 +1104,7 @@ struct private_heap::impl : private_heap {
         header* after = advance(next, block_bytes(next));
         std::size_t avail = block_bytes(f.h) + block_bytes(next);
         if (in_bin(after)) {
-            if (!sound_after(s, after))
+            if (!sound_after(s, after) || !unlinkable(after))
                 return status::heap_corrupt;
             avail += block_bytes(after);
         }
@@ -928,7 +1134,7 @@ struct private_heap::impl : private_heap {
         if (next_free) {
             after = advance(next, block_bytes(next));
             if (address(after) > address(segments.data[f.segment_index].end()) || !sealed(after) ||
-                after->prev_units != next->size_units)
+                after->prev_units != next->size_units || !unlinkable(next))
                 return status::heap_corrupt;
             avail += block_bytes(next);
         }
@@ -965,9 +1171,16 @@ struct private_heap::impl : private_heap {
             status moved;
             if (void* q = allocate_block(n, false, moved)) {
                 std::memcpy(q, p, old < n ? old : n);
-                free_block(p);
+                if (free_block(p) != status::ok) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
                 st = status::ok;
                 return q;
+            }
+            if (moved == status::heap_corrupt) {
+                st = moved;
+                return nullptr;
             }
         }
         large_block& l = larges.data[f.large_index];
@@ -1005,7 +1218,10 @@ struct private_heap::impl : private_heap {
                 if (!q)
                     return nullptr;
                 std::memcpy(q, p, old);
-                free_block(p);
+                if (free_block(p) != status::ok) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
                 return q;
             }
             on_map(extra);
@@ -1039,18 +1255,26 @@ struct private_heap::impl : private_heap {
         if (!q)
             return nullptr;
         std::memcpy(q, p, old < n ? old : n);
-        free_block(p); // found again: the allocation may have split p's neighbour
+        // Found again: the allocation may have split p's neighbour. A damaged neighbour found now
+        // leaves p in use, and the heap damaged: q is not handed out then.
+        if (free_block(p) != status::ok) {
+            st = status::heap_corrupt;
+            return nullptr;
+        }
         return q;
     }
 
     // --- whole heap ------------------------------------------------------------------------------
     /// \returns whether h is a sealed header of a block of this heap's segments with these flags.
     /// Reads only memory of the segments.
-    bool segment_block(const header* h, std::uint8_t flags) const noexcept {
+    bool segment_block(const header* h, std::uint8_t flags,
+                       std::size_t* where = nullptr) const noexcept {
         const std::uintptr_t a = address(h);
         const std::size_t si = segment_of(a);
         if (si == segments.count)
             return false;
+        if (where)
+            *where = si;
         const segment& s = segments.data[si];
         if (a < address(s.first) || a >= address(s.end()) || (a - address(s.first)) % unit != 0)
             return false;
@@ -1067,14 +1291,26 @@ struct private_heap::impl : private_heap {
                cache_class(block_bytes(h)) == c;
     }
 
+    /// \returns whether [a, a + n) lies in one mapping of the heap: a segment past the heap
+    /// object, or a large block. Reads only the tables.
+    bool contains_range(std::uintptr_t a, std::size_t n) const noexcept {
+        if (const std::size_t si = segment_of(a); si != segments.count) {
+            const segment& s = segments.data[si];
+            return a >= address(s.first) && s.base + s.length - a >= n;
+        }
+        const std::size_t li = larges.upper(a);
+        return li != 0 && a - larges.data[li - 1].base < larges.data[li - 1].length &&
+               larges.data[li - 1].base + larges.data[li - 1].length - a >= n;
+    }
+
     status check_all() const noexcept {
         std::size_t reserved = segments.mapped_bytes + larges.mapped_bytes;
         std::size_t used_blocks = 0;
         std::size_t used_bytes = 0;
         std::size_t free_blocks = 0;
         std::size_t cached_blocks = 0;
-        if (segments.count == 0 || segments.count > segments.capacity ||
-            larges.count > larges.capacity)
+        if (damaged || !guard_intact() || segments.count == 0 ||
+            segments.count > segments.capacity || larges.count > larges.capacity)
             return status::heap_corrupt;
         for (std::size_t i = 0; i < segments.count; ++i) {
             const segment& s = segments.data[i];
@@ -1110,12 +1346,6 @@ struct private_heap::impl : private_heap {
                         return status::heap_corrupt;
                     after_free = true;
                     ++free_blocks;
-                    const std::size_t b = bin_index(block_bytes(h));
-                    const free_links l = links(h);
-                    if (l.prev ? !free_in_bin(l.prev, b) || links(l.prev).next != h : bins[b] != h)
-                        return status::heap_corrupt;
-                    if (l.next && (!free_in_bin(l.next, b) || links(l.next).prev != h))
-                        return status::heap_corrupt;
                 }
                 expect = h->size_units;
                 h = advance(h, block_bytes(h));
@@ -1130,20 +1360,22 @@ struct private_heap::impl : private_heap {
             if (marked != (bins[b] != nullptr))
                 return status::heap_corrupt;
             const header* prev = nullptr;
-            for (header* h = bins[b]; h; h = links(h).next) {
-                if (++listed > free_blocks || !free_in_bin(h, b) || links(h).prev != prev)
+            for (header* h = bins[b]; h; h = next_of(h)) {
+                if (++listed > free_blocks || !free_in_bin(h, b) || prev_of(h) != prev)
                     return status::heap_corrupt;
                 prev = h;
             }
         }
-        if (listed != free_blocks)
+        // Each entry of a bin is a distinct free block (a repeat would break its back link, and a
+        // block belongs to one bin only), so equal counts mean every free block is listed once.
+        if (listed != free_blocks || free_count != free_blocks)
             return status::heap_corrupt;
         // Every cached block is in the list of its class, once: the lists hold exactly as many
         // blocks as the walk found, each a genuine cached block of the right size.
         std::size_t cached_listed = 0;
         for (std::size_t c = 0; c < cache_classes; ++c) {
             std::size_t count = 0;
-            for (header* h = cache[c]; h; h = links(h).next) {
+            for (header* h = cache[c]; h; h = next_of(h)) {
                 if (++cached_listed > cached_blocks || !cached_in_class(h, c))
                     return status::heap_corrupt;
                 ++count;
@@ -1175,12 +1407,21 @@ struct private_heap::impl : private_heap {
         return status::ok;
     }
 
+    /// \returns the largest free block's capacity, or 0 with the heap found damaged (every block
+    /// is checked before its pages are given back, every list walk is bounded).
     std::size_t compact_all() noexcept {
         flush_caches();
+        if (damaged)
+            return 0;
         for (std::size_t i = segments.count; i-- > 0;) {
             const segment s = segments.data[i];
-            if (s.initial || !in_bin(s.first) || advance(s.first, block_bytes(s.first)) != s.end())
+            if (s.initial || !in_bin(s.first) || !sealed(s.first) ||
+                block_bytes(s.first) != address(s.end()) - address(s.first))
                 continue;
+            if (!unlinkable(s.first)) {
+                corrupt();
+                return 0;
+            }
             bin_remove(s.first);
             segments.erase(i);
             unmap_pages(s.base, s.length);
@@ -1189,8 +1430,13 @@ struct private_heap::impl : private_heap {
         }
         back_inline(segments);
         std::size_t largest = 0;
+        std::size_t seen = 0;
         for (std::size_t b = 0; b < num_bins; ++b) {
-            for (header* h = bins[b]; h; h = links(h).next) {
+            for (header* h = bins[b]; h; h = next_of(h)) {
+                if (++seen > free_count || !free_in_bin(h, b)) {
+                    corrupt();
+                    return 0;
+                }
                 const std::size_t bytes = block_bytes(h);
                 if (capacity(h) > largest)
                     largest = capacity(h);
@@ -1231,6 +1477,10 @@ struct private_heap::impl : private_heap {
         // A new cookie voids every header written so far, so stale pointers into the old blocks
         // are not mistaken for blocks.
         cookie = mix(cookie + 0x9e3779b97f4a7c15u);
+        link_key = mix(cookie ^ 0x2545f4914f6cdd1du);
+        write_guard();
+        damaged = false;
+        free_count = 0;
         for (auto& word : bitmap)
             word = 0;
         for (auto& bin : bins)
@@ -1245,25 +1495,39 @@ struct private_heap::impl : private_heap {
         stats.used_blocks = 0;
     }
 
-    void visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept {
+    /// \returns heap_corrupt at the first damaged header (having visited the blocks before it),
+    /// ok when every block was visited.
+    status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept {
+        if (damaged || !guard_intact())
+            return status::heap_corrupt;
         for (std::size_t i = 0; i < segments.count; ++i) {
             const segment& s = segments.data[i];
             header* const end = s.end();
-            // Stops at a damaged header rather than follow it (validate reports those).
-            for (header* h = s.first;
-                 address(h) < address(end) && sealed(h) && h->size_units >= min_block / unit &&
-                 block_bytes(h) <= address(end) - address(h);
-                 h = advance(h, block_bytes(h))) {
+            header* h = s.first;
+            std::uint32_t expect = 0;
+            while (address(h) < address(end)) {
+                // Each header is checked before it is reported or followed.
+                if (!sealed(h) || h->prev_units != expect || h->size_units < min_block / unit ||
+                    !segment_flags(h->flags) || block_bytes(h) > address(end) - address(h) ||
+                    (in_use(h) && h->slack > capacity(h)))
+                    return status::heap_corrupt;
                 if (in_use(h))
                     visit(context, {h + 1, capacity(h) - h->slack, header_size + h->slack, true});
                 else
                     visit(context, {h + 1, capacity(h), header_size, false});
+                expect = h->size_units;
+                h = advance(h, block_bytes(h));
             }
+            if (h != end || !sealed(end) || end->prev_units != expect || end->size_units != 0)
+                return status::heap_corrupt;
         }
         for (std::size_t i = 0; i < larges.count; ++i) {
             const large_block& l = larges.data[i];
+            if (!large_header_sound(header_at(l.base)))
+                return status::heap_corrupt;
             visit(context, {header_at(l.base) + 1, l.requested, l.length - l.requested, true});
         }
+        return status::ok;
     }
 };
 
@@ -1292,7 +1556,7 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
     if (!mem)
         return nullptr;
     auto* h = ::new (mem) impl();
-    h->cfg = {initial, maximum, config.serialize};
+    h->cfg = {initial, maximum, config.serialize, config.terminate_on_corruption};
     h->page = page;
     h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
     static std::atomic<std::uint64_t> created{0};
@@ -1300,6 +1564,8 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
         address(mem) ^
         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
         (created.fetch_add(1, std::memory_order_relaxed) << 48));
+    h->link_key = mix(h->cookie ^ 0x2545f4914f6cdd1du);
+    h->write_guard();
     h->segments.reset_inline();
     h->larges.reset_inline();
     h->add_segment(address(mem), first_length, header_at(address(mem) + impl::self_bytes()), true);
@@ -1369,9 +1635,11 @@ status private_heap::free(void* p) noexcept {
 status private_heap::size(const void* p, std::size_t& out) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.damaged)
+        return status::heap_corrupt;
     impl::found f;
     if (const status st = h.locate(p, f); st != status::ok)
-        return st;
+        return h.noted(st);
     out = f.is_large ? h.larges.data[f.large_index].requested : capacity(f.h) - f.h->slack;
     return status::ok;
 }
@@ -1379,29 +1647,46 @@ status private_heap::size(const void* p, std::size_t& out) const noexcept {
 void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize);
-    return h.reallocate_block(p, n, in_place_only, st);
+    if (h.damaged) {
+        st = status::heap_corrupt;
+        return nullptr;
+    }
+    void* q = h.reallocate_block(p, n, in_place_only, st);
+    if (!q)
+        st = h.noted(st);
+    return q;
 }
 
 bool private_heap::owns(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize);
     impl::found f;
-    return p && h.locate(p, f) == status::ok;
+    return p && !h.damaged && h.noted(h.locate(p, f)) == status::ok;
 }
 
 status private_heap::validate(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.damaged)
+        return status::heap_corrupt;
     if (!p)
-        return h.check_all();
+        return h.noted(h.check_all());
     impl::found f;
-    return h.locate(p, f);
+    return h.noted(h.locate(p, f));
 }
 
-std::size_t private_heap::compact() noexcept {
+std::size_t private_heap::compact(status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize);
-    return h.compact_all();
+    st = status::heap_corrupt;
+    if (h.damaged || !h.guard_intact()) {
+        h.corrupt();
+        return 0;
+    }
+    const std::size_t largest = h.compact_all();
+    if (!h.damaged)
+        st = status::ok;
+    return largest;
 }
 
 void private_heap::release_all() noexcept {
@@ -1409,14 +1694,27 @@ void private_heap::release_all() noexcept {
     if (h.is_process)
         return;
     const optional_lock held(h.lock, h.cfg.serialize);
+    // Rebuilding rewrites every header, list and the cookie, so it clears damage found in blocks;
+    // damage to the heap object itself (its guard broken) leaves the tables it would follow
+    // untrusted: the heap then stays damaged and nothing is unmapped.
+    if (!h.guard_intact()) {
+        h.corrupt();
+        return;
+    }
     h.release_everything();
 }
 
-void private_heap::walk(void (*visit)(void* context, const block_info& entry),
-                        void* context) const noexcept {
+bool private_heap::contains(const void* p, std::size_t n) const noexcept {
+    const auto& h = static_cast<const impl&>(*this);
+    const optional_lock held(h.lock, h.cfg.serialize);
+    return h.contains_range(address(p), n);
+}
+
+status private_heap::walk(void (*visit)(void* context, const block_info& entry),
+                          void* context) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
     const optional_lock held(h.lock, h.cfg.serialize, true);
-    h.visit_all(visit, context);
+    return h.noted(h.visit_all(visit, context));
 }
 
 heap_usage private_heap::usage() const noexcept {

@@ -33,6 +33,9 @@ struct heap_config {
     std::size_t initial_size = 0; ///< bytes reserved at creation (rounded up; 0: a default)
     std::size_t maximum_size = 0; ///< 0: growable; otherwise the heap never holds more than this
     bool serialize = true;        ///< false: no lock (HEAP_NO_SERIALIZE); one thread at a time
+    /// true: the first damage the heap finds ends the process (a line on stderr, then abort), as
+    /// HeapEnableTerminationOnCorruption does; false: the heap answers heap_corrupt from then on.
+    bool terminate_on_corruption = false;
 };
 
 /// One entry of a walk: a block in use or a free block.
@@ -50,7 +53,7 @@ struct heap_usage {
     std::size_t used_bytes;          ///< sum of the sizes asked for by blocks in use
     std::size_t used_blocks;         ///< blocks in use
     std::size_t peak_used_bytes;     ///< the most used_bytes has been
-    std::size_t total_allocations;   ///< successful allocations (reallocations that moved count too)
+    std::size_t total_allocations; ///< successful allocations (reallocations that moved count too)
 };
 
 class private_heap {
@@ -58,8 +61,9 @@ public:
     /// Every block's payload is aligned to this.
     static constexpr std::size_t alignment = 16;
 
-    /// \returns a new heap, or nullptr if the OS gives no memory or maximum_size is non-zero and too
-    /// small to hold the heap's own bookkeeping. The heap object lives in memory it mmaps itself.
+    /// \returns a new heap, or nullptr if the OS gives no memory or maximum_size is non-zero and
+    /// too small to hold the heap's own bookkeeping. The heap object lives in memory it mmaps
+    /// itself.
     static private_heap* create(const heap_config& config) noexcept;
     /// \effects releases every block and every byte the heap obtained from the OS; h becomes
     /// invalid. destroy(nullptr) does nothing.
@@ -70,7 +74,7 @@ public:
 
     /// \returns a block of at least n bytes aligned to `alignment` (zero-filled when zero is true);
     /// allocate(0) returns a unique block. nullptr on failure, with st set to out_of_memory,
-    /// heap_full or size_overflow.
+    /// heap_full, size_overflow or heap_corrupt (damage found, now or before).
     void* allocate(std::size_t n, bool zero, status& st) noexcept;
     /// \effects frees p. free(nullptr) is ok. \returns foreign_block if p is not a block of this
     /// heap, double_free if it is one that is already free, heap_corrupt if its header is damaged.
@@ -88,14 +92,26 @@ public:
     /// consistent; heap_corrupt, foreign_block or double_free otherwise.
     status validate(const void* p) const noexcept;
     /// \effects returns wholly free memory to the OS where possible. \returns the size of the
-    /// largest free block left (as HeapCompact).
-    std::size_t compact() noexcept;
+    /// largest free block left (as HeapCompact), with st ok; or 0 with st heap_corrupt when it
+    /// finds damage (every block is checked before its pages are given back).
+    std::size_t compact(status& st) noexcept;
+    /// compact(st) for callers that need no status (0 then also when damage was found).
+    std::size_t compact() noexcept {
+        status st = status::ok;
+        return compact(st);
+    }
     /// \effects frees every block at once, keeping the heap usable (back to its state at create).
     void release_all() noexcept;
     /// \effects calls visit(context, entry) for every block, in use or free, in address order
     /// within each region of memory; large blocks come last. The heap is locked meanwhile: visit
-    /// must not call into this heap.
-    void walk(void (*visit)(void* context, const block_info& entry), void* context) const noexcept;
+    /// must not call into this heap. \returns ok, or heap_corrupt at the first damaged header
+    /// (the blocks before it were visited) or when the heap was found damaged before (none were).
+    [[nodiscard]] status walk(void (*visit)(void* context, const block_info& entry),
+                              void* context) const noexcept;
+    /// \returns whether [p, p + n) lies inside one of the heap's own mappings (a segment, past
+    /// the heap object, or a large block's mapping). Reads only the heap's tables: a test aid for
+    /// checking that no block handed out lies elsewhere, even on a damaged heap.
+    bool contains(const void* p, std::size_t n) const noexcept;
     /// \returns the statistics (under the lock).
     heap_usage usage() const noexcept;
     /// \returns the configuration the heap was created with (sizes as rounded by the heap).

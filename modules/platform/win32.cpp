@@ -188,6 +188,9 @@ std::uint32_t bstr_byte_length(const void* s) noexcept {
 // --- private heaps ---------------------------------------------------------------------------------
 
 result<void*> heap_create(const heap_options& options) noexcept {
+    // Windows has the switch for the whole process only (heap handle NULL), and no way back.
+    if (options.terminate_on_corruption)
+        ::HeapSetInformation(nullptr, HeapEnableTerminationOnCorruption, nullptr, 0);
     const DWORD flags = options.serialize ? 0 : HEAP_NO_SERIALIZE;
     if (HANDLE h = ::HeapCreate(flags, options.initial_size, options.maximum_size))
         return static_cast<void*>(h);
