@@ -39,7 +39,7 @@ constexpr std::size_t large_threshold = 512 * kib; // requests from here on get 
 constexpr std::size_t default_initial = 64 * kib;
 constexpr std::size_t growth_cap = 64 * mib; // segments double up to this
 constexpr std::size_t inline_segments = 16;  // also bounds how many segments create() may make
-constexpr std::size_t inline_larges = 16;
+constexpr std::size_t inline_larges = 4;     // more are rare; past them the table gets a page
 constexpr std::size_t initial_limit = inline_segments * max_segment;
 constexpr std::size_t max_request = static_cast<std::size_t>(PTRDIFF_MAX);
 constexpr std::size_t hint_granule_shift = 16; // segment_of()'s table: 64 KiB granules,
@@ -303,7 +303,7 @@ struct private_heap::impl : private_heap {
     /// an underrun of that block lands in the guard (checked on the slow paths and by validate),
     /// and a longer one in the segment hint table and the front end's heads and counts, which are
     /// checked before they are used (the tables that are not sit at the object's start).
-    static std::size_t self_bytes() noexcept { return round_up(sizeof(impl) + 16, 64); }
+    static constexpr std::size_t self_bytes() noexcept { return round_up(sizeof(impl) + 16, 64); }
     std::uint64_t* guard() const noexcept {
         return reinterpret_cast<std::uint64_t*>(address(this) + self_bytes() - 16);
     }
@@ -1532,6 +1532,11 @@ struct private_heap::impl : private_heap {
 };
 
 private_heap* private_heap::create(const heap_config& config) noexcept {
+    // Windows' heap keeps 3 KiB of a fixed heap for itself (Wine's test_HeapCreate: a 256 KiB heap
+    // serves 256 KiB - 3 KiB); the heap object, the first block's header and the segment's end
+    // marker fit in as much.
+    static_assert(impl::self_bytes() + 2 * header_size <= 3 * kib,
+                  "the heap object outgrew Windows' 3 KiB allowance");
     const long page_size = ::sysconf(_SC_PAGESIZE);
     const std::size_t page = page_size > 0 ? static_cast<std::size_t>(page_size) : 4096;
     std::size_t maximum = 0;
