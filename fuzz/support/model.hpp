@@ -85,18 +85,32 @@ MEMMGR_FUZZ_BOOKKEEPING inline const unsigned char* stretch(std::size_t c) {
 }
 
 /// \effects fills p with the pattern of seed.
+/// \returns how many bytes of the pattern from stretch(k) on lie contiguously in the table: the
+/// stretches k, k + 1, ... up to the table's last, each 256 bytes.
+inline std::size_t run_from(std::size_t k) {
+    return (256 - k % 256) * 256;
+}
+
 MEMMGR_FUZZ_BOOKKEEPING inline void paint(void* p, std::size_t n, unsigned char seed) {
     auto* bytes = static_cast<unsigned char*>(p);
-    for (std::size_t at = 0, k = seed; at < n; at += 256, ++k)
-        std::memcpy(bytes + at, stretch(k), n - at < 256 ? n - at : 256);
+    for (std::size_t at = 0, k = seed; at < n;) {
+        const std::size_t run = n - at < run_from(k) ? n - at : run_from(k);
+        std::memcpy(bytes + at, stretch(k), run);
+        at += run;
+        k += run / 256;
+    }
 }
 
 /// \returns whether p still holds the pattern of seed.
 MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigned char seed) {
     const auto* bytes = static_cast<const unsigned char*>(p);
-    for (std::size_t at = 0, k = seed; at < n; at += 256, ++k)
-        if (std::memcmp(bytes + at, stretch(k), n - at < 256 ? n - at : 256) != 0)
+    for (std::size_t at = 0, k = seed; at < n;) {
+        const std::size_t run = n - at < run_from(k) ? n - at : run_from(k);
+        if (std::memcmp(bytes + at, stretch(k), run) != 0)
             return false;
+        at += run;
+        k += run / 256;
+    }
     return true;
 }
 
