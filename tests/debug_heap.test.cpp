@@ -384,4 +384,33 @@ BOOST_AUTO_TEST_CASE(reallocate_always_moves_and_keeps_the_contents) {
     (void)heap.free(*q);
 }
 
+// nullptr at every entry point that takes a block: answered as win32_heap answers, never
+// dereferenced (validate(nullptr) once read a header at address -front; owns(nullptr) was true
+// once the heap had a table of blocks), and never reported as a problem.
+BOOST_AUTO_TEST_CASE(nullptr_is_answered_at_every_entry_point) {
+    recorded<memmgr::win32_heap> heap;
+    auto check_null = [&heap] {
+        BOOST_TEST(!heap.owns(nullptr));
+        BOOST_TEST(fails_with(heap.validate(nullptr), errc::null_pointer));
+        BOOST_TEST(fails_with(heap.size(nullptr), errc::null_pointer));
+        BOOST_TEST(heap.free(nullptr).has_value());
+    };
+    check_null(); // before the table of live blocks exists
+    auto p = heap.allocate(16);
+    BOOST_REQUIRE(p);
+    check_null(); // with a live block
+    BOOST_TEST(heap.free(*p).has_value());
+    check_null(); // with an empty table
+
+    auto q = heap.reallocate(nullptr, 8); // allocates, as win32_heap's
+    BOOST_REQUIRE(q);
+    BOOST_TEST(heap.owns(*q));
+    BOOST_TEST(heap.free(*q).has_value());
+    memmgr::win32_heap plain;
+    BOOST_TEST(fails_with(plain.validate(nullptr), errc::null_pointer)); // the answer matched
+    BOOST_TEST(heap.validate().has_value());
+    BOOST_TEST(heap.problems.empty());
+    BOOST_TEST(heap.leaks().empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
