@@ -277,4 +277,48 @@ BOOST_AUTO_TEST_CASE(a_debug_heap_over_a_moved_from_heap_reports_the_refused_fre
     BOOST_TEST(keeper.statistics()->blocks_in_use == 1u, "it stays with the heap beneath");
 }
 
+// The reproducer stack_buffer_double_dealloc.cpp: a stale deallocation of the latest inline block,
+// after its bytes were handed out again, once released the live block's bytes, and the next
+// allocation overlapped it. Now each inline start is handed out once, so the stale pointer is
+// recognised and reported (double_free), as is a pointer into a block (foreign_block); nothing is
+// released, and no two live blocks ever share bytes.
+BOOST_AUTO_TEST_CASE(stale_and_double_deallocations_of_inline_blocks_are_reported) {
+    recorded_deallocation_errors recorded;
+    memmgr::stack_buffer<256> sb;
+    void* a = sb.allocate(64, 16);
+    sb.deallocate(a, 64, 16);
+    void* b = sb.allocate(64, 16); // a's bytes, mostly: they were reclaimed
+    BOOST_TEST(sb.on_stack(b));
+    BOOST_TEST((b != a));
+    fill(b, 64, 1);
+    sb.deallocate(a, 64, 16); // stale a
+    BOOST_TEST((recorded.seen == std::vector<errc>{errc::double_free}));
+    void* c = sb.allocate(64, 16);
+    const auto lo = reinterpret_cast<std::uintptr_t>(b);
+    const auto cc = reinterpret_cast<std::uintptr_t>(c);
+    BOOST_TEST((cc >= lo + 64 || cc + 64 <= lo)); // c does not overlap the live b
+    fill(c, 64, 2);
+    BOOST_TEST(filled(b, 64, 1));
+
+    // A double free of a block that was not the latest, and a pointer into a live block.
+    sb.deallocate(b, 64, 16);
+    sb.deallocate(b, 64, 16);
+    sb.deallocate(static_cast<char*>(c) + 8, 56, 8);
+    BOOST_TEST((recorded.seen ==
+                std::vector<errc>{errc::double_free, errc::double_free, errc::foreign_block}));
+    BOOST_TEST(filled(c, 64, 2));
+
+    // A wrong size given back with a block that is not the last does not release the next one.
+    void* d = sb.allocate(16, 16);
+    sb.deallocate(c, 64 + 16, 16); // c and d together: the caller's bug
+    void* e = sb.allocate(16, 16);
+    BOOST_TEST((e != d));
+    fill(d, 16, 3);
+    fill(e, 16, 4);
+    BOOST_TEST(filled(d, 16, 3));
+    sb.deallocate(e, 16, 16);
+    sb.deallocate(d, 16, 16);
+    BOOST_TEST(recorded.seen.size() == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
