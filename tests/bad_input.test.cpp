@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory_resource>
 #include <string_view>
 #include <utility>
@@ -319,6 +320,89 @@ BOOST_AUTO_TEST_CASE(stale_and_double_deallocations_of_inline_blocks_are_reporte
     sb.deallocate(e, 16, 16);
     sb.deallocate(d, 16, 16);
     BOOST_TEST(recorded.seen.size() == 3u);
+}
+
+// The reproducer adapter_foreign_overaligned.cpp: an over-aligned deallocation of a pointer that
+// never came from the adapter read the word before it as "the heap block" and freed it (another
+// live block, silently). The word is now encoded and checked before it is trusted; a pointer that
+// fails is reported (foreign_block) and nothing is freed, on every heap.
+namespace {
+struct alignas(64) cache_line {
+    unsigned char bytes[64];
+};
+
+// A 64-aligned pointer into storage whose word before it holds `word`.
+struct fake_block {
+    alignas(64) unsigned char storage[256]{};
+    void* with_word_before(const void* word) {
+        std::memcpy(storage + 64 - sizeof(void*), &word, sizeof word);
+        return storage + 64;
+    }
+};
+
+template <class H>
+void foreign_over_aligned_pointers_are_refused(H& heap) {
+    recorded_deallocation_errors recorded;
+    heap_resource<H&> resource(heap);
+    heap_allocator<cache_line, H> alloc = [&] {
+        if constexpr (memmgr::stateless_heap<H>)
+            return heap_allocator<cache_line, H>();
+        else
+            return heap_allocator<cache_line, H>(heap);
+    }();
+    void* victim = heap.allocate(100).value(); // someone else's live block
+    fill(victim, 100, 7);
+    fake_block fake;
+    resource.deallocate(fake.with_word_before(victim), 32, 64);
+    alloc.deallocate(static_cast<cache_line*>(fake.with_word_before(victim)), 1);
+    BOOST_TEST((recorded.seen == std::vector<errc>{errc::foreign_block, errc::foreign_block}));
+    BOOST_TEST(heap.size(victim).value() >= 100u); // still live
+    BOOST_TEST(filled(victim, 100, 7));
+
+    // A genuine slot copied in front of another 64-aligned address does not decode there.
+    void* real = resource.allocate(64, 64);
+    std::memcpy(fake.storage + 64 - sizeof(void*), static_cast<char*>(real) - sizeof(void*),
+                sizeof(void*));
+    resource.deallocate(fake.storage + 64, 64, 64);
+    BOOST_TEST(recorded.seen.size() == 3u);
+
+    // A double free: the slot was wiped as the block went.
+    resource.deallocate(real, 64, 64);
+    BOOST_TEST(recorded.seen.size() == 3u);
+    resource.deallocate(real, 64, 64);
+    BOOST_TEST(recorded.seen.size() == 4u);
+    BOOST_TEST((recorded.seen.back() == errc::foreign_block));
+    BOOST_TEST(heap.free(victim).has_value());
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(foreign_over_aligned_pointers_are_refused_not_followed) {
+    win32_heap arena;
+    foreign_over_aligned_pointers_are_refused(arena);
+    BOOST_TEST(arena.validate().has_value());
+    memmgr::com_heap com;
+    foreign_over_aligned_pointers_are_refused(com);
+    memmgr::crt_heap crt;
+    foreign_over_aligned_pointers_are_refused(crt);
+    recording_debug_heap<memmgr::win32_heap> debug;
+    foreign_over_aligned_pointers_are_refused(debug);
+    BOOST_TEST(debug.problems.empty()); // refused above the debug heap: it never saw them
+}
+
+// Where the heap can tell (validating_heap: win32_heap, debug_heap), the block the slot names must
+// also be live and hold the size given back: a genuine over-aligned block given back with a size
+// larger than it holds is refused, and stays allocated.
+BOOST_AUTO_TEST_CASE(an_over_aligned_block_given_back_with_a_size_it_does_not_hold_is_refused) {
+    recorded_deallocation_errors recorded;
+    win32_heap arena;
+    heap_resource<win32_heap&> resource(arena);
+    void* p = resource.allocate(100, 256);
+    resource.deallocate(p, 100 + 256, 256); // the caller's bug
+    BOOST_TEST((recorded.seen == std::vector<errc>{errc::foreign_block}));
+    BOOST_TEST(arena.statistics().value().blocks_in_use == 1u);
+    resource.deallocate(p, 100, 256);
+    BOOST_TEST(recorded.seen.size() == 1u);
+    BOOST_TEST(arena.statistics().value().blocks_in_use == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
