@@ -265,9 +265,9 @@ void heap_destroy(void* heap) noexcept { private_heap::destroy(engine(heap)); }
 
 void* heap_process() noexcept { return private_heap::process(); }
 
-result<void*> heap_release_all(void* heap, const heap_options&) noexcept {
-    engine(heap)->release_all();
-    return heap;
+result<void> heap_release_all(void* heap, bool) noexcept {
+    engine(heap)->release_all(); // under the engine's lock when serialized; the handle stays
+    return {};
 }
 
 result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
@@ -277,14 +277,18 @@ result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
     return fail(to_errc(s));
 }
 
-result<void> heap_free(void* heap, void* p) noexcept { return to_result(engine(heap)->free(p)); }
+// The engine checks and acts under one acquisition of its lock: `serialized` is its business.
+result<void> heap_free(void* heap, void* p, bool) noexcept {
+    return to_result(engine(heap)->free(p));
+}
 
-result<std::size_t> heap_size(void* heap, const void* p) noexcept {
+result<std::size_t> heap_size(void* heap, const void* p, bool) noexcept {
     std::size_t n = 0;
     return to_result(engine(heap)->size(p, n)).map([&n] { return n; });
 }
 
-result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept {
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only,
+                              bool) noexcept {
     status s = status::ok;
     if (void* q = engine(heap)->reallocate(p, n, in_place_only, s))
         return q;
