@@ -405,4 +405,39 @@ BOOST_AUTO_TEST_CASE(an_over_aligned_block_given_back_with_a_size_it_does_not_ho
     BOOST_TEST(arena.statistics().value().blocks_in_use == 0u);
 }
 
+// resource_heap once trusted the 16 bytes before any pointer it was given: a foreign pointer, a
+// double free or a damaged header gave the resource whatever size they held. The header's check
+// word now refuses them (foreign_block), and nothing reaches the resource.
+BOOST_AUTO_TEST_CASE(resource_heap_refuses_pointers_whose_header_is_not_its_own) {
+    std::pmr::unsynchronized_pool_resource pool; // keeps freed memory: reading it is defined here
+    memmgr::resource_heap heap(&pool);
+    alignas(16) unsigned char outside[64]{};
+    std::size_t huge = SIZE_MAX / 2;
+    std::memcpy(outside, &huge, sizeof huge); // a "size" in front of the foreign pointer
+    void* foreign = outside + 16;
+    BOOST_TEST(fails_with(heap.free(foreign), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.size(foreign), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.reallocate(foreign, 8), errc::foreign_block));
+
+    void* p = heap.allocate(40).value();
+    fill(p, 40, 3);
+    BOOST_TEST(heap.free(p).has_value());
+    BOOST_TEST(fails_with(heap.free(p), errc::foreign_block)); // double free
+    BOOST_TEST(fails_with(heap.size(p), errc::foreign_block));
+
+    // An underrun of the block before reaches the header: its size is not followed.
+    void* q = heap.allocate(32).value();
+    fill(q, 32, 4);
+    auto* size_field = static_cast<unsigned char*>(q) - 16;
+    const unsigned char kept = size_field[1];
+    size_field[1] ^= 0x40; // the size now says 16 KiB more
+    BOOST_TEST(fails_with(heap.size(q), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.reallocate(q, 1u << 20), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.free(q), errc::foreign_block));
+    size_field[1] = kept;
+    BOOST_TEST(heap.size(q).value() == 32u);
+    BOOST_TEST(filled(q, 32, 4));
+    BOOST_TEST(heap.free(q).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
