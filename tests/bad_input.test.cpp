@@ -366,12 +366,16 @@ void foreign_over_aligned_pointers_are_refused(H& heap) {
     resource.deallocate(fake.storage + 64, 64, 64);
     BOOST_TEST(recorded.seen.size() == 3u);
 
-    // A double free: the slot was wiped as the block went.
+    // A double free: the slot was wiped as the block went. Only where the freed memory stays
+    // mapped and untracked (a private heap): elsewhere the second call reads freed malloc memory,
+    // which ASan rightly reports.
     resource.deallocate(real, 64, 64);
     BOOST_TEST(recorded.seen.size() == 3u);
-    resource.deallocate(real, 64, 64);
-    BOOST_TEST(recorded.seen.size() == 4u);
-    BOOST_TEST((recorded.seen.back() == errc::foreign_block));
+    if constexpr (memmgr::validating_heap<H>) {
+        resource.deallocate(real, 64, 64);
+        BOOST_TEST(recorded.seen.size() == 4u);
+        BOOST_TEST((recorded.seen.back() == errc::foreign_block));
+    }
     BOOST_TEST(heap.free(victim).has_value());
 }
 } // namespace
