@@ -30,8 +30,9 @@ import :handlers;
 
 export namespace memmgr::detail {
 
-/// \returns this process's key for over-aligned slots: addresses that ASLR places anew in each
-/// process and the cycle counter at first use, mixed (non-zero).
+/// \returns this process's key for the words the adapters keep in front of blocks (the
+/// over-aligned slot, resource_heap's check word): addresses that ASLR places anew in each process
+/// and the cycle counter at first use, mixed (non-zero).
 inline std::uintptr_t over_aligned_secret() noexcept {
     static const std::uintptr_t secret = [] {
         int local = 0;
