@@ -50,19 +50,20 @@ public:
     [[nodiscard]] result<void*> allocate(std::size_t n) noexcept {
         if (n > max_request_size - header_size)
             return fail(errc::size_overflow);
-        try {
-            void* raw = resource_->allocate(header_size + n, guaranteed_alignment);
-            void* p = static_cast<char*>(raw) + header_size;
-            const std::size_t check = check_word(p, n);
-            std::memcpy(raw, &n, sizeof n);
-            std::memcpy(static_cast<char*>(raw) + sizeof n, &check, sizeof check);
-            return p;
+        void* raw = nullptr;
+        try { // only the resource's call: on the MinGW leg more code here let its bad_alloc escape
+            raw = resource_->allocate(header_size + n, guaranteed_alignment);
         } catch (...) {
             // Not `catch (const std::bad_alloc&)`: on the MinGW leg a bad_alloc thrown by
             // libstdc++'s monotonic_buffer_resource is not matched by that clause in module code
             // (docs/toolchain.md). A resource has nothing else to throw.
             return fail(errc::out_of_memory);
         }
+        void* p = static_cast<char*>(raw) + header_size;
+        const std::size_t check = check_word(p, n);
+        std::memcpy(raw, &n, sizeof n);
+        std::memcpy(static_cast<char*>(raw) + sizeof n, &check, sizeof check);
+        return p;
     }
 
     /// \effects gives p's memory back to the resource (its header's check word wiped first);
