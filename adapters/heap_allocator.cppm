@@ -110,10 +110,14 @@ public:
     }
 
     /// \effects frees p, from allocate(n) on an equal allocator.
-    void deallocate(T* p, std::size_t) noexcept {
+    void deallocate(T* p, std::size_t n) noexcept {
         auto&& h = heap();
-        auto freed = alignof(T) <= guaranteed_alignment_v<H> ? h.free(p)
-                                                             : detail::free_aligned_from(h, p, alignof(T));
+        // n x sizeof(T) cannot wrap for an n that allocate accepted; for any other n the size
+        // check of an over-aligned block (where the heap can tell sizes) refuses it anyway.
+        auto freed = alignof(T) <= guaranteed_alignment_v<H>
+                         ? h.free(p)
+                         : detail::free_aligned_from(
+                               h, p, alignof(T), n > max_size() ? max_request_size : n * sizeof(T));
         if (!freed) [[unlikely]]
             report_deallocation_error(H::name, p, freed.error());
     }

@@ -75,8 +75,9 @@ private:
         return allocate_aligned_or_throw(*heap_, bytes, alignment, block.error());
     }
 
-    void do_deallocate(void* p, std::size_t, std::size_t alignment) override {
-        auto freed = natural(alignment) ? heap_->free(p) : free_aligned_from(*heap_, p, alignment);
+    void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+        auto freed =
+            natural(alignment) ? heap_->free(p) : free_aligned_from(*heap_, p, alignment, bytes);
         if (!freed) [[unlikely]]
             report_deallocation_error(H::name, p, freed.error());
     }

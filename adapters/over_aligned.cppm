@@ -5,6 +5,18 @@
 // just before it remembers where the heap's block starts. The caller gives the same alignment back
 // when freeing (as std::pmr::memory_resource and std::allocator do), which says whether the slot is
 // there. Used by heap_resource and heap_allocator, which also share their slow path from here.
+//
+// The slot is not trusted. A pointer that never came from here has ordinary data in that place
+// (often the address of some live block), so the slot holds the heap block's address encoded with a
+// per-process secret and the aligned address itself: decoded, it must give a block address aligned
+// as the heap aligns blocks, from which the aligned pointer is exactly where allocation would have
+// put it; where the heap can tell (validating_heap: owns), the block must be a live block of the
+// heap, large enough to hold the aligned pointer's n bytes. Ordinary data passes the first two
+// checks with a chance of about 2^-60, so a foreign pointer is refused (foreign_block) and nothing
+// is freed; a slot copied from another over-aligned block does not decode at a different address.
+// Freeing wipes the slot, so a stale pointer no longer decodes once its block is gone. The secret
+// is not a defence against code that can read the process's memory (it is in memory); it makes
+// the check independent of what a program happens to store.
 module;
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +38,35 @@ import :handlers;
 
 export namespace memmgr::detail {
 
+/// \returns this process's key for the words the adapters keep in front of blocks (the
+/// over-aligned slot, resource_heap's check word): addresses that ASLR places anew in each process
+/// and the cycle counter at first use, mixed (non-zero).
+inline std::uintptr_t over_aligned_secret() noexcept {
+    static const std::uintptr_t secret = [] {
+        int local = 0;
+        std::uint64_t x = static_cast<std::uint64_t>(__builtin_readcyclecounter());
+        x ^= reinterpret_cast<std::uintptr_t>(&local) * 0x9E3779B97F4A7C15u;
+        x ^= reinterpret_cast<std::uintptr_t>(&over_aligned_secret) * 0xC2B2AE3D27D4EB4Fu;
+        // splitmix64's finalizer: every input bit reaches every output bit.
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+        x ^= x >> 31;
+        return static_cast<std::uintptr_t>(x | 1u);
+    }();
+    return secret;
+}
+
+/// \returns the slot word for the heap block `raw` behind the aligned pointer `aligned` (and, the
+/// encoding being an involution, the block back from the slot word).
+inline std::uintptr_t over_aligned_code(std::uintptr_t word, std::uintptr_t aligned) noexcept {
+    return word ^ over_aligned_secret() ^ (aligned * std::uintptr_t{0xD6E8FEB86659FD93u});
+}
+
+/// \returns where an over-aligned block starts inside the heap block at raw.
+inline std::uintptr_t over_aligned_start(std::uintptr_t raw, std::size_t alignment) noexcept {
+    return (raw + sizeof(void*) + alignment - 1) & ~(std::uintptr_t{alignment} - 1);
+}
+
 /// \returns a block of n bytes aligned to `alignment` from heap.
 /// \errors bad_alignment (0, not a power of two, above max_alignment), size_overflow, and the
 /// heap's own errors.
@@ -40,30 +81,72 @@ result<void*> allocate_aligned_from(H& heap, std::size_t n, std::size_t alignmen
     return heap.allocate(n + alignment).map([alignment](void* raw) {
         // raw is aligned to at least guaranteed_alignment (>= a pointer's size), so rounding up
         // past one pointer moves by at most `alignment` bytes and stays inside the block.
-        const auto base = reinterpret_cast<std::uintptr_t>(raw);
-        const auto aligned = (base + sizeof(void*) + alignment - 1) & ~(std::uintptr_t{alignment} - 1);
-        std::memcpy(reinterpret_cast<void*>(aligned - sizeof(void*)), &raw, sizeof raw);
+        const auto aligned = over_aligned_start(reinterpret_cast<std::uintptr_t>(raw), alignment);
+        const std::uintptr_t word =
+            over_aligned_code(reinterpret_cast<std::uintptr_t>(raw), aligned);
+        std::memcpy(reinterpret_cast<void*>(aligned - sizeof(void*)), &word, sizeof word);
         return reinterpret_cast<void*>(aligned);
     });
 }
 
-/// \returns the heap block behind p, a block from allocate_aligned_from(heap, n, alignment).
+/// \returns the heap block behind p, a block from allocate_aligned_from(heap, n, alignment), as
+/// its slot says (unchecked: see verified_block_of).
 template <heap H>
 void* heap_block_of(void* p, std::size_t alignment) noexcept {
     if (p == nullptr || alignment <= guaranteed_alignment_v<H>)
         return p;
-    void* raw;
-    std::memcpy(&raw, static_cast<char*>(p) - sizeof(void*), sizeof raw);
+    std::uintptr_t word;
+    std::memcpy(&word, static_cast<char*>(p) - sizeof(void*), sizeof word);
+    return reinterpret_cast<void*>(over_aligned_code(word, reinterpret_cast<std::uintptr_t>(p)));
+}
+
+/// \returns the heap block behind p, an over-aligned pointer (alignment above what H guarantees)
+/// said to hold n bytes, once the checks of the file comment hold. \errors foreign_block: p is
+/// not aligned as promised, its slot does not decode to a block it could have come from, or (where
+/// the heap can tell) that block is not the heap's or too small. The word before p is read.
+template <heap H>
+result<void*> verified_block_of(const H& heap, void* p, std::size_t n,
+                                std::size_t alignment) noexcept {
+    const auto aligned = reinterpret_cast<std::uintptr_t>(p);
+    if (aligned % alignment != 0)
+        return fail(errc::foreign_block); // cannot be one of ours: it is not aligned as promised
+    void* raw = heap_block_of<H>(p, alignment);
+    const auto block = reinterpret_cast<std::uintptr_t>(raw);
+    if (block % guaranteed_alignment_v<H> != 0 || block >= aligned ||
+        over_aligned_start(block, alignment) != aligned)
+        return fail(errc::foreign_block);
+    if constexpr (validating_heap<H>) {
+        if (!heap.owns(raw))
+            return fail(errc::foreign_block);
+        auto size = heap.size(raw);
+        if (!size || *size < aligned - block || *size - (aligned - block) < n)
+            return fail(errc::foreign_block);
+    }
     return raw;
 }
 
-/// \effects frees p, a block from allocate_aligned_from(heap, n, alignment).
+/// \effects frees p, a block from allocate_aligned_from(heap, n, alignment); n is the size the
+/// caller gives back (0 when unknown: the size check then only asks for the aligned pointer to lie
+/// in the block). \errors foreign_block for a pointer that fails the checks of verified_block_of
+/// (nothing is freed), and the heap's own errors.
 template <heap H>
-result<void> free_aligned_from(H& heap, void* p, std::size_t alignment) noexcept {
-    if (p != nullptr && alignment > guaranteed_alignment_v<H> &&
-        reinterpret_cast<std::uintptr_t>(p) % alignment != 0)
-        return fail(errc::foreign_block); // cannot be one of ours: it is not aligned as promised
-    return heap.free(heap_block_of<H>(p, alignment));
+result<void> free_aligned_from(H& heap, void* p, std::size_t alignment,
+                               std::size_t n = 0) noexcept {
+    if (p == nullptr || alignment <= guaranteed_alignment_v<H>)
+        return heap.free(p);
+    return verified_block_of(heap, p, n, alignment).and_then([&](void* raw) -> result<void> {
+        // Wiped before the block goes (never written after): a stale p no longer decodes, as 0
+        // decodes to noise. A heap that refuses the block gets its slot back as it was.
+        char* slot = static_cast<char*>(p) - sizeof(void*);
+        std::uintptr_t word;
+        std::memcpy(&word, slot, sizeof word);
+        const std::uintptr_t wiped = 0;
+        std::memcpy(slot, &wiped, sizeof wiped);
+        auto freed = heap.free(raw);
+        if (!freed)
+            std::memcpy(slot, &word, sizeof word);
+        return freed;
+    });
 }
 
 /// The adapters' slow path, after a first attempt that failed with `first`: the allocation failure

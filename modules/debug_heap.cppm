@@ -489,9 +489,11 @@ public:
         return {};
     }
 
-    /// \returns success if p is a live block with intact guards. \errors foreign_block,
-    /// heap_corrupt.
+    /// \returns success if p is a live block with intact guards. \errors null_pointer (as
+    /// win32_heap's), foreign_block, heap_corrupt.
     [[nodiscard]] result<void> validate(const void* p) const noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
         std::lock_guard lock(mutex_);
         header* const* h = live_.find(p);
         if (h == nullptr)
@@ -503,7 +505,7 @@ public:
         return {};
     }
 
-    /// \returns true if p is a live block of this heap.
+    /// \returns true if p is a live block of this heap (never for nullptr).
     [[nodiscard]] bool owns(const void* p) const noexcept { return has_live_block(p); }
 
     /// \effects the handler hears of every problem from now on (nullptr: the default, which

@@ -54,14 +54,20 @@ struct heap_options {
 result<void*> heap_create(const heap_options& options) noexcept;
 void heap_destroy(void* heap) noexcept;
 void* heap_process() noexcept; ///< the process's default heap (never destroyed)
-/// Frees every block of an owned heap at once. \returns the heap's handle afterwards (Windows
-/// destroys the heap and creates it anew with the same options; POSIX keeps it).
-result<void*> heap_release_all(void* heap, const heap_options& options) noexcept;
+/// Frees every block of an owned heap at once and keeps the heap and its handle. A serialized heap
+/// is locked meanwhile, so other threads' operations come before or after it, never during.
+/// \errors out_of_memory (Windows: the list of blocks to free cannot be held; nothing is freed),
+/// heap_corrupt (Windows: the walk or a free failed).
+result<void> heap_release_all(void* heap, bool serialized) noexcept;
 
 result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept;
-result<void> heap_free(void* heap, void* p) noexcept;                          // p != nullptr
-result<std::size_t> heap_size(void* heap, const void* p) noexcept;            // p != nullptr
-result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept;
+// free, size and reallocate screen p first (foreign_block); on a serialized heap the check and
+// the operation are one step under the heap's lock, so that a concurrent free or release_all of p
+// cannot come between them.
+result<void> heap_free(void* heap, void* p, bool serialized) noexcept;              // p != nullptr
+result<std::size_t> heap_size(void* heap, const void* p, bool serialized) noexcept; // p != nullptr
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only,
+                              bool serialized) noexcept;
 bool heap_owns(void* heap, const void* p) noexcept;
 result<void> heap_validate(void* heap, const void* p) noexcept; // p == nullptr: the whole heap
 result<std::size_t> heap_compact(void* heap) noexcept;

@@ -3,7 +3,8 @@
 //
 // Open addressing with linear probing and backward-shift deletion: no allocation per entry, no
 // tombstones, one cache line per lookup in the common case. Keys are never dereferenced. Not
-// thread-safe; its owners lock.
+// thread-safe; its owners lock. nullptr marks an empty slot, so it is never a key: every operation
+// treats it as absent (a lookup of nullptr must not land on an empty slot and "find" it).
 module;
 #include <bit>
 #include <cstddef>
@@ -19,15 +20,15 @@ export namespace memmgr::detail {
 template <class V>
 class pointer_map {
 public:
-    /// \returns whether k is present.
+    /// \returns whether k is present (never for nullptr).
     [[nodiscard]] bool contains(const void* k) const noexcept { return find(k) != nullptr; }
 
-    /// \returns the value of k, or nullptr.
+    /// \returns the value of k, or nullptr (always for k == nullptr).
     [[nodiscard]] V* find(const void* k) noexcept {
         return const_cast<V*>(std::as_const(*this).find(k));
     }
     [[nodiscard]] const V* find(const void* k) const noexcept {
-        if (slots_.empty())
+        if (slots_.empty() || k == nullptr)
             return nullptr;
         for (std::size_t i = home(k);; i = next(i)) {
             if (slots_[i].key == k)
@@ -38,8 +39,10 @@ public:
     }
 
     /// \effects sets k's value to v, adding k if absent. \returns false (and changes nothing) if
-    /// the table cannot grow.
+    /// the table cannot grow, or for k == nullptr (the empty slots' mark cannot be a key).
     bool insert_or_assign(const void* k, V v) noexcept {
+        if (k == nullptr)
+            return false;
         if (V* existing = find(k)) {
             *existing = std::move(v);
             return true;
@@ -51,9 +54,9 @@ public:
         return true;
     }
 
-    /// \effects removes k. \returns false if it was absent.
+    /// \effects removes k. \returns false if it was absent (always for nullptr).
     bool erase(const void* k) noexcept {
-        if (slots_.empty())
+        if (slots_.empty() || k == nullptr)
             return false;
         std::size_t i = home(k);
         for (;; i = next(i)) {

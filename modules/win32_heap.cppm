@@ -90,8 +90,8 @@ public:
     /// \returns a non-owning heap over native_handle (a HANDLE from HeapCreate or GetProcessHeap on
     /// Windows; another win32_heap's native_handle() on both legs). options must describe how that
     /// heap was created: serialize decides whether walks lock it, maximum_size whether an exhausted
-    /// heap reads heap_full. The attached heap is valid while the owner neither goes nor, on
-    /// Windows, calls release_all() (which makes a new heap).
+    /// heap reads heap_full. The attached heap is valid while the owner lives (release_all() keeps
+    /// the heap and its handle).
     [[nodiscard]] static win32_heap attach(void* native_handle,
                                            const win32_heap_options& options = {}) noexcept {
         return win32_heap(native_handle, options, false);
@@ -139,7 +139,8 @@ public:
     result<void> free(void* p) noexcept {
         if (p == nullptr)
             return {};
-        return live().and_then([&] { return detail::os::heap_free(handle_, p); });
+        return live().and_then(
+            [&] { return detail::os::heap_free(handle_, p, options_.serialize); });
     }
 
     /// \returns the size p was (re)allocated with. \errors null_pointer, foreign_block,
@@ -147,7 +148,8 @@ public:
     [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
         if (p == nullptr)
             return fail(errc::null_pointer);
-        return live().and_then([&] { return detail::os::heap_size(handle_, p); });
+        return live().and_then(
+            [&] { return detail::os::heap_size(handle_, p, options_.serialize); });
     }
 
     /// \returns p resized to n bytes, moved if needed, keeping min(old, n) bytes;
@@ -244,21 +246,19 @@ public:
         return live().and_then([&] { return detail::os::heap_compact(handle_); });
     }
 
-    /// \effects frees every block at once and keeps the heap usable; pointers into it dangle. On
-    /// Windows the heap is destroyed and created anew: native_handle() may change, and heaps
-    /// attached to the old handle must not be used afterwards (POSIX keeps the handle).
+    /// \effects frees every block at once and keeps the heap: its native_handle() and the heaps
+    /// attached to it stay valid; pointers to its blocks dangle. On a serialized heap it may run
+    /// while other threads use the same heap: it takes the heap's lock, so each of their operations
+    /// comes wholly before or after it (a block freed by it and freed again afterwards is refused
+    /// as the class comment says, never freed twice). On a HEAP_NO_SERIALIZE heap, as for every
+    /// operation there, nothing else may run meanwhile. It writes nothing of this object.
     /// \errors not_supported on a non-owning heap (it is not ours to clear); heap_destroyed;
-    /// out_of_memory if Windows cannot create the heap anew (the heap is then destroyed).
+    /// Windows: out_of_memory if the list of blocks to free cannot be held (nothing is freed),
+    /// heap_corrupt if the walk of the heap fails.
     result<void> release_all() noexcept {
         if (!owning_)
             return fail(handle_ == nullptr ? errc::heap_destroyed : errc::not_supported);
-        auto fresh = detail::os::heap_release_all(handle_, to_platform(options_));
-        handle_ = fresh.value_or(nullptr);
-        if (!fresh) {
-            owning_ = false;
-            return fail(fresh.error());
-        }
-        return {};
+        return detail::os::heap_release_all(handle_, options_.serialize);
     }
 
     /// \effects switches the heap to the low-fragmentation front end (HeapSetInformation). On
@@ -323,7 +323,9 @@ private:
         if (n > max_request_size)
             return fail(errc::size_overflow);
         return live()
-            .and_then([&] { return detail::os::heap_reallocate(handle_, p, n, in_place); })
+            .and_then([&] {
+                return detail::os::heap_reallocate(handle_, p, n, in_place, options_.serialize);
+            })
             .map_error([this](errc e) { return exhausted(e); });
     }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory_resource>
 #include <string_view>
 #include <utility>
@@ -275,6 +276,196 @@ BOOST_AUTO_TEST_CASE(a_debug_heap_over_a_moved_from_heap_reports_the_refused_fre
                                       memmgr::debug_problem_kind::base_refused_free}));
     BOOST_TEST(debug.leaks().empty(), "the debug heap no longer counts the block");
     BOOST_TEST(keeper.statistics()->blocks_in_use == 1u, "it stays with the heap beneath");
+}
+
+// The reproducer stack_buffer_double_dealloc.cpp: a stale deallocation of the latest inline block,
+// after its bytes were handed out again, once released the live block's bytes, and the next
+// allocation overlapped it. Now each inline start is handed out once, so the stale pointer is
+// recognised and reported (double_free), as is a pointer into a block (foreign_block); nothing is
+// released, and no two live blocks ever share bytes.
+BOOST_AUTO_TEST_CASE(stale_and_double_deallocations_of_inline_blocks_are_reported) {
+    recorded_deallocation_errors recorded;
+    memmgr::stack_buffer<256> sb;
+    void* a = sb.allocate(64, 16);
+    sb.deallocate(a, 64, 16);
+    void* b = sb.allocate(64, 16); // a's bytes, mostly: they were reclaimed
+    BOOST_TEST(sb.on_stack(b));
+    BOOST_TEST((b != a));
+    fill(b, 64, 1);
+    sb.deallocate(a, 64, 16); // stale a
+    BOOST_TEST((recorded.seen == std::vector<errc>{errc::double_free}));
+    void* c = sb.allocate(64, 16);
+    const auto lo = reinterpret_cast<std::uintptr_t>(b);
+    const auto cc = reinterpret_cast<std::uintptr_t>(c);
+    BOOST_TEST((cc >= lo + 64 || cc + 64 <= lo)); // c does not overlap the live b
+    fill(c, 64, 2);
+    BOOST_TEST(filled(b, 64, 1));
+
+    // A double free of a block that was not the latest, and a pointer into a live block.
+    sb.deallocate(b, 64, 16);
+    sb.deallocate(b, 64, 16);
+    sb.deallocate(static_cast<char*>(c) + 8, 56, 8);
+    BOOST_TEST((recorded.seen ==
+                std::vector<errc>{errc::double_free, errc::double_free, errc::foreign_block}));
+    BOOST_TEST(filled(c, 64, 2));
+
+    // A wrong size given back with a block that is not the last does not release the next one.
+    void* d = sb.allocate(16, 16);
+    sb.deallocate(c, 64 + 16, 16); // c and d together: the caller's bug
+    void* e = sb.allocate(16, 16);
+    BOOST_TEST((e != d));
+    fill(d, 16, 3);
+    fill(e, 16, 4);
+    BOOST_TEST(filled(d, 16, 3));
+    sb.deallocate(e, 16, 16);
+    sb.deallocate(d, 16, 16);
+    BOOST_TEST(recorded.seen.size() == 3u);
+}
+
+// The reproducer adapter_foreign_overaligned.cpp: an over-aligned deallocation of a pointer that
+// never came from the adapter read the word before it as "the heap block" and freed it (another
+// live block, silently). The word is now encoded and checked before it is trusted; a pointer that
+// fails is reported (foreign_block) and nothing is freed, on every heap.
+namespace {
+struct alignas(64) cache_line {
+    unsigned char bytes[64];
+};
+
+// A 64-aligned pointer into storage whose word before it holds `word`.
+struct fake_block {
+    alignas(64) unsigned char storage[256]{};
+    void* with_word_before(const void* word) {
+        std::memcpy(storage + 64 - sizeof(void*), &word, sizeof word);
+        return storage + 64;
+    }
+};
+
+template <class H>
+void foreign_over_aligned_pointers_are_refused(H& heap) {
+    recorded_deallocation_errors recorded;
+    heap_resource<H&> resource(heap);
+    heap_allocator<cache_line, H> alloc = [&] {
+        if constexpr (memmgr::stateless_heap<H>)
+            return heap_allocator<cache_line, H>();
+        else
+            return heap_allocator<cache_line, H>(heap);
+    }();
+    void* victim = heap.allocate(100).value(); // someone else's live block
+    fill(victim, 100, 7);
+    fake_block fake;
+    resource.deallocate(fake.with_word_before(victim), 32, 64);
+    alloc.deallocate(static_cast<cache_line*>(fake.with_word_before(victim)), 1);
+    BOOST_TEST((recorded.seen == std::vector<errc>{errc::foreign_block, errc::foreign_block}));
+    BOOST_TEST(heap.size(victim).value() >= 100u); // still live
+    BOOST_TEST(filled(victim, 100, 7));
+
+    // A genuine slot copied in front of another 64-aligned address does not decode there.
+    void* real = resource.allocate(64, 64);
+    std::memcpy(fake.storage + 64 - sizeof(void*), static_cast<char*>(real) - sizeof(void*),
+                sizeof(void*));
+    resource.deallocate(fake.storage + 64, 64, 64);
+    BOOST_TEST(recorded.seen.size() == 3u);
+
+    // A double free: the slot was wiped as the block went. Only where the freed memory stays
+    // mapped and untracked (a private heap): elsewhere the second call reads freed malloc memory,
+    // which ASan rightly reports.
+    resource.deallocate(real, 64, 64);
+    BOOST_TEST(recorded.seen.size() == 3u);
+    if constexpr (memmgr::validating_heap<H>) {
+        resource.deallocate(real, 64, 64);
+        BOOST_TEST(recorded.seen.size() == 4u);
+        BOOST_TEST((recorded.seen.back() == errc::foreign_block));
+    }
+    BOOST_TEST(heap.free(victim).has_value());
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(foreign_over_aligned_pointers_are_refused_not_followed) {
+    win32_heap arena;
+    foreign_over_aligned_pointers_are_refused(arena);
+    BOOST_TEST(arena.validate().has_value());
+    memmgr::com_heap com;
+    foreign_over_aligned_pointers_are_refused(com);
+    memmgr::crt_heap crt;
+    foreign_over_aligned_pointers_are_refused(crt);
+    recording_debug_heap<memmgr::win32_heap> debug;
+    foreign_over_aligned_pointers_are_refused(debug);
+    BOOST_TEST(debug.problems.empty()); // refused above the debug heap: it never saw them
+}
+
+// Where the heap can tell (validating_heap: win32_heap, debug_heap), the block the slot names must
+// also be live and hold the size given back: a genuine over-aligned block given back with a size
+// larger than it holds is refused, and stays allocated.
+BOOST_AUTO_TEST_CASE(an_over_aligned_block_given_back_with_a_size_it_does_not_hold_is_refused) {
+    recorded_deallocation_errors recorded;
+    win32_heap arena;
+    heap_resource<win32_heap&> resource(arena);
+    void* p = resource.allocate(100, 256);
+    resource.deallocate(p, 100 + 256, 256); // the caller's bug
+    BOOST_TEST((recorded.seen == std::vector<errc>{errc::foreign_block}));
+    BOOST_TEST(arena.statistics().value().blocks_in_use == 1u);
+    resource.deallocate(p, 100, 256);
+    BOOST_TEST(recorded.seen.size() == 1u);
+    BOOST_TEST(arena.statistics().value().blocks_in_use == 0u);
+}
+
+// resource_heap once trusted the 16 bytes before any pointer it was given: a foreign pointer, a
+// double free or a damaged header gave the resource whatever size they held. The header's check
+// word now refuses them (foreign_block), and nothing reaches the resource.
+BOOST_AUTO_TEST_CASE(resource_heap_refuses_pointers_whose_header_is_not_its_own) {
+    std::pmr::unsynchronized_pool_resource pool; // keeps freed memory: reading it is defined here
+    memmgr::resource_heap heap(&pool);
+    alignas(16) unsigned char outside[64]{};
+    std::size_t huge = SIZE_MAX / 2;
+    std::memcpy(outside, &huge, sizeof huge); // a "size" in front of the foreign pointer
+    void* foreign = outside + 16;
+    BOOST_TEST(fails_with(heap.free(foreign), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.size(foreign), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.reallocate(foreign, 8), errc::foreign_block));
+
+    void* p = heap.allocate(40).value();
+    fill(p, 40, 3);
+    BOOST_TEST(heap.free(p).has_value());
+    BOOST_TEST(fails_with(heap.free(p), errc::foreign_block)); // double free
+    BOOST_TEST(fails_with(heap.size(p), errc::foreign_block));
+
+    // An underrun of the block before reaches the header: its size is not followed.
+    void* q = heap.allocate(32).value();
+    fill(q, 32, 4);
+    auto* size_field = static_cast<unsigned char*>(q) - 16;
+    const unsigned char kept = size_field[1];
+    size_field[1] ^= 0x40; // the size now says 16 KiB more
+    BOOST_TEST(fails_with(heap.size(q), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.reallocate(q, 1u << 20), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.free(q), errc::foreign_block));
+    size_field[1] = kept;
+    BOOST_TEST(heap.size(q).value() == 32u);
+    BOOST_TEST(filled(q, 32, 4));
+    BOOST_TEST(heap.free(q).has_value());
+}
+
+// The POSIX backend of com_heap, local_heap and global_heap keeps a 16-byte header in front of each
+// block (size, check word); an underrun that damages it is reported (heap_corrupt) and the block
+// left alone, where its size was once followed (reallocate copied past the block). On Windows the
+// header is the system heap's own, screened by HeapValidate: not this test's business.
+BOOST_AUTO_TEST_CASE(a_damaged_system_block_header_is_reported_not_followed) {
+    if constexpr (on_windows)
+        return;
+    memmgr::local_heap heap;
+    void* p = heap.allocate(32).value();
+    fill(p, 32, 6);
+    auto* size_field = static_cast<unsigned char*>(p) - 16;
+    const unsigned char kept = size_field[1];
+    size_field[1] ^= 0x40; // 16 KiB more than the block holds
+    BOOST_TEST(fails_with(heap.size(p), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.reallocate(p, 8192), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.resize_in_place(p, 16), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.free(p), errc::heap_corrupt));
+    size_field[1] = kept;
+    BOOST_TEST(heap.size(p).value() == 32u);
+    BOOST_TEST(filled(p, 32, 6));
+    BOOST_TEST(heap.free(p).has_value());
+    BOOST_TEST(fails_with(heap.free(p), errc::foreign_block)); // and then it is gone
 }
 
 BOOST_AUTO_TEST_SUITE_END()

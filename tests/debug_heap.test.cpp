@@ -440,4 +440,62 @@ BOOST_AUTO_TEST_CASE(reallocate_always_moves_and_keeps_the_contents) {
     (void)heap.free(*q);
 }
 
+// nullptr at every entry point that takes a block: answered as win32_heap answers, never
+// dereferenced (validate(nullptr) once read a header at address -front; owns(nullptr) was true
+// once the heap had a table of blocks), and never reported as a problem.
+BOOST_AUTO_TEST_CASE(nullptr_is_answered_at_every_entry_point) {
+    recorded<memmgr::win32_heap> heap;
+    auto check_null = [&heap] {
+        BOOST_TEST(!heap.owns(nullptr));
+        BOOST_TEST(fails_with(heap.validate(nullptr), errc::null_pointer));
+        BOOST_TEST(fails_with(heap.size(nullptr), errc::null_pointer));
+        BOOST_TEST(heap.free(nullptr).has_value());
+    };
+    check_null(); // before the table of live blocks exists
+    auto p = heap.allocate(16);
+    BOOST_REQUIRE(p);
+    check_null(); // with a live block
+    BOOST_TEST(heap.free(*p).has_value());
+    check_null(); // with an empty table
+
+    auto q = heap.reallocate(nullptr, 8); // allocates, as win32_heap's
+    BOOST_REQUIRE(q);
+    BOOST_TEST(heap.owns(*q));
+    BOOST_TEST(heap.free(*q).has_value());
+    memmgr::win32_heap plain;
+    BOOST_TEST(fails_with(plain.validate(nullptr), errc::null_pointer)); // the answer matched
+    BOOST_TEST(heap.validate().has_value());
+    BOOST_TEST(heap.problems.empty());
+    BOOST_TEST(heap.leaks().empty());
+}
+
+// reallocate of a pointer that is not a live block (never one, freed, another debug heap's) is
+// refused with foreign_block and touches nothing: no block is made, the pointer's memory is not
+// read or freed. Only free reports to the handler (the heap_ops fuzzer holds reallocate to that).
+BOOST_AUTO_TEST_CASE(reallocate_of_a_pointer_that_is_not_live_is_refused_and_touches_nothing) {
+    recorded<> heap({.quarantine = 2});
+    recorded<> other;
+    memmgr::crt_heap crt;
+    void* outside = crt.allocate(24).value();
+    fill(outside, 24, 8);
+    void* theirs = other.allocate(24).value();
+    fill(theirs, 24, 9);
+    void* gone = heap.allocate(24).value();
+    BOOST_TEST(heap.free(gone).has_value());
+    const auto before = heap.checkpoint();
+    BOOST_TEST(fails_with(heap.reallocate(outside, 64), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.reallocate(theirs, 64), errc::foreign_block));
+    BOOST_TEST(fails_with(heap.reallocate(gone, 64), errc::foreign_block));
+    BOOST_TEST(
+        fails_with(heap.reallocate(static_cast<char*>(outside) + 8, 64), errc::foreign_block));
+    BOOST_TEST((heap.checkpoint() == before)); // nothing allocated
+    BOOST_TEST(filled(outside, 24, 8));
+    BOOST_TEST(filled(theirs, 24, 9));
+    BOOST_TEST(other.owns(theirs));
+    BOOST_TEST(heap.check() == 0u); // the quarantined block was not written either
+    BOOST_TEST(heap.problems.empty());
+    BOOST_TEST(other.free(theirs).has_value());
+    BOOST_TEST(crt.free(outside).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -62,4 +62,20 @@ BOOST_AUTO_TEST_CASE(an_empty_map_finds_nothing) {
     BOOST_TEST(table.empty());
 }
 
+// nullptr marks the empty slots: it must never read as a key, in an empty table, in a table that
+// exists (where its lookup once landed on an empty slot and "found" it), or once inserted.
+BOOST_AUTO_TEST_CASE(nullptr_is_never_a_key) {
+    memmgr::detail::pointer_map<int> table;
+    BOOST_TEST(!table.contains(nullptr));
+    int x = 0;
+    BOOST_TEST(table.insert_or_assign(&x, 1));
+    BOOST_TEST(!table.contains(nullptr));
+    BOOST_TEST((table.find(nullptr) == nullptr));
+    BOOST_TEST(!table.insert_or_assign(nullptr, 2));
+    BOOST_TEST(!table.contains(nullptr));
+    BOOST_TEST(!table.erase(nullptr));
+    BOOST_TEST(table.size() == 1u);
+    BOOST_TEST(*table.find(&x) == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,16 +19,43 @@ namespace memmgr::detail::os {
 
 namespace {
 
-// --- the process heap of com, local and global blocks ----------------------------------------------
-// Windows keeps CoTaskMem, Local and Global blocks on one process heap that knows each block's size
-// exactly and can tell its blocks from foreign pointers. Here: glibc's malloc plus a 16-byte header
-// (which keeps the payload 16-aligned) holding the size asked for, and a registry of live blocks
-// (block_registry.cppm) that screens every pointer before it is used.
+// --- the process heap of com, local and global blocks
+// ---------------------------------------------- Windows keeps CoTaskMem, Local and Global blocks
+// on one process heap that knows each block's size exactly and can tell its blocks from foreign
+// pointers. Here: glibc's malloc plus a 16-byte header (which keeps the payload 16-aligned) holding
+// the size asked for, and a registry of live blocks (block_registry.cppm) that screens every
+// pointer before it is used.
+//
+// The header sits where an underrun of the block before lands, so it carries a check word over the
+// size and the block's address: a damaged header is reported (heap_corrupt) instead of being
+// followed (a damaged size once made reallocate copy past the block).
 struct block_header {
     std::size_t size;
-    std::size_t unused; // keeps the payload 16-aligned
+    std::uint64_t check; // also keeps the payload 16-aligned
 };
 static_assert(sizeof(block_header) == system_alignment);
+
+// This process's key for the check words: addresses ASLR places anew in each process and the
+// cycle counter at first use, mixed.
+std::uint64_t header_key() noexcept {
+    static const std::uint64_t key = [] {
+        int local = 0;
+        std::uint64_t x = static_cast<std::uint64_t>(__builtin_readcyclecounter()) ^
+                          reinterpret_cast<std::uintptr_t>(&local) ^
+                          (reinterpret_cast<std::uintptr_t>(&header_key) << 17);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+        return x ^ (x >> 31);
+    }();
+    return key;
+}
+
+std::uint64_t check_of(const block_header* h) noexcept {
+    const std::uint64_t x =
+        (static_cast<std::uint64_t>(h->size) ^ header_key()) * 0x9E3779B97F4A7C15u ^
+        reinterpret_cast<std::uintptr_t>(h);
+    return (x ^ (x >> 29)) * 0xBF58476D1CE4E5B9u;
+}
 
 struct process_heap_blocks {};
 block_registry& live_blocks() noexcept { return block_registry::instance<process_heap_blocks>(); }
@@ -40,9 +67,13 @@ block_header* header_of(const void* p) noexcept {
 
 void* payload_of(block_header* h) noexcept { return h + 1; }
 
+// \returns success when p is a live block whose header is sound. \errors foreign_block,
+// heap_corrupt.
 result<void> check_live(const void* p) noexcept {
     if (!live_blocks().contains(p))
         return fail(errc::foreign_block);
+    if (const block_header* h = header_of(p); h->check != check_of(h))
+        return fail(errc::heap_corrupt);
     return {};
 }
 
@@ -88,6 +119,7 @@ result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept 
         return fail(errc::out_of_memory);
     auto* h = static_cast<block_header*>(raw);
     h->size = n;
+    h->check = check_of(h);
     void* p = payload_of(h);
     if (!live_blocks().add(p)) {
         std::free(raw);
@@ -101,7 +133,10 @@ result<void> block_free(block_family f, void* p) noexcept {
         std::free(p);
         return {};
     }
-    if (!live_blocks().remove(p))
+    // A damaged header: the block stays (registered), as damaged blocks do on every memmgr heap.
+    if (const block_header* h = header_of(p); live_blocks().contains(p) && h->check != check_of(h))
+        return fail(errc::heap_corrupt);
+    if (!live_blocks().remove(p)) // the one check that counts when two threads free p at once
         return fail(errc::foreign_block);
     std::free(header_of(p));
     return {};
@@ -128,6 +163,7 @@ result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexc
         if (sizeof(block_header) + n > ::malloc_usable_size(h))
             return fail(errc::cannot_resize_in_place);
         h->size = n;
+        h->check = check_of(h);
         return {};
     });
 }
@@ -270,9 +306,9 @@ void heap_destroy(void* heap) noexcept { private_heap::destroy(engine(heap)); }
 
 void* heap_process() noexcept { return private_heap::process(); }
 
-result<void*> heap_release_all(void* heap, const heap_options&) noexcept {
-    engine(heap)->release_all();
-    return heap;
+result<void> heap_release_all(void* heap, bool) noexcept {
+    engine(heap)->release_all(); // under the engine's lock when serialized; the handle stays
+    return {};
 }
 
 result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
@@ -282,14 +318,18 @@ result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
     return fail(to_errc(s));
 }
 
-result<void> heap_free(void* heap, void* p) noexcept { return to_result(engine(heap)->free(p)); }
+// The engine checks and acts under one acquisition of its lock: `serialized` is its business.
+result<void> heap_free(void* heap, void* p, bool) noexcept {
+    return to_result(engine(heap)->free(p));
+}
 
-result<std::size_t> heap_size(void* heap, const void* p) noexcept {
+result<std::size_t> heap_size(void* heap, const void* p, bool) noexcept {
     std::size_t n = 0;
     return to_result(engine(heap)->size(p, n)).map([&n] { return n; });
 }
 
-result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept {
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only,
+                              bool) noexcept {
     status s = status::ok;
     if (void* q = engine(heap)->reallocate(p, n, in_place_only, s))
         return q;

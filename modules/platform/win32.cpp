@@ -201,10 +201,84 @@ void heap_destroy(void* heap) noexcept { ::HeapDestroy(heap); }
 
 void* heap_process() noexcept { return ::GetProcessHeap(); }
 
-result<void*> heap_release_all(void* heap, const heap_options& options) noexcept {
-    // Win32 has no "free everything" call: destroying the heap is how every block goes at once.
-    ::HeapDestroy(heap);
-    return heap_create(options);
+namespace {
+
+// The blocks release_all frees, gathered while the heap is locked. Its memory comes from
+// VirtualAlloc, so that gathering never enters a heap (the CRT's included) while ours is locked.
+class busy_blocks {
+public:
+    busy_blocks() = default;
+    busy_blocks(const busy_blocks&) = delete;
+    busy_blocks& operator=(const busy_blocks&) = delete;
+    ~busy_blocks() {
+        if (items_ != nullptr)
+            ::VirtualFree(items_, 0, MEM_RELEASE);
+    }
+    // \returns false if there is no room and none can be made.
+    bool push(void* p) noexcept {
+        if (count_ == capacity_ && !grow())
+            return false;
+        items_[count_++] = p;
+        return true;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return count_; }
+    [[nodiscard]] void* operator[](std::size_t i) const noexcept { return items_[i]; }
+
+private:
+    bool grow() noexcept {
+        const std::size_t capacity = capacity_ == 0 ? 8192 : capacity_ * 2;
+        auto* items = static_cast<void**>(::VirtualAlloc(nullptr, capacity * sizeof(void*),
+                                                         MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+        if (items == nullptr)
+            return false;
+        if (count_ != 0)
+            std::memcpy(items, items_, count_ * sizeof(void*));
+        if (items_ != nullptr)
+            ::VirtualFree(items_, 0, MEM_RELEASE);
+        items_ = items;
+        capacity_ = capacity;
+        return true;
+    }
+    void** items_ = nullptr;
+    std::size_t count_ = 0;
+    std::size_t capacity_ = 0;
+};
+
+} // namespace
+
+result<void> heap_release_all(void* heap, bool serialized) noexcept {
+    // Win32 has no "free everything" call. Destroying the heap and creating another would change
+    // the handle under every thread and attached heap using it; instead, with the heap locked (its
+    // lock is recursive for the thread holding it), the walk lists the blocks in use and each is
+    // freed, so that the heap, its handle and its options stay. Verified under Wine: the walk lists
+    // large (directly mapped) blocks too, and none is in use afterwards
+    // (win32_heap_tests/release_all_keeps_the_heap_and_frees_every_block).
+    if (serialized && !::HeapLock(heap))
+        return fail(errc::heap_corrupt);
+    busy_blocks blocks;
+    bool room = true;
+    PROCESS_HEAP_ENTRY entry{};
+    entry.lpData = nullptr;
+    while (room && ::HeapWalk(heap, &entry)) {
+        if ((entry.wFlags & PROCESS_HEAP_ENTRY_BUSY) != 0 &&
+            (entry.wFlags & (PROCESS_HEAP_REGION | PROCESS_HEAP_UNCOMMITTED_RANGE)) == 0)
+            room = blocks.push(entry.lpData);
+    }
+    const DWORD why = ::GetLastError();
+    result<void> outcome;
+    if (!room)
+        outcome = fail(errc::out_of_memory); // nothing freed: the heap is as it was
+    else if (why != ERROR_NO_MORE_ITEMS)
+        outcome = fail(errc::heap_corrupt);
+    else
+        for (std::size_t i = 0; i < blocks.size(); ++i)
+            if (!::HeapFree(heap, 0, blocks[i]))
+                outcome = fail(errc::heap_corrupt);
+    if (serialized)
+        ::HeapUnlock(heap);
+    if (outcome)
+        (void)::HeapCompact(heap, 0); // give wholly free memory back, as destroying the heap did
+    return outcome;
 }
 
 result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
@@ -217,7 +291,31 @@ result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
 // from blocks already freed; HeapFree on those would corrupt the heap or stop the process.
 bool heap_owns(void* heap, const void* p) noexcept { return ::HeapValidate(heap, 0, p) != FALSE; }
 
-result<void> heap_free(void* heap, void* p) noexcept {
+namespace {
+
+// Holds a serialized heap's lock (recursive for its thread) across a check and the call it
+// guards, so that no other thread's free or release_all comes in between: without it, two threads
+// freeing one block (or a free racing release_all) both pass HeapValidate and free it twice. A
+// HEAP_NO_SERIALIZE heap is not locked (HeapLock is not for it; one thread uses it at a time).
+class locked_heap {
+public:
+    locked_heap(void* heap, bool serialized) noexcept
+        : heap_(serialized && ::HeapLock(heap) ? heap : nullptr) {}
+    ~locked_heap() {
+        if (heap_ != nullptr)
+            ::HeapUnlock(heap_);
+    }
+    locked_heap(const locked_heap&) = delete;
+    locked_heap& operator=(const locked_heap&) = delete;
+
+private:
+    void* heap_;
+};
+
+} // namespace
+
+result<void> heap_free(void* heap, void* p, bool serialized) noexcept {
+    const locked_heap held(heap, serialized);
     if (!heap_owns(heap, p))
         return fail(errc::foreign_block);
     if (!::HeapFree(heap, 0, p))
@@ -225,7 +323,8 @@ result<void> heap_free(void* heap, void* p) noexcept {
     return {};
 }
 
-result<std::size_t> heap_size(void* heap, const void* p) noexcept {
+result<std::size_t> heap_size(void* heap, const void* p, bool serialized) noexcept {
+    const locked_heap held(heap, serialized);
     if (!heap_owns(heap, p))
         return fail(errc::foreign_block);
     const SIZE_T n = ::HeapSize(heap, 0, p);
@@ -234,7 +333,9 @@ result<std::size_t> heap_size(void* heap, const void* p) noexcept {
     return n;
 }
 
-result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only) noexcept {
+result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_only,
+                              bool serialized) noexcept {
+    const locked_heap held(heap, serialized);
     if (!heap_owns(heap, p))
         return fail(errc::foreign_block);
     if (void* q = ::HeapReAlloc(heap, in_place_only ? HEAP_REALLOC_IN_PLACE_ONLY : 0, p, n))
