@@ -134,8 +134,9 @@ result<void> block_free(block_family f, void* p) noexcept {
         return {};
     }
     // A damaged header: the block stays (registered), as damaged blocks do on every memmgr heap.
-    if (const block_header* h = header_of(p); live_blocks().contains(p) && h->check != check_of(h))
-        return fail(errc::heap_corrupt);
+    // (The header is looked at only once p is known to be a block: p may be any value.)
+    if (auto live = check_live(p); !live && live.error() == errc::heap_corrupt)
+        return live;
     if (!live_blocks().remove(p)) // the one check that counts when two threads free p at once
         return fail(errc::foreign_block);
     std::free(header_of(p));
