@@ -200,13 +200,17 @@ BOOST_AUTO_TEST_CASE(release_all_keeps_the_heap_and_frees_every_block) {
 BOOST_AUTO_TEST_CASE(release_all_may_run_while_other_threads_use_the_heap) {
     win32_heap heap;
     void* const handle = heap.native_handle();
-    std::atomic<bool> done{false};
+    // Each user does a fixed amount of work, and release_all runs until they are all done (at
+    // least 50 times): the test's length does not hang on how the threads are scheduled (valgrind
+    // runs one thread at a time, and a user spinning until told to stop took minutes there).
+    constexpr int users_count = 3;
+    std::atomic<int> finished{0};
     std::atomic<std::size_t> refused{0};
     std::vector<std::thread> users;
-    for (int t = 0; t < 3; ++t) {
+    for (int t = 0; t < users_count; ++t) {
         users.emplace_back([&, t] {
             std::vector<void*> mine;
-            for (int i = 0; !done.load(std::memory_order_relaxed) || i < 200; ++i) {
+            for (int i = 0; i < 3000; ++i) {
                 const std::size_t n =
                     (static_cast<std::size_t>(i) * 53 + static_cast<std::size_t>(t) * 11) % 700 +
                     (i % 97 == 0 ? (std::size_t{300} << 10) : 0);
@@ -222,13 +226,13 @@ BOOST_AUTO_TEST_CASE(release_all_may_run_while_other_threads_use_the_heap) {
             for (void* p : mine)
                 if (!heap.free(p))
                     refused.fetch_add(1, std::memory_order_relaxed);
+            finished.fetch_add(1, std::memory_order_release);
         });
     }
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 50 || finished.load(std::memory_order_acquire) < users_count; ++i) {
         BOOST_TEST(heap.release_all().has_value());
         std::this_thread::yield();
     }
-    done = true;
     for (auto& t : users)
         t.join();
     BOOST_TEST(heap.native_handle() == handle);
