@@ -179,7 +179,7 @@ private:
             }
             if (!p)
                 return require_acceptable(p.error(), *n);
-            require(memmgr_test::all_zero(*p, *n), "allocate_zeroed gives zero bytes");
+            require(memmgr_fuzz::zeroed(*p, *n), "allocate_zeroed gives zero bytes");
             added(*p, *n);
         }
     }
