@@ -1,6 +1,6 @@
 // memmgr:platform: the only door to the operating system.
 //
-// This partition is internal (memmgr.cppm imports it without re-exporting it). It declares, with
+// This partition is internal: memmgr.cppm re-exports it, but it exports nothing. It declares, with
 // no OS type in sight, the primitive operations the heaps are built on; exactly one implementation
 // unit defines them: modules/platform/win32.cpp on Windows (the real Win32/COM/CRT calls) and
 // modules/platform/posix.cpp elsewhere (portable backends with Windows semantics). Every function
