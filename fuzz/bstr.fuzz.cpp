@@ -510,7 +510,7 @@ private:
         require(memmgr::to_utf8(std::u16string_view(*units)) == text, "and encodes back");
     }
 
-    static std::size_t live_blocks() { return memmgr::detail::process_heap_blocks_in_use(); }
+    static std::size_t live_blocks() { return memmgr::testing::process_heap_blocks_in_use(); }
 
     FuzzedDataProvider& in_;
     std::array<bstr, slots> s_{};
@@ -521,12 +521,12 @@ private:
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const auto before = memmgr::detail::process_heap_blocks_in_use();
+    const auto before = memmgr::testing::process_heap_blocks_in_use();
     {
         FuzzedDataProvider in(data, size);
         runner(in).run();
     }
-    require(memmgr::detail::process_heap_blocks_in_use() == before,
+    require(memmgr::testing::process_heap_blocks_in_use() == before,
             "every BSTR of the input is freed");
     return 0;
 }

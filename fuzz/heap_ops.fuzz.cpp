@@ -479,7 +479,7 @@ private:
         require(memmgr::valid_alignment(alignment) && !memmgr_fuzz::oversized(n),
                 "a bad alignment or size is refused");
         require(address(p) % alignment == 0, "heap_resource honours the alignment");
-        void* block = memmgr::detail::heap_block_of<H>(p, alignment); // what the heap handed out
+        void* block = memmgr::testing::heap_block_of<H>(p, alignment); // what the heap handed out
         model_.handed_out_elsewhere(block);
         memmgr_fuzz::paint(p, n, 9);
         require(memmgr_fuzz::intact(p, n, 9), "a resource block holds what was written");

@@ -51,3 +51,6 @@ export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interf
 export import :heap_resource;  // heap_resource<H>: a std::pmr::memory_resource; scoped_default_resource
 export import :resource_heap;  // resource_heap: any std::pmr::memory_resource as a heap
 export import :heap_allocator; // heap_allocator<T, H>: a std::allocator-compatible allocator
+
+// Not the API: the internals memmgr's own tests and fuzzers reach for, in memmgr::testing.
+export import :testing;

@@ -14,7 +14,7 @@ import memmgr;
 BOOST_AUTO_TEST_SUITE(pointer_map)
 
 BOOST_AUTO_TEST_CASE(agrees_with_unordered_map_under_random_operations) {
-    memmgr::detail::pointer_map<std::uint64_t> table;
+    memmgr::testing::pointer_map<std::uint64_t> table;
     std::unordered_map<const void*, std::uint64_t> model;
     std::mt19937_64 rng(42);
     // Keys from a small pool of 16-aligned addresses, so that inserts, erases and re-inserts of the
@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(agrees_with_unordered_map_under_random_operations) {
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_map_finds_nothing) {
-    memmgr::detail::pointer_map<int> table;
+    memmgr::testing::pointer_map<int> table;
     int x = 0;
     BOOST_TEST(!table.contains(&x));
     BOOST_TEST(!table.erase(&x));
@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(an_empty_map_finds_nothing) {
 // nullptr marks the empty slots: it must never read as a key, in an empty table, in a table that
 // exists (where its lookup once landed on an empty slot and "found" it), or once inserted.
 BOOST_AUTO_TEST_CASE(nullptr_is_never_a_key) {
-    memmgr::detail::pointer_map<int> table;
+    memmgr::testing::pointer_map<int> table;
     BOOST_TEST(!table.contains(nullptr));
     int x = 0;
     BOOST_TEST(table.insert_or_assign(&x, 1));

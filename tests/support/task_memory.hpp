@@ -41,10 +41,10 @@ inline bool crt_heap_is_process_heap() {
     return false;
 }
 inline std::size_t task_blocks_in_use() {
-    return memmgr::detail::process_heap_blocks_in_use();
+    return memmgr::testing::process_heap_blocks_in_use();
 }
 inline void task_allocations_fail_after(std::size_t successes) {
-    memmgr::detail::process_heap_fail_after(successes);
+    memmgr::testing::process_heap_fail_after(successes);
 }
 #endif
 
