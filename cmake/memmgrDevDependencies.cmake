@@ -1,7 +1,6 @@
 # Dependencies of memmgr's own tests, examples and benchmarks (never of the library itself, so this
 # file is not installed). Each function defines one target, once, however many folders ask.
 include_guard(GLOBAL)
-include(${CMAKE_CURRENT_LIST_DIR}/memmgrDependencies.cmake)
 
 # memmgr_range_v3: range-v3 (header-only). Linux: Debian's CMake package; Windows leg: the host's
 # headers through a folder of links.
@@ -9,7 +8,7 @@ function(memmgr_require_range_v3)
     if(TARGET memmgr_range_v3)
         return()
     endif()
-    if(CMAKE_CROSSCOMPILING)
+    if(MEMMGR_HOST_HEADERS)
         memmgr_host_headers(memmgr_range_v3 range meta concepts std)
     else()
         find_package(range-v3 CONFIG REQUIRED) # its version file accepts exact matches only
@@ -22,7 +21,7 @@ endfunction()
 # Boost libraries cannot link (the test's main file then includes boost/test/included/...).
 # Sets MEMMGR_TEST_HEADER_ONLY to 1 or 0 in the caller's scope.
 function(memmgr_require_boost_test)
-    if(CMAKE_CROSSCOMPILING)
+    if(MEMMGR_HOST_HEADERS)
         memmgr_host_headers(memmgr_boost_test boost)
         set(MEMMGR_TEST_HEADER_ONLY 1 PARENT_SCOPE)
     else()

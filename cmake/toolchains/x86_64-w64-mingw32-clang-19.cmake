@@ -10,7 +10,8 @@
 # - links are static and need -pthread, or the posix libstdc++ leaves pthread_* undefined;
 # - C++20, not C++23: static libstdc++ 12 clashes at link time in C++23 mode;
 # - header-only libraries are taken from the host's /usr/include through a folder of links
-#   (cmake/memmgrDependencies.cmake), never by adding /usr/include itself.
+#   (cmake/memmgrHostHeaders.cmake, on with MEMMGR_HOST_HEADERS in the windows presets), never by
+#   adding /usr/include itself.
 include_guard(GLOBAL)
 
 set(CMAKE_SYSTEM_NAME Windows)

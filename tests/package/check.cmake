@@ -35,7 +35,11 @@ if(BUILD_TYPE)
 endif()
 if(CROSSCOMPILING)
     # A cross toolchain re-roots package searches under its sysroot; point at the package itself.
-    list(APPEND configure "-Dmemmgr_DIR=${prefix}/lib/cmake/memmgr")
+    # The installed config finds tl-expected with find_dependency, as a real Windows consumer's
+    # would from its package manager; here a stand-in package (cross-tl-expected/) gives it the
+    # host's header-only library without adding /usr/include to a Windows compile.
+    list(APPEND configure "-Dmemmgr_DIR=${prefix}/lib/cmake/memmgr"
+        "-Dtl-expected_DIR=${CMAKE_CURRENT_LIST_DIR}/cross-tl-expected")
 else()
     list(APPEND configure "-DCMAKE_PREFIX_PATH=${prefix}")
 endif()

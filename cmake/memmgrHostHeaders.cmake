@@ -1,11 +1,11 @@
-# Finds memmgr's dependencies. Used by memmgr's own build and installed next to memmgrConfig.cmake,
-# so that a consumer resolves them the same way.
+# Development only (memmgr's own Windows legs, never installed, never run in a consumer's build).
 #
-# Linux: Debian's CMake packages (tl-expected, Boost, range-v3).
-# Windows cross builds (CMAKE_CROSSCOMPILING): the header-only libraries come from the host's
-# /usr/include, but that folder must never be added whole to a Windows compile (it would pull in
-# glibc's headers). memmgr_host_headers() builds a folder holding links to just the named
-# subfolders and creates an imported target over it.
+# The Windows legs cross-compile on a Debian host whose header-only libraries (tl-expected,
+# range-v3, Boost.Test) live in /usr/include. That folder must never be added whole to a Windows
+# compile: it would pull in glibc's headers. memmgr_host_headers() builds a folder holding links to
+# just the named subfolders and creates an imported target over it. The CMakeLists use it when
+# MEMMGR_HOST_HEADERS is on (the windows presets turn it on); a real Windows build takes its
+# dependencies from its own package manager (vcpkg.json) through find_package instead.
 include_guard(GLOBAL)
 
 # memmgr_host_headers(<target> <subfolder>...)
@@ -32,11 +32,3 @@ function(memmgr_host_headers target)
         INTERFACE_INCLUDE_DIRECTORIES "${root}"
         INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${root}")
 endfunction()
-
-if(NOT TARGET tl::expected)
-    if(CMAKE_CROSSCOMPILING)
-        memmgr_host_headers(tl::expected tl)
-    else()
-        find_package(tl-expected 1.0 CONFIG REQUIRED)
-    endif()
-endif()
