@@ -30,7 +30,7 @@ import memmgr;
 #include <system_error>
 #include <vector>
 
-BOOST_AUTO_TEST_SUITE(module_interface)
+BOOST_AUTO_TEST_SUITE(module_interface_import_first_tests)
 
 BOOST_AUTO_TEST_CASE(headers_after_import_work_with_the_module) {
     std::vector<std::string> messages;

@@ -91,7 +91,7 @@ static_assert(std::is_same_v<decltype(std::declval<bstr&>().put()), olechar**>);
 static_assert(!std::is_convertible_v<olechar*, bstr_view>);
 static_assert(!std::is_convertible_v<std::u16string_view, bstr>);
 
-BOOST_AUTO_TEST_SUITE(bstr_value)
+BOOST_AUTO_TEST_SUITE(bstr_tests)
 
 BOOST_AUTO_TEST_CASE(default_construction_is_null_reads_empty_and_allocates_nothing) {
     task_memory task;

@@ -342,7 +342,7 @@ std::size_t sweep_bstr(std::string_view what, Operation operation) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(failure_sweep)
+BOOST_AUTO_TEST_SUITE(failure_sweep_tests)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(vector_of_int, R, routes) {
     using vec = typename R::template vector<int>;

@@ -36,7 +36,7 @@ struct reserve {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(diagnostics)
+BOOST_AUTO_TEST_SUITE(diagnostics_tests)
 
 BOOST_AUTO_TEST_CASE(the_failure_handler_is_asked_before_an_adapter_throws) {
     memmgr::failing_heap<memmgr::crt_heap> heap;

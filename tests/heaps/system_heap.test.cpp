@@ -22,7 +22,7 @@ namespace {
 using process_heaps = std::tuple<memmgr::com_heap, memmgr::local_heap, memmgr::global_heap>;
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(system_heaps)
+BOOST_AUTO_TEST_SUITE(system_heap_tests)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(foreign_pointers_are_reported_not_freed, H, process_heaps) {
     H heap;

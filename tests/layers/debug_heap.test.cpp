@@ -40,7 +40,7 @@ bool mentions(const std::string& text, std::string_view what) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(debug_heap)
+BOOST_AUTO_TEST_SUITE(debug_heap_tests)
 
 static_assert(memmgr::heap<memmgr::debug_heap<memmgr::crt_heap>>);
 static_assert(memmgr::validating_heap<memmgr::debug_heap<memmgr::win32_heap>>);

@@ -165,7 +165,7 @@ void check_heap(H& heap, std::size_t live) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(stress)
+BOOST_AUTO_TEST_SUITE(stress_tests)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(eight_threads_share_a_heap_and_free_each_others_blocks, H,
                               stressed_heaps) {

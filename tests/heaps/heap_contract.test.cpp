@@ -47,7 +47,7 @@ constexpr std::size_t sizes[] = {1, 15, 16, 17, 100, 1000, 4096, 65537, 300000, 
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(heaps)
+BOOST_AUTO_TEST_SUITE(heap_contract_tests)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(blocks_are_aligned_exactly_sized_and_independent, H, all_heaps) {
     H heap;

@@ -70,7 +70,7 @@ std::u16string unit(char16_t u) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(utf)
+BOOST_AUTO_TEST_SUITE(utf_tests)
 
 BOOST_AUTO_TEST_CASE(well_formed_boundaries_convert_both_ways) {
     for (const auto& [utf8, utf16] : boundaries) {

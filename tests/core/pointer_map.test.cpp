@@ -11,7 +11,7 @@
 
 import memmgr;
 
-BOOST_AUTO_TEST_SUITE(pointer_map)
+BOOST_AUTO_TEST_SUITE(pointer_map_tests)
 
 BOOST_AUTO_TEST_CASE(agrees_with_unordered_map_under_random_operations) {
     memmgr::testing::pointer_map<std::uint64_t> table;

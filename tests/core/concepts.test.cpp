@@ -160,7 +160,7 @@ constexpr bool is_heap(const H&) {
 
 using namespace concept_probes;
 
-BOOST_AUTO_TEST_SUITE(concepts)
+BOOST_AUTO_TEST_SUITE(concepts_tests)
 
 BOOST_AUTO_TEST_CASE(heap_concept_separates_heaps_from_near_misses) {
     BOOST_TEST(is_heap(memmgr::crt_heap{}));

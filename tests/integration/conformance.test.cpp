@@ -86,7 +86,7 @@ std::uint32_t prefix_of(const olechar* s) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(conformance)
+BOOST_AUTO_TEST_SUITE(conformance_tests)
 
 // --- dlls/kernel32/tests/heap.c -----------------------------------------------------------------
 

@@ -118,7 +118,7 @@ std::size_t blocks_in_use(const memmgr::win32_heap& heap) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(adapters)
+BOOST_AUTO_TEST_SUITE(adapters_tests)
 
 // --- heap_resource -------------------------------------------------------------------------------
 

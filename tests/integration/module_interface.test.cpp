@@ -11,7 +11,7 @@
 
 import memmgr;
 
-BOOST_AUTO_TEST_SUITE(module_interface)
+BOOST_AUTO_TEST_SUITE(module_interface_tests)
 
 BOOST_AUTO_TEST_CASE(headers_before_import_work_with_the_module) {
     memmgr::crt_heap heap;

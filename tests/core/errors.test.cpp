@@ -17,7 +17,7 @@ using memmgr::errc;
 static_assert(std::is_nothrow_copy_constructible_v<memmgr::heap_error>);
 static_assert(std::is_nothrow_copy_assignable_v<memmgr::heap_error>);
 
-BOOST_AUTO_TEST_SUITE(errors)
+BOOST_AUTO_TEST_SUITE(errors_tests)
 
 BOOST_AUTO_TEST_CASE(errc_converts_to_error_code_in_memmgr_category) {
     std::error_code ec = errc::heap_full;

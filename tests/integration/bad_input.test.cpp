@@ -65,7 +65,7 @@ errc heap_error_of(F f) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(bad_input)
+BOOST_AUTO_TEST_SUITE(bad_input_tests)
 
 // --- zero sizes ----------------------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ boost::test_tools::assertion_result has_bstr_layout(const olechar* s, std::uint3
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(sys_string)
+BOOST_AUTO_TEST_SUITE(sys_string_tests)
 
 BOOST_AUTO_TEST_CASE(olechar_is_the_platforms_bstr_unit) {
     static_assert(sizeof(olechar) == 2);

@@ -34,7 +34,7 @@ bool use_across_the_boundary(memmgr::memory_manager& mm) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(memory_manager)
+BOOST_AUTO_TEST_SUITE(memory_manager_tests)
 
 BOOST_AUTO_TEST_CASE(wraps_every_heap_behind_one_interface) {
     memmgr::win32_heap arena;

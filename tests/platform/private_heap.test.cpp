@@ -1,0 +1,234 @@
+// The POSIX private heap engine (modules/platform/private_heap.*) under damage, through
+// win32_heap, its public face on POSIX: a caller with one write primitive (an overflow of a few
+// bytes, a write after free) must get heap_corrupt, and the engine must never read or write outside
+// its mappings, loop, or hand out memory that is not its own (docs/reliability.md, "Hardening
+// rules"). Its ordinary behaviour is win32_heap's, tested in tests/heaps/win32_heap.test.cpp.
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if !defined(_WIN32)
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#include "support/blocks.hpp"
+
+import memmgr;
+
+using memmgr::errc;
+using memmgr::win32_heap;
+using namespace memmgr_test;
+
+// Damage by a caller with one write primitive (docs/reliability.md, "Hardening rules"): the POSIX
+// engine must report heap_corrupt, never read or write outside its mappings, loop, or hand out
+// memory that is not its own. POSIX only: on Windows the headers and lists are HeapAlloc's, and
+// writing out of bounds into Windows' heap is not memmgr's to test.
+BOOST_AUTO_TEST_SUITE(private_heap_tests)
+
+namespace {
+
+constexpr std::size_t first_segment = 64 * 1024; // a default heap's first mapping
+
+// Creates heaps until two have first segments that touch (mmap usually places a new mapping right
+// below the last): heaps[lower] ends where heaps[upper] begins. \returns false if none turned up
+// in 64 tries; lower and upper are then two unrelated heaps, and the tests check what they can.
+bool adjacent_heaps(std::vector<win32_heap>& heaps, std::size_t& lower, std::size_t& upper) {
+    heaps.reserve(64);
+    lower = 0;
+    upper = 1;
+    for (std::size_t i = 0; i < 64; ++i) {
+        heaps.emplace_back();
+        const auto mine = reinterpret_cast<std::uintptr_t>(heaps.back().native_handle());
+        for (std::size_t j = 0; j + 1 < heaps.size(); ++j) {
+            const auto other = reinterpret_cast<std::uintptr_t>(heaps[j].native_handle());
+            if (mine + first_segment == other || other + first_segment == mine) {
+                lower = mine < other ? i : j;
+                upper = mine < other ? j : i;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// A fixed 64 KiB heap, full, whose only free block (2016 bytes, alone in its bin) has had its
+// free-list link overwritten with its own header's address: a cycle, to whoever follows it.
+struct cyclic_bin {
+    win32_heap heap{{.initial_size = 64 * 1024, .maximum_size = 64 * 1024}};
+    cyclic_bin() {
+        auto* a = static_cast<unsigned char*>(heap.allocate(2000).value());
+        BOOST_REQUIRE(heap.allocate(16)); // keeps a from merging with the free space after it
+        for (std::size_t n = 32768; n >= 16; n /= 2)
+            while (heap.allocate(n)) {
+            }
+        BOOST_REQUIRE(heap.free(a));
+        const auto self = reinterpret_cast<std::uintptr_t>(a) - 16;
+        std::memcpy(a, &self, sizeof self); // the write after free
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_overflow_into_the_next_free_header_is_refused_not_carved) {
+    // engine_oob_write_after_overflow: a one-byte overflow into the free block after a block made
+    // the next allocation carve that block and write a boundary tag past the segment's end.
+    if constexpr (!on_windows) {
+        std::vector<win32_heap> heaps;
+        std::size_t lo = 0;
+        std::size_t up = 0;
+        const bool adjacent = adjacent_heaps(heaps, lo, up);
+        BOOST_TEST_MESSAGE("adjacent heaps found: " << adjacent);
+        win32_heap& lower = heaps[lo];
+        win32_heap& upper = heaps[up];
+        auto* u = static_cast<unsigned char*>(upper.allocate(32).value());
+        fill(u, 32, 7);
+        auto* a = static_cast<unsigned char*>(lower.allocate(48).value()); // the rest is free
+        a[48] = static_cast<unsigned char>(a[48] + 0x10); // the free block's size + 256 units
+        BOOST_TEST(fails_with(lower.allocate(100), errc::heap_corrupt));
+        BOOST_TEST(upper.validate().has_value());
+        BOOST_TEST(filled(u, 32, 7));
+        auto q = upper.allocate(224);
+        BOOST_TEST(q.has_value());
+        BOOST_TEST(upper.validate().has_value());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(compact_after_an_overflow_gives_back_no_page_outside_the_heap) {
+    // engine_compact_zeroes_neighbour: compact() madvise()d pages past its segment by a damaged
+    // size, zeroing the next mapping.
+    if constexpr (!on_windows) {
+        std::vector<win32_heap> heaps;
+        std::size_t lo = 0;
+        std::size_t up = 0;
+        adjacent_heaps(heaps, lo, up);
+        win32_heap& lower = heaps[lo];
+        win32_heap& upper = heaps[up];
+        auto* u = static_cast<unsigned char*>(upper.allocate(5000).value());
+        fill(u, 5000, 9);
+        auto* a = static_cast<unsigned char*>(lower.allocate(48).value());
+        a[49] = static_cast<unsigned char>(a[49] + 0x10); // the free block grows by 64 KiB
+        BOOST_TEST(fails_with(lower.compact(), errc::heap_corrupt));
+        BOOST_TEST(filled(u, 5000, 9));
+        BOOST_TEST(upper.validate().has_value());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_cyclic_bin_list_ends_allocate_and_compact_with_heap_corrupt) {
+    // engine_hang_bin_cycle*: allocate() and compact() followed the cycle forever.
+    if constexpr (!on_windows) {
+        cyclic_bin for_allocate;
+        BOOST_TEST(fails_with(for_allocate.heap.allocate(2010), errc::heap_corrupt));
+        cyclic_bin for_compact;
+        BOOST_TEST(fails_with(for_compact.heap.compact(), errc::heap_corrupt));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_poisoned_cache_link_is_refused_not_handed_out) {
+    // engine_cache_poisoning: the second allocation of the class returned the address written.
+    if constexpr (!on_windows) {
+        alignas(16) static unsigned char target[256];
+        win32_heap heap;
+        void* a = heap.allocate(48).value();
+        BOOST_REQUIRE(heap.free(a));
+        const auto fake = reinterpret_cast<std::uintptr_t>(target + 64);
+        std::memcpy(a, &fake, sizeof fake); // the write after free: the cache link
+        auto p1 = heap.allocate(48);
+        BOOST_TEST((p1 && *p1 == a));
+        BOOST_TEST(fails_with(heap.allocate(48), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(walk_and_statistics_of_a_damaged_heap_report_heap_corrupt) {
+    // walk_damaged: walk() stopped at the damaged header and succeeded with a truncated list.
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        unsigned char* blocks[10];
+        for (auto& b : blocks)
+            b = static_cast<unsigned char*>(heap.allocate(48).value());
+        blocks[2][-16] ^= 1; // one bit of block 2's header
+        BOOST_TEST(fails_with(heap.walk(), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.statistics(), errc::heap_corrupt));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(damage_found_is_sticky_until_release_all_rebuilds_the_heap) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        auto* a = static_cast<unsigned char*>(heap.allocate(100).value());
+        void* b = heap.allocate(200).value();
+        a[-16] ^= 0x40; // a's size
+        BOOST_TEST(fails_with(heap.free(a), errc::heap_corrupt));
+        a[-16] ^= 0x40; // repaired: too late, the heap has seen it
+        BOOST_TEST(fails_with(heap.allocate(16), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.allocate(5000), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.free(b), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.size(b), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.reallocate(b, 300), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.walk(), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.compact(), errc::heap_corrupt));
+        BOOST_TEST(!heap.owns(b));
+        BOOST_TEST(heap.release_all().has_value());
+        BOOST_TEST(heap.validate().has_value());
+        void* c = heap.allocate(100).value();
+        BOOST_TEST(heap.free(c).has_value());
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(an_underrun_of_the_first_block_into_the_heap_object_is_found) {
+    // The heap object sits right before the first block; the 16 bytes between are a guard.
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        auto* first = static_cast<unsigned char*>(heap.allocate(32).value());
+        BOOST_TEST(heap.validate().has_value());
+        first[-17] ^= 0x20; // the byte before the block's header
+        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.allocate(5000), errc::heap_corrupt));
+        first[-17] ^= 0x20;
+        BOOST_TEST(heap.release_all().has_value()); // the guard holds again: the heap is rebuilt
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+
+#if !defined(_WIN32)
+BOOST_AUTO_TEST_CASE(terminate_on_corruption_ends_the_process_at_the_first_damage) {
+    // In a child process: the heap must abort it, with one line on stderr.
+    int out[2];
+    BOOST_REQUIRE(::pipe(out) == 0);
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        std::signal(SIGABRT, SIG_DFL); // Boost.Test's handler would catch the abort and carry on
+        ::dup2(out[1], 2);
+        win32_heap heap({.terminate_on_corruption = true});
+        void* a = heap.allocate(48).value();
+        (void)heap.free(a);
+        const std::uintptr_t junk = 0x1234567;
+        std::memcpy(a, &junk, sizeof junk);
+        (void)heap.allocate(48);
+        (void)heap.allocate(48); // the poisoned link: the process ends here
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    std::string said;
+    char buffer[256];
+    for (ssize_t got; (got = ::read(out[0], buffer, sizeof buffer)) > 0;)
+        said.append(buffer, static_cast<std::size_t>(got));
+    ::close(out[0]);
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_TEST(WIFSIGNALED(status));
+    BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
+    BOOST_TEST(said.find("corruption") != std::string::npos, "stderr: " << said);
+}
+#endif
+
+BOOST_AUTO_TEST_SUITE_END()
