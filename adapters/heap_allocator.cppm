@@ -20,20 +20,14 @@ import :errors;
 import :concepts;
 import :handlers;
 import :over_aligned;
-import :heap_resource; // detail::same_heap
+
+namespace memmgr::detail {
+// What an allocator over a stateless heap stores: nothing (one type for every T, so that rebound
+// allocators convert).
+struct no_heap {};
+} // namespace memmgr::detail
 
 export namespace memmgr {
-
-namespace detail {
-/// What an allocator over a stateless heap stores: nothing (one type for every T, so that rebound
-/// allocators convert).
-struct no_heap {};
-} // namespace detail
-
-/// A heap whose objects are all the same heap: empty and default-constructible (crt_heap,
-/// com_heap, local_heap, global_heap). Allocators over one hold nothing.
-template <class H>
-concept stateless_heap = heap<H> && std::is_empty_v<H> && std::is_default_constructible_v<H>;
 
 /// An allocator for T over the heap H, complete for std::allocator_traits.
 ///

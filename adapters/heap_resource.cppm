@@ -1,7 +1,6 @@
 // memmgr:heap_resource: a std::pmr::memory_resource over any heap, so that every heap plugs into
 // std::pmr containers.
 module;
-#include <concepts>
 #include <cstddef>
 #include <memory_resource>
 #include <type_traits>
@@ -22,18 +21,7 @@ import :concepts;
 import :handlers;
 import :over_aligned;
 
-export namespace memmgr {
-
-namespace detail {
-
-/// \returns whether blocks of a may be freed through b: the same heap.
-template <class H>
-bool same_heap(const H& a, const H& b) noexcept {
-    if constexpr (std::equality_comparable<H>)
-        return a == b;
-    else
-        return &a == &b;
-}
+namespace memmgr::detail {
 
 /// What every heap_resource over the heap type H shares, whether it owns its heap or refers to
 /// one, so that do_is_equal can compare the two kinds.
@@ -101,7 +89,9 @@ struct heap_holder {
     H held;
 };
 
-} // namespace detail
+} // namespace memmgr::detail
+
+export namespace memmgr {
 
 /// A std::pmr::memory_resource over the heap H.
 ///
@@ -157,14 +147,15 @@ heap_resource(H&&) -> heap_resource<H>;
 /// \endcode
 class scoped_default_resource {
 public:
-    explicit scoped_default_resource(std::pmr::memory_resource* r) noexcept
-        : previous_(std::pmr::set_default_resource(r)) {}
-    ~scoped_default_resource() { std::pmr::set_default_resource(previous_); }
+    /// \effects std::pmr::set_default_resource(r), remembering the resource it replaces.
+    explicit scoped_default_resource(std::pmr::memory_resource* r) noexcept;
+    /// \effects puts the previous default resource back.
+    ~scoped_default_resource();
     scoped_default_resource(const scoped_default_resource&) = delete;
     scoped_default_resource& operator=(const scoped_default_resource&) = delete;
 
     /// \returns the resource that was the default before, and will be again.
-    [[nodiscard]] std::pmr::memory_resource* previous() const noexcept { return previous_; }
+    [[nodiscard]] std::pmr::memory_resource* previous() const noexcept;
 
 private:
     std::pmr::memory_resource* previous_;

@@ -24,7 +24,7 @@ public:
     static constexpr std::string_view name = "memory_manager";
     static constexpr std::size_t guaranteed_alignment = 16;
 
-    virtual ~memory_manager() = default;
+    virtual ~memory_manager(); // out of line (memory_manager.cpp): the class's key function
 
     [[nodiscard]] virtual result<void*> allocate(std::size_t n) noexcept = 0;
     virtual result<void> free(void* p) noexcept = 0;

@@ -18,27 +18,16 @@ namespace memmgr::detail {
 class block_registry {
 public:
     /// \returns false (and registers nothing) if the set cannot grow.
-    bool add(const void* p) noexcept {
-        std::lock_guard lock(mutex_);
-        return live_.insert_or_assign(p, true);
-    }
+    bool add(const void* p) noexcept;
 
     /// \returns false if p was not live.
-    bool remove(const void* p) noexcept {
-        std::lock_guard lock(mutex_);
-        return live_.erase(p);
-    }
+    bool remove(const void* p) noexcept;
 
-    [[nodiscard]] bool contains(const void* p) const noexcept {
-        std::lock_guard lock(mutex_);
-        return live_.contains(p);
-    }
+    /// \returns whether p is live.
+    [[nodiscard]] bool contains(const void* p) const noexcept;
 
     /// \returns the number of live blocks.
-    [[nodiscard]] std::size_t size() const noexcept {
-        std::lock_guard lock(mutex_);
-        return live_.size();
-    }
+    [[nodiscard]] std::size_t size() const noexcept;
 
     /// A registry that lives as long as the process: the heaps it serves may free blocks from the
     /// destructors of other static objects. Reachable, so never reported as a leak.

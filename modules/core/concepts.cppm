@@ -4,6 +4,7 @@ module;
 #include <concepts>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 export module memmgr:concepts;
@@ -134,8 +135,30 @@ enum class thread_safety {
 template <class H>
 concept thread_safe_heap = heap<H> && (H::threading == thread_safety::always);
 
+/// A heap whose objects are all the same heap: empty and default-constructible. Allocators over
+/// one hold nothing.
+///
+/// Satisfied by: crt_heap, com_heap, local_heap, global_heap.
+template <class H>
+concept stateless_heap = heap<H> && std::is_empty_v<H> && std::is_default_constructible_v<H>;
+
 /// The alignment every block of H has, whatever its size.
 template <heap H>
 inline constexpr std::size_t guaranteed_alignment_v = H::guaranteed_alignment;
 
 } // namespace memmgr
+
+namespace memmgr::detail {
+
+/// \returns whether blocks of a may be freed through b: the same heap (heaps that compare say so
+/// themselves; others only as the same object). Here, below both adapters, because heap_resource's
+/// is_equal and heap_allocator's operator== share it.
+template <class H>
+bool same_heap(const H& a, const H& b) noexcept {
+    if constexpr (std::equality_comparable<H>)
+        return a == b;
+    else
+        return &a == &b;
+}
+
+} // namespace memmgr::detail

@@ -7,10 +7,7 @@
 //   the deallocation error handler; by default it reports on stderr and aborts, as the CRT's
 //   debug heap does.
 module;
-#include <atomic>
-#include <cstdio>
 #include <cstddef>
-#include <cstdlib>
 #include <string_view>
 
 export module memmgr:handlers;
@@ -24,19 +21,11 @@ export namespace memmgr {
 /// (after freeing something), false to let it fail (as a new_handler that returns or throws).
 using allocation_failure_handler = bool (*)(std::string_view heap, std::size_t size, errc why);
 
-namespace detail {
-inline std::atomic<allocation_failure_handler> allocation_handler{nullptr};
-} // namespace detail
-
 /// \effects installs h (nullptr: none) for every thread. \returns the previous handler.
-allocation_failure_handler set_allocation_failure_handler(allocation_failure_handler h) noexcept {
-    return detail::allocation_handler.exchange(h);
-}
+allocation_failure_handler set_allocation_failure_handler(allocation_failure_handler h) noexcept;
 
 /// \returns the handler in force (nullptr when none).
-[[nodiscard]] allocation_failure_handler get_allocation_failure_handler() noexcept {
-    return detail::allocation_handler.load();
-}
+[[nodiscard]] allocation_failure_handler get_allocation_failure_handler() noexcept;
 
 /// \returns `first` (the result of a first attempt), or while it is a failure with out_of_memory or
 /// heap_full and the allocation failure handler asks for a retry, the result of attempt() called
@@ -64,29 +53,15 @@ auto allocate_with_retry(std::string_view heap, std::size_t size, Attempt&& atte
 using deallocation_error_handler = void (*)(std::string_view heap, void* p, errc why);
 
 /// The default handler: writes "memmgr: <heap> could not free <p>: <why>" to stderr and aborts.
-[[noreturn]] void abort_on_deallocation_error(std::string_view heap, void* p, errc why) {
-    std::fprintf(stderr, "memmgr: %.*s could not free %p: %.*s\n", static_cast<int>(heap.size()),
-                 heap.data(), p, static_cast<int>(describe(why).size()), describe(why).data());
-    std::abort();
-}
-
-namespace detail {
-inline std::atomic<deallocation_error_handler> deallocation_handler{&abort_on_deallocation_error};
-} // namespace detail
+[[noreturn]] void abort_on_deallocation_error(std::string_view heap, void* p, errc why);
 
 /// \effects installs h (nullptr: the default) for every thread. \returns the previous handler.
-deallocation_error_handler set_deallocation_error_handler(deallocation_error_handler h) noexcept {
-    return detail::deallocation_handler.exchange(h != nullptr ? h : &abort_on_deallocation_error);
-}
+deallocation_error_handler set_deallocation_error_handler(deallocation_error_handler h) noexcept;
 
 /// \returns the handler in force.
-[[nodiscard]] deallocation_error_handler get_deallocation_error_handler() noexcept {
-    return detail::deallocation_handler.load();
-}
+[[nodiscard]] deallocation_error_handler get_deallocation_error_handler() noexcept;
 
 /// \effects calls the handler in force. Used by the adapters; available to other layers.
-void report_deallocation_error(std::string_view heap, void* p, errc why) {
-    get_deallocation_error_handler()(heap, p, why);
-}
+void report_deallocation_error(std::string_view heap, void* p, errc why);
 
 } // namespace memmgr

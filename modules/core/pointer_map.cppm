@@ -15,7 +15,7 @@ module;
 
 export module memmgr:pointer_map;
 
-export namespace memmgr::detail {
+namespace memmgr::detail {
 
 template <class V>
 class pointer_map {

@@ -10,7 +10,7 @@ import :errors;
 import :concepts;
 import :platform;
 
-export namespace memmgr::detail {
+namespace memmgr::detail {
 
 /// The IAtlMemMgr operations over one family of system blocks, with memmgr's rules on top: size
 /// limits, null pointers, zero-size reallocation and an untouched block on failure. Not for direct

@@ -2,14 +2,12 @@
 module;
 #include <cstddef>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 export module memmgr:win32_heap;
 
 import :errors;
 import :concepts;
-import :platform;
 
 export namespace memmgr {
 
@@ -75,17 +73,11 @@ public:
     static constexpr thread_safety threading = thread_safety::per_object;
 
     /// \returns a new owning heap. \errors out_of_memory if the system refuses to create it.
-    [[nodiscard]] static result<win32_heap> create(const win32_heap_options& options = {}) noexcept {
-        return detail::os::heap_create(to_platform(options)).map([&](void* handle) {
-            return win32_heap(handle, options, true);
-        });
-    }
+    [[nodiscard]] static result<win32_heap> create(const win32_heap_options& options = {}) noexcept;
 
     /// \returns a non-owning heap over the process's default heap (GetProcessHeap on Windows, a
     /// process-wide private heap on POSIX). Serialized and growable.
-    [[nodiscard]] static win32_heap process_heap() noexcept {
-        return win32_heap(detail::os::heap_process(), win32_heap_options{}, false);
-    }
+    [[nodiscard]] static win32_heap process_heap() noexcept;
 
     /// \returns a non-owning heap over native_handle (a HANDLE from HeapCreate or GetProcessHeap on
     /// Windows; another win32_heap's native_handle() on both legs). options must describe how that
@@ -93,158 +85,70 @@ public:
     /// heap reads heap_full. The attached heap is valid while the owner lives (release_all() keeps
     /// the heap and its handle).
     [[nodiscard]] static win32_heap attach(void* native_handle,
-                                           const win32_heap_options& options = {}) noexcept {
-        return win32_heap(native_handle, options, false);
-    }
+                                           const win32_heap_options& options = {}) noexcept;
 
     /// \effects creates an owning heap. \throws heap_error if the system refuses.
-    explicit win32_heap(const win32_heap_options& options = {})
-        : win32_heap(create(options).or_else([&](errc e) -> result<win32_heap> {
-              throw heap_error(name, options.initial_size, e);
-          }).value()) {}
+    explicit win32_heap(const win32_heap_options& options = {});
 
-    win32_heap(win32_heap&& other) noexcept
-        : handle_(std::exchange(other.handle_, nullptr)), options_(other.options_),
-          owning_(std::exchange(other.owning_, false)) {}
-
-    win32_heap& operator=(win32_heap&& other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, nullptr);
-            options_ = other.options_;
-            owning_ = std::exchange(other.owning_, false);
-        }
-        return *this;
-    }
+    /// \effects takes other's heap; other holds none afterwards (heap_destroyed).
+    win32_heap(win32_heap&& other) noexcept;
+    /// \effects destroys this heap if it owns one, then takes other's; other holds none afterwards.
+    win32_heap& operator=(win32_heap&& other) noexcept;
 
     /// \effects an owning heap is destroyed with every block still in it.
-    ~win32_heap() { reset(); }
+    ~win32_heap();
 
     /// \returns a block of at least n bytes (exactly n, as HeapSize reports).
     /// \errors size_overflow; heap_full (fixed-size heap); out_of_memory; heap_corrupt (POSIX:
     /// damage found, now or earlier; see docs/reliability.md); heap_destroyed.
-    [[nodiscard]] result<void*> allocate(std::size_t n) noexcept { return allocate_impl(n, false); }
+    [[nodiscard]] result<void*> allocate(std::size_t n) noexcept;
 
     /// \returns a zero-filled block for count objects of size bytes (HEAP_ZERO_MEMORY).
     /// \errors as allocate, and size_overflow if count x size overflows.
-    [[nodiscard]] result<void*> allocate_zeroed(std::size_t count, std::size_t size) noexcept {
-        return checked_multiply(count, size).and_then(
-            [this](std::size_t n) { return allocate_impl(n, true); });
-    }
+    [[nodiscard]] result<void*> allocate_zeroed(std::size_t count, std::size_t size) noexcept;
 
     /// \effects frees p; free(nullptr) does nothing.
     /// \errors foreign_block, double_free (see the class comment); heap_corrupt (p or its
     /// neighbours damaged, or the heap found damaged before); heap_destroyed. On error nothing is
     /// freed.
-    result<void> free(void* p) noexcept {
-        if (p == nullptr)
-            return {};
-        return live().and_then(
-            [&] { return detail::os::heap_free(handle_, p, options_.serialize); });
-    }
+    result<void> free(void* p) noexcept;
 
     /// \returns the size p was (re)allocated with. \errors null_pointer, foreign_block,
     /// double_free, heap_corrupt, heap_destroyed.
-    [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
-        if (p == nullptr)
-            return fail(errc::null_pointer);
-        return live().and_then(
-            [&] { return detail::os::heap_size(handle_, p, options_.serialize); });
-    }
+    [[nodiscard]] result<std::size_t> size(const void* p) const noexcept;
 
     /// \returns p resized to n bytes, moved if needed, keeping min(old, n) bytes;
     /// reallocate(nullptr, n) allocates; reallocate(p, 0) leaves a zero-size block.
     /// \errors as allocate, and foreign_block/double_free for p; on error p is untouched.
-    [[nodiscard]] result<void*> reallocate(void* p, std::size_t n) noexcept {
-        if (p == nullptr)
-            return allocate(n);
-        return reallocate_impl(p, n, false);
-    }
+    [[nodiscard]] result<void*> reallocate(void* p, std::size_t n) noexcept;
 
     /// \effects resizes p to n bytes without moving it (HEAP_REALLOC_IN_PLACE_ONLY).
     /// \errors cannot_resize_in_place (p untouched), null_pointer, and as reallocate.
-    [[nodiscard]] result<void> resize_in_place(void* p, std::size_t n) noexcept {
-        if (p == nullptr)
-            return fail(errc::null_pointer);
-        return reallocate_impl(p, n, true).map([](void*) {});
-    }
+    [[nodiscard]] result<void> resize_in_place(void* p, std::size_t n) noexcept;
 
     /// \returns success if the whole heap is consistent (HeapValidate(heap, 0, nullptr)).
     /// \errors heap_corrupt, heap_destroyed.
-    [[nodiscard]] result<void> validate() const noexcept {
-        return live().and_then([&] { return detail::os::heap_validate(handle_, nullptr); });
-    }
+    [[nodiscard]] result<void> validate() const noexcept;
 
     /// \returns success if p is a consistent block of this heap in use.
     /// \errors foreign_block, double_free, heap_corrupt, heap_destroyed.
-    [[nodiscard]] result<void> validate(const void* p) const noexcept {
-        if (p == nullptr)
-            return fail(errc::null_pointer);
-        return live().and_then([&] { return detail::os::heap_validate(handle_, p); });
-    }
+    [[nodiscard]] result<void> validate(const void* p) const noexcept;
 
     /// \returns true if p is a block of this heap in use.
-    [[nodiscard]] bool owns(const void* p) const noexcept {
-        return p != nullptr && handle_ != nullptr && detail::os::heap_owns(handle_, p);
-    }
+    [[nodiscard]] bool owns(const void* p) const noexcept;
 
     /// \returns every block, in use and free, as a snapshot taken under the heap's lock (a
     /// std::vector, so any range library can work on it).
     /// \errors heap_corrupt, heap_destroyed; out_of_memory if the snapshot cannot be stored.
-    [[nodiscard]] result<std::vector<heap_entry>> walk() const noexcept {
-        return live().and_then([&]() -> result<std::vector<heap_entry>> {
-            // Reserving first keeps the crt allocations out of the walk's callback, which runs with
-            // the heap locked; the loop grows the reserve if blocks appeared meanwhile.
-            std::vector<heap_entry> entries;
-            for (std::size_t guess = 64;; guess *= 4) {
-                try {
-                    entries.clear();
-                    entries.reserve(guess);
-                } catch (...) {
-                    return fail(errc::out_of_memory);
-                }
-                bool overflowed = false;
-                struct sink {
-                    std::vector<heap_entry>* out;
-                    bool* overflowed;
-                } s{&entries, &overflowed};
-                auto walked = detail::os::heap_walk(
-                    handle_, options_.serialize,
-                    [](void* c, const heap_entry& e) {
-                        auto* to = static_cast<sink*>(c);
-                        if (to->out->size() == to->out->capacity())
-                            *to->overflowed = true;
-                        else
-                            to->out->push_back(e);
-                    },
-                    &s);
-                if (!walked)
-                    return fail(walked.error());
-                if (!overflowed)
-                    return entries;
-            }
-        });
-    }
+    [[nodiscard]] result<std::vector<heap_entry>> walk() const noexcept;
 
     /// \returns counts of blocks and bytes in use and free, from a walk.
-    [[nodiscard]] result<heap_statistics> statistics() const noexcept {
-        return walk().map([](const std::vector<heap_entry>& entries) {
-            heap_statistics s;
-            for (const heap_entry& e : entries) {
-                (e.in_use ? s.blocks_in_use : s.free_blocks) += 1;
-                (e.in_use ? s.bytes_in_use : s.free_bytes) += e.size;
-                s.overhead_bytes += e.overhead;
-            }
-            return s;
-        });
-    }
+    [[nodiscard]] result<heap_statistics> statistics() const noexcept;
 
     /// \effects gives wholly free memory back to the system (HeapCompact).
     /// \returns the size of the largest free block left (0 under Wine, whose HeapCompact is a
     /// stub). \errors heap_corrupt, heap_destroyed.
-    result<std::size_t> compact() noexcept {
-        return live().and_then([&] { return detail::os::heap_compact(handle_); });
-    }
+    result<std::size_t> compact() noexcept;
 
     /// \effects frees every block at once and keeps the heap: its native_handle() and the heaps
     /// attached to it stay valid; pointers to its blocks dangle. On a serialized heap it may run
@@ -255,79 +159,35 @@ public:
     /// \errors not_supported on a non-owning heap (it is not ours to clear); heap_destroyed;
     /// Windows: out_of_memory if the list of blocks to free cannot be held (nothing is freed),
     /// heap_corrupt if the walk of the heap fails.
-    result<void> release_all() noexcept {
-        if (!owning_)
-            return fail(handle_ == nullptr ? errc::heap_destroyed : errc::not_supported);
-        return detail::os::heap_release_all(handle_, options_.serialize);
-    }
+    result<void> release_all() noexcept;
 
     /// \effects switches the heap to the low-fragmentation front end (HeapSetInformation). On
     /// POSIX the engine's small-block front end is always on: this succeeds and changes nothing.
     /// \errors not_supported where the platform refuses (Windows: e.g. a HEAP_NO_SERIALIZE
     /// heap); heap_destroyed.
-    result<void> enable_low_fragmentation() noexcept {
-        return live().and_then([&] { return detail::os::heap_enable_low_fragmentation(handle_); });
-    }
+    result<void> enable_low_fragmentation() noexcept;
 
     /// \returns whether every operation takes the heap's lock.
-    [[nodiscard]] bool is_serialized() const noexcept { return options_.serialize; }
+    [[nodiscard]] bool is_serialized() const noexcept;
     /// \returns whether this object destroys its heap.
-    [[nodiscard]] bool is_owning() const noexcept { return owning_; }
+    [[nodiscard]] bool is_owning() const noexcept;
     /// \returns the options the heap was created (or attached) with.
-    [[nodiscard]] const win32_heap_options& options() const noexcept { return options_; }
+    [[nodiscard]] const win32_heap_options& options() const noexcept;
     /// \returns the HANDLE (Windows) or engine (POSIX) behind this heap; nullptr once moved from.
-    [[nodiscard]] void* native_handle() const noexcept { return handle_; }
+    [[nodiscard]] void* native_handle() const noexcept;
 
     /// Two win32_heap objects are equal when they use the same heap: blocks of one may be freed
     /// through the other.
-    friend bool operator==(const win32_heap& a, const win32_heap& b) noexcept {
-        return a.handle_ == b.handle_;
-    }
+    friend bool operator==(const win32_heap& a, const win32_heap& b) noexcept;
 
 private:
-    win32_heap(void* handle, const win32_heap_options& options, bool owning) noexcept
-        : handle_(handle), options_(options), owning_(owning) {}
+    win32_heap(void* handle, const win32_heap_options& options, bool owning) noexcept;
 
-    static detail::os::heap_options to_platform(const win32_heap_options& o) noexcept {
-        return {o.initial_size, o.maximum_size, o.serialize, o.terminate_on_corruption};
-    }
-
-    void reset() noexcept {
-        if (owning_ && handle_ != nullptr)
-            detail::os::heap_destroy(handle_);
-        handle_ = nullptr;
-        owning_ = false;
-    }
-
-    [[nodiscard]] result<void> live() const noexcept {
-        if (handle_ == nullptr)
-            return fail(errc::heap_destroyed);
-        return {};
-    }
-
-    // A fixed-size heap that cannot give memory is full, whatever the system says (Windows does not
-    // tell the two apart).
-    [[nodiscard]] errc exhausted(errc e) const noexcept {
-        return e == errc::out_of_memory && options_.maximum_size != 0 ? errc::heap_full : e;
-    }
-
-    [[nodiscard]] result<void*> allocate_impl(std::size_t n, bool zero) noexcept {
-        if (n > max_request_size)
-            return fail(errc::size_overflow);
-        return live()
-            .and_then([&] { return detail::os::heap_allocate(handle_, n, zero); })
-            .map_error([this](errc e) { return exhausted(e); });
-    }
-
-    [[nodiscard]] result<void*> reallocate_impl(void* p, std::size_t n, bool in_place) noexcept {
-        if (n > max_request_size)
-            return fail(errc::size_overflow);
-        return live()
-            .and_then([&] {
-                return detail::os::heap_reallocate(handle_, p, n, in_place, options_.serialize);
-            })
-            .map_error([this](errc e) { return exhausted(e); });
-    }
+    void reset() noexcept;
+    [[nodiscard]] result<void> live() const noexcept;
+    [[nodiscard]] errc exhausted(errc e) const noexcept;
+    [[nodiscard]] result<void*> allocate_impl(std::size_t n, bool zero) noexcept;
+    [[nodiscard]] result<void*> reallocate_impl(void* p, std::size_t n, bool in_place) noexcept;
 
     void* handle_ = nullptr;
     win32_heap_options options_;

@@ -1,0 +1,33 @@
+// memmgr:block_registry, the bodies: every operation is one lookup in the pointer map under the
+// registry's lock.
+module;
+#include <cstddef>
+#include <mutex>
+
+module memmgr;
+
+import :block_registry;
+
+namespace memmgr::detail {
+
+bool block_registry::add(const void* p) noexcept {
+    std::lock_guard lock(mutex_);
+    return live_.insert_or_assign(p, true);
+}
+
+bool block_registry::remove(const void* p) noexcept {
+    std::lock_guard lock(mutex_);
+    return live_.erase(p);
+}
+
+bool block_registry::contains(const void* p) const noexcept {
+    std::lock_guard lock(mutex_);
+    return live_.contains(p);
+}
+
+std::size_t block_registry::size() const noexcept {
+    std::lock_guard lock(mutex_);
+    return live_.size();
+}
+
+} // namespace memmgr::detail

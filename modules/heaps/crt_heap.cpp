@@ -1,0 +1,74 @@
+// memmgr:crt_heap, the bodies: the aligned family, portable code over crt_heap's plain blocks.
+module;
+#include <cstddef>
+#include <cstdint>
+
+module memmgr;
+
+import :block_registry;
+import :crt_heap;
+
+namespace memmgr {
+
+namespace {
+
+// The aligned family's header sits right before the aligned payload: where the block really starts
+// and the size asked for. Live blocks are registered (block_registry.cppm), so that pointers are
+// checked before their header is read.
+struct aligned_header {
+    void* raw;
+    std::size_t size;
+};
+
+struct crt_aligned_blocks {};
+detail::block_registry& aligned_blocks() noexcept {
+    return detail::block_registry::instance<crt_aligned_blocks>();
+}
+
+aligned_header* aligned_header_of(const void* p) noexcept {
+    return reinterpret_cast<aligned_header*>(const_cast<char*>(static_cast<const char*>(p)) -
+                                             sizeof(aligned_header));
+}
+
+} // namespace
+
+result<void*> crt_heap::allocate_aligned(std::size_t n, std::size_t alignment) noexcept {
+    if (!valid_alignment(alignment))
+        return fail(errc::bad_alignment);
+    if (n > max_request_size)
+        return fail(errc::size_overflow);
+    const std::size_t a = alignment < guaranteed_alignment ? guaranteed_alignment : alignment;
+    // Room for the header and for moving up to the next multiple of a; cannot wrap, as
+    // n <= PTRDIFF_MAX and a <= max_alignment.
+    return allocate(n + sizeof(aligned_header) + a).and_then([&](void* raw) -> result<void*> {
+        const auto first = reinterpret_cast<std::uintptr_t>(raw) + sizeof(aligned_header);
+        auto* p = reinterpret_cast<void*>((first + a - 1) & ~(std::uintptr_t{a} - 1));
+        *aligned_header_of(p) = aligned_header{raw, n};
+        if (!aligned_blocks().add(p)) {
+            (void)free(raw);
+            return fail(errc::out_of_memory);
+        }
+        return p;
+    });
+}
+
+result<void> crt_heap::free_aligned(void* p) noexcept {
+    if (p == nullptr)
+        return {};
+    if (!aligned_blocks().remove(p))
+        return fail(errc::foreign_block);
+    return free(aligned_header_of(p)->raw);
+}
+
+result<std::size_t> crt_heap::size_aligned(const void* p, std::size_t alignment) const noexcept {
+    if (p != nullptr &&
+        (!valid_alignment(alignment) || reinterpret_cast<std::uintptr_t>(p) % alignment != 0))
+        return fail(errc::bad_alignment);
+    if (p == nullptr)
+        return fail(errc::null_pointer);
+    if (!aligned_blocks().contains(p))
+        return fail(errc::foreign_block);
+    return aligned_header_of(p)->size;
+}
+
+} // namespace memmgr
