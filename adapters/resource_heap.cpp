@@ -91,7 +91,9 @@ result<void*> resource_heap::reallocate(void* p, std::size_t n) noexcept {
     });
 }
 
-std::pmr::memory_resource* resource_heap::resource() const noexcept { return resource_; }
+std::pmr::memory_resource* resource_heap::resource() const noexcept {
+    return resource_;
+}
 
 bool operator==(const resource_heap& a, const resource_heap& b) noexcept {
     return a.resource_->is_equal(*b.resource_);

@@ -40,7 +40,8 @@ public:
     static constexpr thread_safety threading = thread_safety::per_object;
 
     /// \effects refers to r, which must outlive the heap and every block it hands out.
-    explicit resource_heap(std::pmr::memory_resource* r = std::pmr::get_default_resource()) noexcept;
+    explicit resource_heap(
+        std::pmr::memory_resource* r = std::pmr::get_default_resource()) noexcept;
 
     /// \returns a block of n bytes. \errors size_overflow; out_of_memory if the resource throws.
     [[nodiscard]] result<void*> allocate(std::size_t n) noexcept;

@@ -26,14 +26,18 @@ int probe() {
     return map.insert_or_assign(&map, 1) ? 0 : 1;
 }
 #elif MEMMGR_PROBE == 2 // :block_registry
-std::size_t probe() { return memmgr::detail::block_registry::instance<int>().size(); }
+std::size_t probe() {
+    return memmgr::detail::block_registry::instance<int>().size();
+}
 #elif MEMMGR_PROBE == 3 // :over_aligned
 void* probe() {
     memmgr::crt_heap heap;
     return memmgr::detail::allocate_aligned_from(heap, 16, 64).value_or(nullptr);
 }
 #elif MEMMGR_PROBE == 4 // :platform
-void* probe() { return memmgr::detail::os::heap_process(); }
+void* probe() {
+    return memmgr::detail::os::heap_process();
+}
 #elif MEMMGR_PROBE == 5 // :system_heap
 names_a_template<memmgr::detail::system_heap> probe;
 #elif MEMMGR_PROBE == 6 // :heap_resource's base class

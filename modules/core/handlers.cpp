@@ -15,7 +15,8 @@ namespace {
 // objects may allocate, free or install a handler from their constructors, whatever the order in
 // which units are initialised.
 constinit std::atomic<allocation_failure_handler> allocation_handler{nullptr};
-constinit std::atomic<deallocation_error_handler> deallocation_handler{&abort_on_deallocation_error};
+constinit std::atomic<deallocation_error_handler> deallocation_handler{
+    &abort_on_deallocation_error};
 } // namespace
 
 allocation_failure_handler set_allocation_failure_handler(allocation_failure_handler h) noexcept {

@@ -1,5 +1,5 @@
-// memmgr:win32_heap, the bodies: memmgr's rules (sizes, null pointers, a moved-from heap, heap_full)
-// over the platform's private heap operations.
+// memmgr:win32_heap, the bodies: memmgr's rules (sizes, null pointers, a moved-from heap,
+// heap_full) over the platform's private heap operations.
 module;
 #include <cstddef>
 #include <utility>
@@ -33,9 +33,11 @@ win32_heap win32_heap::attach(void* native_handle, const win32_heap_options& opt
 }
 
 win32_heap::win32_heap(const win32_heap_options& options)
-    : win32_heap(create(options).or_else([&](errc e) -> result<win32_heap> {
-          throw heap_error(name, options.initial_size, e);
-      }).value()) {}
+    : win32_heap(create(options)
+                     .or_else([&](errc e) -> result<win32_heap> {
+                         throw heap_error(name, options.initial_size, e);
+                     })
+                     .value()) {}
 
 win32_heap::win32_heap(win32_heap&& other) noexcept
     : handle_(std::exchange(other.handle_, nullptr)), options_(other.options_),
@@ -51,13 +53,18 @@ win32_heap& win32_heap::operator=(win32_heap&& other) noexcept {
     return *this;
 }
 
-win32_heap::~win32_heap() { reset(); }
+win32_heap::~win32_heap() {
+    reset();
+}
 
-result<void*> win32_heap::allocate(std::size_t n) noexcept { return allocate_impl(n, false); }
+result<void*> win32_heap::allocate(std::size_t n) noexcept {
+    return allocate_impl(n, false);
+}
 
 result<void*> win32_heap::allocate_zeroed(std::size_t count, std::size_t size) noexcept {
-    return checked_multiply(count, size).and_then(
-        [this](std::size_t n) { return allocate_impl(n, true); });
+    return checked_multiply(count, size).and_then([this](std::size_t n) {
+        return allocate_impl(n, true);
+    });
 }
 
 result<void> win32_heap::free(void* p) noexcept {
@@ -159,13 +166,21 @@ result<void> win32_heap::enable_low_fragmentation() noexcept {
     return live().and_then([&] { return detail::os::heap_enable_low_fragmentation(handle_); });
 }
 
-bool win32_heap::is_serialized() const noexcept { return options_.serialize; }
+bool win32_heap::is_serialized() const noexcept {
+    return options_.serialize;
+}
 
-bool win32_heap::is_owning() const noexcept { return owning_; }
+bool win32_heap::is_owning() const noexcept {
+    return owning_;
+}
 
-const win32_heap_options& win32_heap::options() const noexcept { return options_; }
+const win32_heap_options& win32_heap::options() const noexcept {
+    return options_;
+}
 
-void* win32_heap::native_handle() const noexcept { return handle_; }
+void* win32_heap::native_handle() const noexcept {
+    return handle_;
+}
 
 bool operator==(const win32_heap& a, const win32_heap& b) noexcept {
     return a.handle_ == b.handle_;
