@@ -1,8 +1,9 @@
 // The module interface, part 3: what `import memmgr;` must not bring. memmgr::detail has module
 // linkage: the module's own partitions and implementation units use it, an importer cannot name it.
 //
-// Not a Boost.Test case, since the check is whether this file compiles: tests/CMakeLists.txt builds
-// it once per probe below (MEMMGR_PROBE=<n>), each as a target outside `all` that a ctest builds.
+// Not a Boost.Test case (hence .probe.cpp, not .test.cpp), since the check is whether this file
+// compiles: tests/CMakeLists.txt builds it once per probe below (MEMMGR_PROBE=<n>), each as a
+// target outside `all` that a ctest builds.
 // Probe 0 names an internal through memmgr::testing and must compile (the positive twin: it shows
 // that a failing probe fails on the name it probes, not on this file or its build); every other
 // probe names one internal partition's entity in memmgr::detail and must fail to compile.
