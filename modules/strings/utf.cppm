@@ -16,7 +16,6 @@ module;
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 export module memmgr:utf;
 
@@ -31,18 +30,6 @@ concept utf16_code_unit = (std::same_as<C, char16_t> || std::same_as<C, wchar_t>
 
 /// What unpaired surrogates become in UTF-8.
 inline constexpr char32_t replacement_character = U'\uFFFD';
-
-/// Thrown by the throwing layers (bstr's constructors) when a string cannot be converted or stored:
-/// errc::invalid_utf8 or errc::string_too_long. Memory exhaustion is a heap_error instead.
-class string_error : public std::system_error {
-public:
-    explicit string_error(errc why) : std::system_error(make_error_code(why)), reason_(why) {}
-    /// \returns why the string was refused.
-    [[nodiscard]] errc reason() const noexcept { return reason_; }
-
-private:
-    errc reason_;
-};
 
 /// \returns the number of UTF-16 code units utf8 encodes. \errors invalid_utf8.
 [[nodiscard]] result<std::size_t> utf16_length(std::string_view utf8) noexcept;
