@@ -11,7 +11,9 @@
 // (a std::bad_alloc naming "bstr") for the third. docs/bstr.md has the whole contract.
 //
 // Bodies live in bstr.cpp, except the accessors and the moves, which are marked inline: each is a
-// load or two, as std::string_view's are, and a call would cost more than the work.
+// load or two, as std::string_view's are, and a call would cost more than the work. (In a named
+// module a member defined in its class is not implicitly inline; without the keyword an importer
+// would call it.)
 module;
 #include <compare>
 #include <cstddef>
