@@ -17,7 +17,6 @@
 module;
 #include <compare>
 #include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <span>
