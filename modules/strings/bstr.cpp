@@ -103,12 +103,18 @@ std::u16string detail::bstr_chars::to_u16string() const {
 }
 
 #ifdef _WIN32
-std::wstring detail::bstr_chars::to_wstring() const { return std::wstring(as_string_view()); }
+std::wstring detail::bstr_chars::to_wstring() const {
+    return std::wstring(as_string_view());
+}
 #endif
 
-std::string detail::bstr_chars::to_utf8() const { return memmgr::to_utf8(as_string_view()); }
+std::string detail::bstr_chars::to_utf8() const {
+    return memmgr::to_utf8(as_string_view());
+}
 
-bstr bstr_view::clone() const { return bstr(*this); }
+bstr bstr_view::clone() const {
+    return bstr(*this);
+}
 
 bool operator==(bstr_view a, bstr_view b) noexcept {
     return a.byte_size() == b.byte_size() && same_bytes(a.data(), b.data(), a.byte_size());
@@ -195,7 +201,9 @@ result<bstr> bstr::from_bytes(std::span<const std::byte> bytes) noexcept {
         detail::os::bstr_allocate_bytes(bytes.data(), static_cast<std::uint32_t>(bytes.size())));
 }
 
-result<bstr> bstr::allocate(size_type n) noexcept { return from_units(nullptr, n); }
+result<bstr> bstr::allocate(size_type n) noexcept {
+    return from_units(nullptr, n);
+}
 
 result<bstr> bstr::copy_of(bstr_view v) noexcept {
     if (v.is_null())
@@ -209,24 +217,36 @@ bstr bstr::adopt(olechar* raw) noexcept {
     return b;
 }
 
-bstr bstr::clone() const { return bstr(view()); }
+bstr bstr::clone() const {
+    return bstr(view());
+}
 
-result<bstr> bstr::try_clone() const noexcept { return copy_of(view()); }
+result<bstr> bstr::try_clone() const noexcept {
+    return copy_of(view());
+}
 
 // --- bstr: ownership ----------------------------------------------------------------------------
 
-olechar* bstr::release() noexcept { return std::exchange(p_, nullptr); }
+olechar* bstr::release() noexcept {
+    return std::exchange(p_, nullptr);
+}
 
 olechar** bstr::put() noexcept {
     clear();
     return &p_;
 }
 
-void bstr::clear() noexcept { destroy(std::exchange(p_, nullptr)); }
+void bstr::clear() noexcept {
+    destroy(std::exchange(p_, nullptr));
+}
 
-void bstr::swap(bstr& other) noexcept { std::swap(p_, other.p_); }
+void bstr::swap(bstr& other) noexcept {
+    std::swap(p_, other.p_);
+}
 
-void swap(bstr& a, bstr& b) noexcept { a.swap(b); }
+void swap(bstr& a, bstr& b) noexcept {
+    a.swap(b);
+}
 
 void bstr::destroy(olechar* p) noexcept {
     if (p == nullptr)
@@ -237,7 +257,9 @@ void bstr::destroy(olechar* p) noexcept {
 
 // --- bstr: changes ------------------------------------------------------------------------------
 
-result<void> bstr::try_append(bstr_view s) noexcept { return append_bytes(s.data(), s.byte_size()); }
+result<void> bstr::try_append(bstr_view s) noexcept {
+    return append_bytes(s.data(), s.byte_size());
+}
 
 result<void> bstr::try_append(std::u16string_view s) noexcept {
     return append_bytes(s.data(), s.size() * sizeof(char16_t));
@@ -248,12 +270,18 @@ result<void> bstr::try_append(std::wstring_view s) noexcept {
     return append_bytes(s.data(), s.size() * sizeof(wchar_t));
 }
 
-bstr& bstr::operator+=(std::wstring_view s) { return append_or_throw(s.data(), s.size() * 2); }
+bstr& bstr::operator+=(std::wstring_view s) {
+    return append_or_throw(s.data(), s.size() * 2);
+}
 #endif
 
-bstr& bstr::operator+=(bstr_view s) { return append_or_throw(s.data(), s.byte_size()); }
+bstr& bstr::operator+=(bstr_view s) {
+    return append_or_throw(s.data(), s.byte_size());
+}
 
-bstr& bstr::operator+=(std::u16string_view s) { return append_or_throw(s.data(), s.size() * 2); }
+bstr& bstr::operator+=(std::u16string_view s) {
+    return append_or_throw(s.data(), s.size() * 2);
+}
 
 bstr& bstr::append_or_throw(const void* bytes, std::size_t n) {
     if (auto r = append_bytes(bytes, n); !r)
@@ -320,42 +348,64 @@ void bstr::resize(size_type n) {
 
 // --- bstr: comparisons and joining --------------------------------------------------------------
 
-bool operator==(const bstr& a, const bstr& b) noexcept { return a.view() == b.view(); }
+bool operator==(const bstr& a, const bstr& b) noexcept {
+    return a.view() == b.view();
+}
 
 std::strong_ordering operator<=>(const bstr& a, const bstr& b) noexcept {
     return a.view() <=> b.view();
 }
 
-bool operator==(const bstr& a, bstr_view b) noexcept { return a.view() == b; }
+bool operator==(const bstr& a, bstr_view b) noexcept {
+    return a.view() == b;
+}
 
-std::strong_ordering operator<=>(const bstr& a, bstr_view b) noexcept { return a.view() <=> b; }
+std::strong_ordering operator<=>(const bstr& a, bstr_view b) noexcept {
+    return a.view() <=> b;
+}
 
-bool operator==(const bstr& a, std::u16string_view b) noexcept { return a.view() == b; }
+bool operator==(const bstr& a, std::u16string_view b) noexcept {
+    return a.view() == b;
+}
 
 std::strong_ordering operator<=>(const bstr& a, std::u16string_view b) noexcept {
     return a.view() <=> b;
 }
 
 #ifdef _WIN32
-bool operator==(const bstr& a, std::wstring_view b) noexcept { return a.view() == b; }
+bool operator==(const bstr& a, std::wstring_view b) noexcept {
+    return a.view() == b;
+}
 
 std::strong_ordering operator<=>(const bstr& a, std::wstring_view b) noexcept {
     return a.view() <=> b;
 }
 #endif
 
-bstr operator+(bstr_view a, bstr_view b) { return join(a, b.data(), b.byte_size()); }
+bstr operator+(bstr_view a, bstr_view b) {
+    return join(a, b.data(), b.byte_size());
+}
 
-bstr operator+(bstr_view a, std::u16string_view b) { return join(a, b.data(), b.size() * 2); }
+bstr operator+(bstr_view a, std::u16string_view b) {
+    return join(a, b.data(), b.size() * 2);
+}
 
-bstr operator+(bstr&& a, bstr_view b) { return std::move(a += b); }
+bstr operator+(bstr&& a, bstr_view b) {
+    return std::move(a += b);
+}
 
-bstr operator+(bstr&& a, std::u16string_view b) { return std::move(a += b); }
+bstr operator+(bstr&& a, std::u16string_view b) {
+    return std::move(a += b);
+}
 
 #ifdef _WIN32
-bstr operator+(bstr_view a, std::wstring_view b) { return join(a, b.data(), b.size() * 2); }
+bstr operator+(bstr_view a, std::wstring_view b) {
+    return join(a, b.data(), b.size() * 2);
+}
 
-bstr operator+(bstr&& a, std::wstring_view b) { return std::move(a += b); }
+bstr operator+(bstr&& a, std::wstring_view b) {
+    return std::move(a += b);
+}
 #endif
 
 } // namespace memmgr

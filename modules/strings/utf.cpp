@@ -97,7 +97,9 @@ char* encode_utf8(const C* p, std::size_t n, char* out) noexcept {
     for (const C* end = p + n; p != end;) {
         const char32_t cp = next_utf16(p, end);
         switch (utf8_width(cp)) {
-        case 1: put(cp); break;
+        case 1:
+            put(cp);
+            break;
         case 2:
             put(0xC0 | (cp >> 6));
             put(0x80 | (cp & 0x3F));
@@ -205,9 +207,13 @@ result<std::u16string> to_utf16(std::u8string_view utf8) {
     return to_utf16(detail::as_chars(utf8));
 }
 
-std::string to_utf8(std::u16string_view utf16) { return utf8_of(utf16); }
+std::string to_utf8(std::u16string_view utf16) {
+    return utf8_of(utf16);
+}
 #ifdef _WIN32
-std::string to_utf8(std::wstring_view utf16) { return utf8_of(utf16); }
+std::string to_utf8(std::wstring_view utf16) {
+    return utf8_of(utf16);
+}
 #endif
 
 } // namespace memmgr
