@@ -115,6 +115,18 @@ private:
     errc reason_;
 };
 
+/// Thrown by the throwing layers (bstr's constructors) when a string cannot be converted or stored:
+/// errc::invalid_utf8 or errc::string_too_long. Memory exhaustion is a heap_error instead.
+class string_error : public std::system_error {
+public:
+    explicit string_error(errc why) : std::system_error(make_error_code(why)), reason_(why) {}
+    /// \returns why the string was refused.
+    [[nodiscard]] errc reason() const noexcept { return reason_; }
+
+private:
+    errc reason_;
+};
+
 } // namespace memmgr
 
 // Reachable through `import memmgr;` (a specialization is not exported: it names nothing new).
