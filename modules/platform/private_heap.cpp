@@ -4,6 +4,7 @@
 // calls malloc or new: the heap object itself sits at the start of its first segment.
 #include "private_heap.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -228,6 +229,9 @@ public:
         if (state_.exchange(0, std::memory_order_release) == 2)
             wake_one();
     }
+    /// In the child of a fork(), whose only thread is the one that took the lock before forking:
+    /// free again, without a wake (no thread of the child waits on it).
+    void reset_after_fork() noexcept { state_.store(0, std::memory_order_relaxed); }
 
 private:
     // Out of line, so that the callers' fast paths stay small.
@@ -277,6 +281,10 @@ private:
 
 struct private_heap::impl : private_heap {
     mutable heap_lock lock;
+    // The list of live serialized heaps that fork() locks (see fork_prepare), under
+    // fork_registry's lock. First in the object, with the lock: farthest from the first block.
+    impl* fork_next = nullptr;
+    impl* fork_prev = nullptr;
     heap_config cfg{};
     bool is_process = false;
     std::size_t page = 4096;
@@ -1529,6 +1537,60 @@ struct private_heap::impl : private_heap {
         }
         return status::ok;
     }
+
+    // --- fork ------------------------------------------------------------------------------------
+    // A thread that forks while another holds a heap's lock leaves the child a lock that nobody
+    // will release, and possibly a heap halfway through an operation. So, as glibc's malloc,
+    // jemalloc and mimalloc do for their arenas, fork() (through pthread_atfork) first takes the
+    // lock of every live serialized heap: no operation is under way in any of them when the
+    // process is copied. The parent then releases them; the child, whose only thread is the one
+    // that took them, makes them free again. The list of heaps has a lock of its own, taken first:
+    // create() and destroy() hold it while they link and unlink a heap, so the list does not change
+    // under a fork. Heaps that are not serialized are not listed: one thread at a time uses them,
+    // and forking while another thread does is the caller's bug, as any other concurrent use.
+    struct fork_list {
+        heap_lock lock;
+        impl* first = nullptr;
+    };
+    static fork_list& forks() noexcept {
+        static constinit fork_list list; // constant-initialised: usable from any handler
+        return list;
+    }
+    static void fork_prepare() noexcept {
+        forks().lock.lock();
+        for (impl* h = forks().first; h; h = h->fork_next)
+            h->lock.lock();
+    }
+    static void fork_parent() noexcept {
+        for (impl* h = forks().first; h; h = h->fork_next)
+            h->lock.unlock();
+        forks().lock.unlock();
+    }
+    static void fork_child() noexcept {
+        for (impl* h = forks().first; h; h = h->fork_next)
+            h->lock.reset_after_fork();
+        forks().lock.reset_after_fork();
+    }
+    /// Lists a serialized heap, installing the fork handlers with the first one. If they cannot be
+    /// installed (pthread_atfork reports ENOMEM), the heaps work as before, without fork safety.
+    void enlist_for_fork() noexcept {
+        [[maybe_unused]] static const bool hooked =
+            ::pthread_atfork(&fork_prepare, &fork_parent, &fork_child) == 0;
+        const std::lock_guard held(forks().lock);
+        fork_next = forks().first;
+        if (fork_next)
+            fork_next->fork_prev = this;
+        forks().first = this;
+    }
+    void delist_for_fork() noexcept {
+        const std::lock_guard held(forks().lock);
+        if (fork_prev)
+            fork_prev->fork_next = fork_next;
+        else if (forks().first == this)
+            forks().first = fork_next;
+        if (fork_next)
+            fork_next->fork_prev = fork_prev;
+    }
 };
 
 private_heap* private_heap::create(const heap_config& config) noexcept {
@@ -1584,6 +1646,8 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
         h->add_segment(address(more), length, static_cast<header*>(more), true);
         left -= length;
     }
+    if (h->cfg.serialize)
+        h->enlist_for_fork();
     return h;
 }
 
@@ -1593,6 +1657,8 @@ void private_heap::destroy(private_heap* heap) noexcept {
     auto& h = static_cast<impl&>(*heap);
     if (h.is_process)
         return;
+    if (h.cfg.serialize)
+        h.delist_for_fork();
     h.unmap_larges();
     std::size_t own_length = 0;
     for (std::size_t i = 0; i < h.segments.count; ++i) {

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +17,12 @@
 #include <range/v3/numeric/accumulate.hpp>
 #include <range/v3/view/filter.hpp>
 #include <range/v3/view/transform.hpp>
+
+#if !defined(_WIN32)
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "support/blocks.hpp"
 
@@ -499,5 +506,108 @@ BOOST_AUTO_TEST_CASE(the_low_fragmentation_front_end_where_the_platform_has_one)
     BOOST_TEST(!heap.owns(*p));
     BOOST_TEST(heap.validate().has_value());
 }
+
+#if !defined(_WIN32)
+namespace {
+
+// What a child forked beside the heap's users does with the heap: allocate small, medium and large
+// blocks, free them, walk and validate. \returns 0, or which step failed.
+int use_in_child(win32_heap& heap) {
+    const std::size_t sizes[] = {24, 3000, 600u << 10};
+    void* blocks[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        auto p = heap.allocate(sizes[i]);
+        if (!p)
+            return 10 + i;
+        blocks[i] = *p;
+        fill(blocks[i], sizes[i], static_cast<unsigned char>(i));
+    }
+    for (int i = 0; i < 3; ++i)
+        if (!filled(blocks[i], sizes[i], static_cast<unsigned char>(i)) || !heap.free(blocks[i]))
+            return 20 + i;
+    if (!heap.walk())
+        return 30;
+    if (!heap.validate())
+        return 31;
+    return 0;
+}
+
+// \returns child's wait status, or -1 when it did not end within the deadline (it is then killed):
+// a child stuck on a lock makes the test fail instead of hanging it.
+int wait_or_kill(pid_t child, std::chrono::seconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    int status = 0;
+    for (;;) {
+        const pid_t got = ::waitpid(child, &status, WNOHANG);
+        if (got == child)
+            return status;
+        if (got < 0 || std::chrono::steady_clock::now() > until) {
+            ::kill(child, SIGKILL);
+            ::waitpid(child, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+} // namespace
+
+// fork() in a threaded program (issue #17): a thread that held the heap's lock when another
+// forked left the child a lock nobody would release, and the child's first operation on the heap
+// waited forever (17 children of 20). Forks made while two threads hammer one serialized heap:
+// every child must use the heap and exit with 0. The deadline only turns a hang into a failure;
+// a child needs milliseconds.
+BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_heap_can_use_it) {
+    win32_heap heap;
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> progress{0};
+    std::vector<std::thread> users;
+    for (int t = 0; t < 2; ++t) {
+        users.emplace_back([&, t] {
+            std::vector<void*> mine;
+            for (std::size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+                const std::size_t n = (i * 53 + static_cast<std::size_t>(t) * 11) % 2000 +
+                                      (i % 211 == 0 ? (std::size_t{600} << 10) : 0);
+                if (auto p = heap.allocate(n))
+                    mine.push_back(*p);
+                if (mine.size() > 32 || i % 3 == 0) {
+                    while (!mine.empty()) {
+                        (void)heap.free(mine.back());
+                        mine.pop_back();
+                        if (i % 2 == 0)
+                            break;
+                    }
+                }
+                progress.fetch_add(1, std::memory_order_relaxed);
+            }
+            for (void* p : mine)
+                (void)heap.free(p);
+        });
+    }
+    int hung = 0;
+    for (int round = 0; round < 20 && hung == 0; ++round) {
+        // Fork only once the users have been at work since the last fork (valgrind runs one
+        // thread at a time).
+        const std::size_t seen = progress.load(std::memory_order_relaxed);
+        while (progress.load(std::memory_order_relaxed) < seen + 200)
+            std::this_thread::yield();
+        const pid_t child = ::fork();
+        BOOST_REQUIRE(child >= 0);
+        if (child == 0)
+            ::_exit(use_in_child(heap));
+        const int status = wait_or_kill(child, std::chrono::seconds(30));
+        if (status == -1)
+            ++hung;
+        BOOST_TEST(status != -1, "round " << round << ": the child hung and was killed");
+        if (status != -1)
+            BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0),
+                       "round " << round << ": the child ended with wait status " << status);
+    }
+    stop.store(true, std::memory_order_relaxed);
+    for (auto& t : users)
+        t.join();
+    BOOST_TEST(heap.validate().has_value());
+}
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()
