@@ -365,6 +365,47 @@ void register_bstr() {
     });
 }
 
+// --- 9. one buffer grown by steps (realloc) ----------------------------------------------------------
+
+// A buffer grown 1 MiB at a time to 64 MiB, each new part written, then freed (issue #17): past
+// 512 KiB every step of the private heap's reallocate grows a large block's own mapping, which
+// the next mapping usually blocks, so the block moves. glibc moves its mmap'd chunks with mremap.
+template <class Realloc, class Free>
+void grow_by_steps(benchmark::State& state, Realloc grow, Free release) {
+    constexpr std::size_t step = std::size_t{1} << 20;
+    constexpr std::size_t top = std::size_t{64} << 20;
+    for (auto _ : state) {
+        void* p = nullptr;
+        for (std::size_t n = step; n <= top; n += step) {
+            p = grow(p, n);
+            if (p == nullptr) {
+                state.SkipWithError("reallocation failed");
+                return;
+            }
+            std::memset(static_cast<char*>(p) + (n - step), static_cast<int>(n >> 20), step);
+        }
+        benchmark::DoNotOptimize(p);
+        release(p);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * top));
+}
+
+void register_grow_by_steps(heaps& h) {
+    benchmark::RegisterBenchmark("grow_by_steps/glibc_malloc", [](benchmark::State& s) {
+        grow_by_steps(s, [](void* p, std::size_t n) { return std::realloc(p, n); },
+                      [](void* p) { std::free(p); });
+    })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("grow_by_steps/win32_heap", [&h](benchmark::State& s) {
+        grow_by_steps(
+            s,
+            [&h](void* p, std::size_t n) -> void* {
+                auto q = h.arena.reallocate(p, n);
+                return q ? *q : nullptr;
+            },
+            [&h](void* p) { (void)h.arena.free(p); });
+    })->Unit(benchmark::kMillisecond);
+}
+
 // --- 8. memory: one backend per process --------------------------------------------------------------
 
 int measure_memory(std::string_view backend) {
@@ -444,5 +485,6 @@ int main(int argc, char** argv) {
     register_node_heavy();
     register_teardown();
     register_bstr();
+    register_grow_by_steps(h);
     return run_registered_benchmarks(argc, argv);
 }

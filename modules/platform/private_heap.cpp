@@ -1199,46 +1199,78 @@ struct private_heap::impl : private_heap {
             l.length = length;
         } else if (length > l.length) {
             const std::size_t extra = length - l.length;
-            bool grown = false;
             if (extra > room()) {
                 if (in_place_only) { // as Windows says for any in-place failure
                     st = status::cannot_resize_in_place;
                     return nullptr;
                 }
-            } else {
-#ifdef MAP_FIXED_NOREPLACE
-                void* want = reinterpret_cast<void*>(l.base + l.length);
-                void* got = ::mmap(want, extra, PROT_READ | PROT_WRITE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-                if (got == want)
-                    grown = true;
-                else if (got != MAP_FAILED) // an old kernel took the address as a hint
-                    ::munmap(got, extra);
-#endif
-            }
-            if (!grown) {
-                if (in_place_only) {
-                    st = status::cannot_resize_in_place;
-                    return nullptr;
-                }
-                const std::size_t old = l.requested;
-                void* q = allocate_block(n, false, st); // may move the larges table: l is stale
-                if (!q)
-                    return nullptr;
-                std::memcpy(q, p, old);
-                if (free_block(p) != status::ok) {
-                    st = status::heap_corrupt;
-                    return nullptr;
-                }
+            } else if (std::size_t li = f.large_index;
+                       void* q = remap_large(li, length, in_place_only)) {
+                on_used(n, larges.data[li].requested); // li: where the entry is now
+                larges.data[li].requested = n;
+                st = status::ok;
                 return q;
             }
-            on_map(extra);
-            l.length = length;
+            if (in_place_only) {
+                st = status::cannot_resize_in_place;
+                return nullptr;
+            }
+            const std::size_t old = l.requested;
+            void* q = allocate_block(n, false, st); // may move the larges table: l is stale
+            if (!q)
+                return nullptr;
+            std::memcpy(q, p, old);
+            if (free_block(p) != status::ok) {
+                st = status::heap_corrupt;
+                return nullptr;
+            }
+            return q;
         }
         on_used(n, l.requested);
         l.requested = n;
         st = status::ok;
         return p;
+    }
+
+    /// Grows the mapping of large block i to length bytes: in place, or (unless in_place_only)
+    /// wherever the kernel finds room, moving the pages rather than copying them (Linux's mremap;
+    /// elsewhere in place only, with MAP_FIXED_NOREPLACE). The header moves with the pages and is
+    /// sealed again at its new address, and i becomes the index of the block's entry in the table,
+    /// kept sorted by address. \returns the payload, or nullptr with nothing changed (the kernel
+    /// leaves the old mapping as it was when mremap fails). \requires the extra bytes within
+    /// room().
+    void* remap_large(std::size_t& i, std::size_t length, bool in_place_only) noexcept {
+        const large_block l = larges.data[i];
+        void* const old = reinterpret_cast<void*>(l.base);
+#ifdef MREMAP_MAYMOVE
+        void* const got = ::mremap(old, l.length, length, in_place_only ? 0 : MREMAP_MAYMOVE);
+        if (got == MAP_FAILED)
+            return nullptr; // the old mapping is untouched
+#elif defined(MAP_FIXED_NOREPLACE)
+        void* const want = reinterpret_cast<void*>(l.base + l.length);
+        void* got = ::mmap(want, length - l.length, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (got != want) {
+            if (got != MAP_FAILED) // an old kernel took the address as a hint
+                ::munmap(got, length - l.length);
+            return nullptr;
+        }
+        got = old;
+#else
+        return nullptr;
+#endif
+        on_map(length - l.length);
+        if (got == old) {
+            larges.data[i].length = length;
+            return header_at(l.base) + 1;
+        }
+        // Moved: the seal covers the header's address, and the table is sorted by address.
+        header* const h = static_cast<header*>(got);
+        write(h, 0, 0, flag_in_use | flag_large, 0);
+        larges.erase(i);
+        larges.insert({address(got), length, l.requested});
+        i = larges.upper(address(got)) - 1;
+        return h + 1;
     }
 
     void* reallocate_block(void* p, std::size_t n, bool in_place_only, status& st) noexcept {

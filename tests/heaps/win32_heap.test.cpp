@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,7 @@
 
 #if !defined(_WIN32)
 #include <csignal>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -606,6 +608,90 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_heap_can_use_it) {
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)
         t.join();
+    BOOST_TEST(heap.validate().has_value());
+}
+namespace {
+
+// \returns how many of the pages of [p, p + n) are resident (mincore). \requires p page-aligned.
+std::size_t resident_pages(const void* p, std::size_t n) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> in_core((n + page - 1) / page);
+    if (::mincore(const_cast<void*>(p), n, in_core.data()) != 0)
+        return SIZE_MAX;
+    std::size_t count = 0;
+    for (unsigned char c : in_core)
+        count += c & 1u;
+    return count;
+}
+
+// \returns the page-aligned start of the pages that hold [p, p + n) and their length.
+std::pair<void*, std::size_t> pages_of(void* p, std::size_t n) {
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto from = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
+    const auto to = (reinterpret_cast<std::uintptr_t>(p) + n + page - 1) & ~(page - 1);
+    return {reinterpret_cast<void*>(from), to - from};
+}
+
+} // namespace
+
+// Growing a block of 512 KiB or more (issue #17): it has its own mapping, and the pages after it
+// are usually another mapping, so it must move. It moves its pages (mremap), not its bytes: a
+// copy would have written, and so made resident, every page of the new block, where only the two
+// pages written before stay resident. The heap keeps it consistent (its new address sealed and in
+// the table); resizing in place never moves it.
+BOOST_AUTO_TEST_CASE(a_large_block_grows_by_moving_its_pages_not_copying_them) {
+    win32_heap heap;
+    constexpr std::size_t old_size = 16u << 20;
+    auto* p = static_cast<unsigned char*>(heap.allocate(old_size).value());
+    p[0] = 0x5a;
+    p[old_size - 1] = 0xa5;
+    // Something right after the block's mapping, so that it cannot grow where it is.
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    auto [base, length] = pages_of(p - 16, old_size + 16);
+    void* const after = static_cast<char*>(base) + length;
+    void* blocker = ::mmap(after, page, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (blocker != after && blocker != MAP_FAILED) { // an old kernel, taking it as a hint
+        ::munmap(blocker, page);
+        blocker = MAP_FAILED;
+    }
+    // Not ours: the page is another mapping already (EEXIST), which blocks the block as well.
+    BOOST_REQUIRE((blocker == after || errno == EEXIST));
+    BOOST_TEST(fails_with(heap.resize_in_place(p, old_size + page), errc::cannot_resize_in_place));
+    BOOST_TEST(heap.size(p).value() == old_size);
+
+    auto* q = static_cast<unsigned char*>(heap.reallocate(p, 2 * old_size).value());
+    BOOST_TEST(q != p);
+    BOOST_TEST(q[0] == 0x5a);
+    BOOST_TEST(q[old_size - 1] == 0xa5);
+    BOOST_TEST(heap.size(q).value() == 2 * old_size);
+    BOOST_TEST(!heap.owns(p));
+    BOOST_TEST(heap.owns(q));
+    BOOST_TEST(heap.validate().has_value());
+    const auto [q_base, q_length] = pages_of(q, old_size);
+    BOOST_TEST(resident_pages(q_base, q_length) <= 4u, "the old bytes were copied");
+    // With room after it, the block grows in place.
+    if (blocker != MAP_FAILED)
+        ::munmap(blocker, page);
+    auto [moved_base, moved_length] = pages_of(q - 16, 2 * old_size + 16);
+    void* const next = static_cast<char*>(moved_base) + moved_length;
+    void* const free_page = ::mmap(next, page, PROT_NONE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (free_page == next) { // the page after the block was free: let the block have it
+        ::munmap(free_page, page);
+        BOOST_TEST(heap.resize_in_place(q, 2 * old_size + page).has_value());
+        BOOST_TEST(heap.size(q).value() == 2 * old_size + page);
+        q[2 * old_size + page - 1] = 1;
+    } else if (free_page != MAP_FAILED) {
+        ::munmap(free_page, page);
+    }
+    BOOST_TEST(q[old_size - 1] == 0xa5);
+    BOOST_TEST(heap.validate().has_value());
+    auto entries = heap.walk();
+    BOOST_REQUIRE(entries);
+    BOOST_TEST(ranges::count_if(*entries, [q](const heap_entry& e) { return e.address == q; }) ==
+               1);
+    BOOST_TEST(heap.free(q).has_value());
     BOOST_TEST(heap.validate().has_value());
 }
 #endif
