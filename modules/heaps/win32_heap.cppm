@@ -29,6 +29,10 @@ struct win32_heap_options {
     /// HeapEnableTerminationOnCorruption), which applies to every heap of the process and cannot be
     /// undone.
     bool terminate_on_corruption = false;
+    /// POSIX: a free that leaves a run of free memory larger than this in the heap gives the whole
+    /// pages inside it back to the system (as Windows' HeapDeCommitFreeBlockThreshold); SIZE_MAX:
+    /// never, only compact() does. Windows: ignored, the system's own thresholds apply.
+    std::size_t decommit_threshold = 64 * 1024;
 };
 
 /// Counts over a heap's blocks, computed by walking it.
@@ -289,7 +293,8 @@ private:
         : handle_(handle), options_(options), owning_(owning) {}
 
     static detail::os::heap_options to_platform(const win32_heap_options& o) noexcept {
-        return {o.initial_size, o.maximum_size, o.serialize, o.terminate_on_corruption};
+        return {o.initial_size, o.maximum_size, o.serialize, o.terminate_on_corruption,
+                o.decommit_threshold};
     }
 
     void reset() noexcept {

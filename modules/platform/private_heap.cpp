@@ -1079,17 +1079,25 @@ struct private_heap::impl : private_heap {
 
     /// Makes the block h (in use or cached, and out of any list) a free block in its bin, merged
     /// with prev (the block before it, or nullptr) and next (the block or end marker after it) if
-    /// they are in bins.
+    /// they are in bins. A run that ends up above the decommit threshold gives its pages back.
     void merge_into_bins(header* h, header* prev, header* next) noexcept {
         std::size_t total = block_bytes(h);
         header* after = next;
+        // What may still hold committed pages: h, and each neighbour not yet above the threshold
+        // (one above it gave its pages back when it got there). Contiguous: [fresh_from, fresh_to).
+        std::uintptr_t fresh_from = address(h);
+        std::uintptr_t fresh_to = address(next);
         if (in_bin(next)) {
             after = advance(next, block_bytes(next));
+            if (block_bytes(next) <= cfg.decommit_threshold)
+                fresh_to = address(after);
             bin_remove(next);
             total += block_bytes(next);
             wipe(next);
         }
         if (prev && in_bin(prev)) {
+            if (block_bytes(prev) <= cfg.decommit_threshold)
+                fresh_from = address(prev);
             bin_remove(prev);
             total += block_bytes(prev);
             wipe(h);
@@ -1098,6 +1106,29 @@ struct private_heap::impl : private_heap {
         write(h, h->prev_units, units(total), 0, 0);
         set_prev(after, units(total));
         bin_insert(h);
+        if (total > cfg.decommit_threshold) [[unlikely]]
+            decommit(h, fresh_from, fresh_to);
+    }
+    /// Gives back the pages that [from, to), a part of the free block h, touches, except those
+    /// holding h's header and links and any page that reaches outside h. Pages partly in [from,
+    /// to) go too: their other part is the rest of h, whose pages already went (a neighbour
+    /// merged in, above the threshold already), so that the page around the seam between two
+    /// freed blocks is not kept forever. Checked first, as compact() does: h is a free block of a
+    /// segment, within it, so that no page outside the block is touched.
+    [[gnu::noinline]] void decommit(const header* h, std::uintptr_t from,
+                                    std::uintptr_t to) noexcept {
+        if (!segment_block(h, 0))
+            return;
+        const std::uintptr_t first = round_up(address(h + 1) + sizeof(free_links), page);
+        const std::uintptr_t last = (address(h) + block_bytes(h)) & ~(page - 1);
+        from &= ~(page - 1);
+        to = round_up(to, page);
+        if (from < first)
+            from = first;
+        if (to > last)
+            to = last;
+        if (to > from)
+            ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
     }
 
     /// Before f's block grows into its cached neighbour: if that neighbour, with the free block
@@ -1160,6 +1191,10 @@ struct private_heap::impl : private_heap {
             set_prev(after, units(rest));
             bin_insert(r);
             write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
+            // A shrink frees the block's tail: given back as a free would (a growth's remainder
+            // comes from the free neighbour, whose pages went back when it was freed).
+            if (bs < have && rest > cfg.decommit_threshold) [[unlikely]]
+                decommit(r, address(r), next_free ? address(next) : address(after));
         } else {
             // Only without a free neighbour (which alone is >= min_block): the block keeps its
             // size.
@@ -1529,8 +1564,13 @@ struct private_heap::impl : private_heap {
             cache[c] = nullptr;
             cache_count[c] = 0;
         }
-        for (std::size_t i = 0; i < segments.count; ++i)
+        for (std::size_t i = 0; i < segments.count; ++i) {
             format(segments.data[i]);
+            // Every block freed at once: as a free would, the pages of a big run go back.
+            if (block_bytes(segments.data[i].first) > cfg.decommit_threshold)
+                decommit(segments.data[i].first, address(segments.data[i].first),
+                         address(segments.data[i].end()));
+        }
         stats.used_bytes = 0;
         stats.used_blocks = 0;
     }
@@ -1655,7 +1695,8 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
     if (!mem)
         return nullptr;
     auto* h = ::new (mem) impl();
-    h->cfg = {initial, maximum, config.serialize, config.terminate_on_corruption};
+    h->cfg = {initial, maximum, config.serialize, config.terminate_on_corruption,
+              config.decommit_threshold};
     h->page = page;
     h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
     static std::atomic<std::uint64_t> created{0};

@@ -2,6 +2,7 @@
 // release_all, validation, foreign pointers, in-place resizing (threads: stress.test.cpp).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -693,6 +694,49 @@ BOOST_AUTO_TEST_CASE(a_large_block_grows_by_moving_its_pages_not_copying_them) {
                1);
     BOOST_TEST(heap.free(q).has_value());
     BOOST_TEST(heap.validate().has_value());
+}
+// Freed memory goes back (issue #17): a free that leaves a free run above the heap's
+// decommit_threshold (64 KiB by default) gives the whole pages inside it back to the system, so
+// that they are no longer resident, and they are reused with the right contents (zeros where the
+// heap promises them). With the threshold at SIZE_MAX, only compact() gives pages back.
+BOOST_AUTO_TEST_CASE(a_big_free_run_gives_its_pages_back_and_is_used_again) {
+    constexpr std::size_t n = 128u << 10; // blocks of a segment, as their multiples below
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    for (const std::size_t threshold : {std::size_t{64} << 10, SIZE_MAX}) {
+        win32_heap heap({.initial_size = 4u << 20, .decommit_threshold = threshold});
+        unsigned char* blocks[8] = {};
+        for (std::size_t i = 0; i < 8; ++i) {
+            blocks[i] = static_cast<unsigned char*>(heap.allocate(n).value());
+            fill(blocks[i], n, static_cast<unsigned char>(i + 1));
+        }
+        for (std::size_t i = 1; i < 7; ++i) // one run of 768 KiB between blocks 0 and 7
+            BOOST_TEST(heap.free(blocks[i]).has_value());
+        const auto [run, run_length] =
+            pages_of(blocks[1], static_cast<std::size_t>(blocks[6] + n - blocks[1]));
+        const std::size_t resident = resident_pages(run, run_length);
+        if (threshold == SIZE_MAX)
+            BOOST_TEST(resident >= run_length / page - 2);
+        else // the page with the run's header and links, and the one with the next header
+            BOOST_TEST(resident <= 2u, resident << " resident pages in a free run of 768 KiB");
+        BOOST_TEST(filled(blocks[0], n, 1));
+        BOOST_TEST(filled(blocks[7], n, 8));
+        BOOST_TEST(heap.validate().has_value());
+        // The run serves again: a zeroed block reads zeros, a filled one keeps its bytes.
+        auto* zeroed = static_cast<unsigned char*>(heap.allocate_zeroed(1, 3 * n).value());
+        BOOST_TEST(zeroed == blocks[1]);
+        BOOST_TEST(std::count(zeroed, zeroed + 3 * n, 0) == static_cast<std::ptrdiff_t>(3 * n));
+        auto* again = static_cast<unsigned char*>(heap.allocate(2 * n).value());
+        fill(again, 2 * n, 9);
+        BOOST_TEST(filled(again, 2 * n, 9));
+        BOOST_TEST(heap.validate().has_value());
+        // Shrinking a block in place frees its tail the same way.
+        BOOST_TEST(heap.free(again).has_value());
+        BOOST_TEST(heap.resize_in_place(zeroed, 100).has_value());
+        const auto [tail, tail_length] = pages_of(zeroed + page, 3 * n - 2 * page);
+        if (threshold != SIZE_MAX)
+            BOOST_TEST(resident_pages(tail, tail_length) == 0u);
+        BOOST_TEST(heap.validate().has_value());
+    }
 }
 #endif
 
