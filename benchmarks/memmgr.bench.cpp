@@ -14,6 +14,7 @@
 #include <memory_resource>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -387,7 +388,7 @@ void grow_by_steps(benchmark::State& state, Realloc grow, Free release) {
         benchmark::DoNotOptimize(p);
         release(p);
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * top));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(top));
 }
 
 void register_grow_by_steps(heaps& h) {
@@ -433,6 +434,52 @@ int measure_memory(std::string_view backend) {
     return 2;
 }
 
+// --- 10. memory given back: resident memory after a peak and the frees that follow -----------------
+
+// 256 MiB in blocks of 1 to 256 KiB, each written, then every block freed but one in 50 (issue
+// #17: a private heap gave pages back only on compact()). Prints the resident set before, at the
+// peak and after the frees, for one backend in this process alone.
+template <class Backend>
+int report_rss_after_free(std::string_view name, Backend& b) {
+    const std::size_t start = rss_bytes();
+    std::vector<std::pair<void*, std::size_t>> blocks;
+    std::uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (std::size_t total = 0; total < (std::size_t{256} << 20);) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        const std::size_t n = 1024 + (seed >> 33) % (255u << 10);
+        void* p = b.allocate(n);
+        std::memset(p, 1, n);
+        blocks.emplace_back(p, n);
+        total += n;
+    }
+    const std::size_t peak = rss_bytes();
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+        if (i % 50 != 0)
+            b.deallocate(blocks[i].first, blocks[i].second);
+    const std::size_t after = rss_bytes();
+    std::printf("{\"backend\": \"%.*s\", \"rss_start_bytes\": %zu, \"rss_peak_bytes\": %zu, "
+                "\"rss_after_free_bytes\": %zu}\n",
+                static_cast<int>(name.size()), name.data(), start, peak, after);
+    for (std::size_t i = 0; i < blocks.size(); i += 50)
+        b.deallocate(blocks[i].first, blocks[i].second);
+    return 0;
+}
+
+int measure_rss_after_free(std::string_view backend) {
+    if (backend == "glibc_malloc") {
+        glibc_malloc b;
+        return report_rss_after_free(backend, b);
+    }
+    if (backend == "win32_heap") {
+        memmgr::win32_heap arena;
+        direct<memmgr::win32_heap> b{arena};
+        return report_rss_after_free(backend, b);
+    }
+    std::fprintf(stderr, "unknown backend for --rss-after-free: %.*s\n",
+                 static_cast<int>(backend.size()), backend.data());
+    return 2;
+}
+
 // --- 5. adapter overhead in instructions (run under valgrind --tool=callgrind) -------------------------
 
 // Runs `steps` random-churn steps (as churn_random) on one backend and nothing else, so that
@@ -472,12 +519,15 @@ int count_instructions(std::string_view spec) {
 int main(int argc, char** argv) {
     // --memory=<backend>: the memory figure for one backend, in this process alone.
     // --instructions=<direct|heap_resource|heap_allocator>:<steps>: a workload for callgrind.
+    // --rss-after-free=<glibc_malloc|win32_heap>: resident memory after a peak and its frees.
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg(argv[i]);
         if (arg.starts_with("--memory="))
             return measure_memory(arg.substr(9));
         if (arg.starts_with("--instructions="))
             return count_instructions(arg.substr(15));
+        if (arg.starts_with("--rss-after-free="))
+            return measure_rss_after_free(arg.substr(17));
     }
     static heaps h;
     register_churns(h);
