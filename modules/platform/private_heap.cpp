@@ -281,8 +281,8 @@ private:
 
 struct private_heap::impl : private_heap {
     mutable heap_lock lock;
-    // The list of live serialized heaps that fork() locks (see fork_prepare), under
-    // fork_registry's lock. First in the object, with the lock: farthest from the first block.
+    // The list of live serialized heaps that fork() locks (see fork_prepare), under the list's
+    // own lock (forks()). First in the object, with the lock: farthest from the first block.
     impl* fork_next = nullptr;
     impl* fork_prev = nullptr;
     heap_config cfg{};
