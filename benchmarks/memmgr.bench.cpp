@@ -14,6 +14,7 @@
 #include <memory_resource>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -365,6 +366,47 @@ void register_bstr() {
     });
 }
 
+// --- 9. one buffer grown by steps (realloc) ----------------------------------------------------------
+
+// A buffer grown 1 MiB at a time to 64 MiB, each new part written, then freed (issue #17): past
+// 512 KiB every step of the private heap's reallocate grows a large block's own mapping, which
+// the next mapping usually blocks, so the block moves. glibc moves its mmap'd chunks with mremap.
+template <class Realloc, class Free>
+void grow_by_steps(benchmark::State& state, Realloc grow, Free release) {
+    constexpr std::size_t step = std::size_t{1} << 20;
+    constexpr std::size_t top = std::size_t{64} << 20;
+    for (auto _ : state) {
+        void* p = nullptr;
+        for (std::size_t n = step; n <= top; n += step) {
+            p = grow(p, n);
+            if (p == nullptr) {
+                state.SkipWithError("reallocation failed");
+                return;
+            }
+            std::memset(static_cast<char*>(p) + (n - step), static_cast<int>(n >> 20), step);
+        }
+        benchmark::DoNotOptimize(p);
+        release(p);
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(top));
+}
+
+void register_grow_by_steps(heaps& h) {
+    benchmark::RegisterBenchmark("grow_by_steps/glibc_malloc", [](benchmark::State& s) {
+        grow_by_steps(s, [](void* p, std::size_t n) { return std::realloc(p, n); },
+                      [](void* p) { std::free(p); });
+    })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("grow_by_steps/win32_heap", [&h](benchmark::State& s) {
+        grow_by_steps(
+            s,
+            [&h](void* p, std::size_t n) -> void* {
+                auto q = h.arena.reallocate(p, n);
+                return q ? *q : nullptr;
+            },
+            [&h](void* p) { (void)h.arena.free(p); });
+    })->Unit(benchmark::kMillisecond);
+}
+
 // --- 8. memory: one backend per process --------------------------------------------------------------
 
 int measure_memory(std::string_view backend) {
@@ -389,6 +431,52 @@ int measure_memory(std::string_view backend) {
     }
     std::fprintf(stderr, "unknown backend for --memory: %.*s\n", static_cast<int>(backend.size()),
                  backend.data());
+    return 2;
+}
+
+// --- 10. memory given back: resident memory after a peak and the frees that follow -----------------
+
+// 256 MiB in blocks of 1 to 256 KiB, each written, then every block freed but one in 50 (issue
+// #17: a private heap gave pages back only on compact()). Prints the resident set before, at the
+// peak and after the frees, for one backend in this process alone.
+template <class Backend>
+int report_rss_after_free(std::string_view name, Backend& b) {
+    const std::size_t start = rss_bytes();
+    std::vector<std::pair<void*, std::size_t>> blocks;
+    std::uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (std::size_t total = 0; total < (std::size_t{256} << 20);) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        const std::size_t n = 1024 + (seed >> 33) % (255u << 10);
+        void* p = b.allocate(n);
+        std::memset(p, 1, n);
+        blocks.emplace_back(p, n);
+        total += n;
+    }
+    const std::size_t peak = rss_bytes();
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+        if (i % 50 != 0)
+            b.deallocate(blocks[i].first, blocks[i].second);
+    const std::size_t after = rss_bytes();
+    std::printf("{\"backend\": \"%.*s\", \"rss_start_bytes\": %zu, \"rss_peak_bytes\": %zu, "
+                "\"rss_after_free_bytes\": %zu}\n",
+                static_cast<int>(name.size()), name.data(), start, peak, after);
+    for (std::size_t i = 0; i < blocks.size(); i += 50)
+        b.deallocate(blocks[i].first, blocks[i].second);
+    return 0;
+}
+
+int measure_rss_after_free(std::string_view backend) {
+    if (backend == "glibc_malloc") {
+        glibc_malloc b;
+        return report_rss_after_free(backend, b);
+    }
+    if (backend == "win32_heap") {
+        memmgr::win32_heap arena;
+        direct<memmgr::win32_heap> b{arena};
+        return report_rss_after_free(backend, b);
+    }
+    std::fprintf(stderr, "unknown backend for --rss-after-free: %.*s\n",
+                 static_cast<int>(backend.size()), backend.data());
     return 2;
 }
 
@@ -431,12 +519,15 @@ int count_instructions(std::string_view spec) {
 int main(int argc, char** argv) {
     // --memory=<backend>: the memory figure for one backend, in this process alone.
     // --instructions=<direct|heap_resource|heap_allocator>:<steps>: a workload for callgrind.
+    // --rss-after-free=<glibc_malloc|win32_heap>: resident memory after a peak and its frees.
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg(argv[i]);
         if (arg.starts_with("--memory="))
             return measure_memory(arg.substr(9));
         if (arg.starts_with("--instructions="))
             return count_instructions(arg.substr(15));
+        if (arg.starts_with("--rss-after-free="))
+            return measure_rss_after_free(arg.substr(17));
     }
     static heaps h;
     register_churns(h);
@@ -444,5 +535,6 @@ int main(int argc, char** argv) {
     register_node_heavy();
     register_teardown();
     register_bstr();
+    register_grow_by_steps(h);
     return run_registered_benchmarks(argc, argv);
 }

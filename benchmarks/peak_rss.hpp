@@ -1,4 +1,4 @@
-// Peak resident set size of this process (VmHWM), for the memory figures.
+// Resident set size of this process, now (VmRSS) and at its peak (VmHWM), for the memory figures.
 #pragma once
 
 #include <cstddef>
@@ -7,11 +7,12 @@
 
 namespace memmgr_bench {
 
-inline std::size_t peak_rss_bytes() {
+// \returns a field of /proc/self/status given in kB (VmHWM: the peak, VmRSS: now), in bytes.
+inline std::size_t status_bytes(const std::string& field) {
     std::ifstream status("/proc/self/status");
     std::string key;
     while (status >> key) {
-        if (key == "VmHWM:") {
+        if (key == field) {
             std::size_t kib = 0;
             status >> kib;
             return kib * 1024;
@@ -20,5 +21,8 @@ inline std::size_t peak_rss_bytes() {
     }
     return 0;
 }
+
+inline std::size_t peak_rss_bytes() { return status_bytes("VmHWM:"); }
+inline std::size_t rss_bytes() { return status_bytes("VmRSS:"); }
 
 } // namespace memmgr_bench

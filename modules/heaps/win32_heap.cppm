@@ -27,6 +27,10 @@ struct win32_heap_options {
     /// HeapEnableTerminationOnCorruption), which applies to every heap of the process and cannot be
     /// undone.
     bool terminate_on_corruption = false;
+    /// POSIX: a free that leaves a run of free memory larger than this in the heap gives the whole
+    /// pages inside it back to the system (as Windows' HeapDeCommitFreeBlockThreshold); SIZE_MAX:
+    /// never, only compact() does. Windows: ignored, the system's own thresholds apply.
+    std::size_t decommit_threshold = 64 * 1024;
 };
 
 /// Counts over a heap's blocks, computed by walking it.

@@ -4,6 +4,7 @@
 // calls malloc or new: the heap object itself sits at the start of its first segment.
 #include "private_heap.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -228,6 +229,9 @@ public:
         if (state_.exchange(0, std::memory_order_release) == 2)
             wake_one();
     }
+    /// In the child of a fork(), whose only thread is the one that took the lock before forking:
+    /// free again, without a wake (no thread of the child waits on it).
+    void reset_after_fork() noexcept { state_.store(0, std::memory_order_relaxed); }
 
 private:
     // Out of line, so that the callers' fast paths stay small.
@@ -277,6 +281,10 @@ private:
 
 struct private_heap::impl : private_heap {
     mutable heap_lock lock;
+    // The list of live serialized heaps that fork() locks (see fork_prepare), under the list's
+    // own lock (forks()). First in the object, with the lock: farthest from the first block.
+    impl* fork_next = nullptr;
+    impl* fork_prev = nullptr;
     heap_config cfg{};
     bool is_process = false;
     std::size_t page = 4096;
@@ -1071,17 +1079,25 @@ struct private_heap::impl : private_heap {
 
     /// Makes the block h (in use or cached, and out of any list) a free block in its bin, merged
     /// with prev (the block before it, or nullptr) and next (the block or end marker after it) if
-    /// they are in bins.
+    /// they are in bins. A run that ends up above the decommit threshold gives its pages back.
     void merge_into_bins(header* h, header* prev, header* next) noexcept {
         std::size_t total = block_bytes(h);
         header* after = next;
+        // What may still hold committed pages: h, and each neighbour not yet above the threshold
+        // (one above it gave its pages back when it got there). Contiguous: [fresh_from, fresh_to).
+        std::uintptr_t fresh_from = address(h);
+        std::uintptr_t fresh_to = address(next);
         if (in_bin(next)) {
             after = advance(next, block_bytes(next));
+            if (block_bytes(next) <= cfg.decommit_threshold)
+                fresh_to = address(after);
             bin_remove(next);
             total += block_bytes(next);
             wipe(next);
         }
         if (prev && in_bin(prev)) {
+            if (block_bytes(prev) <= cfg.decommit_threshold)
+                fresh_from = address(prev);
             bin_remove(prev);
             total += block_bytes(prev);
             wipe(h);
@@ -1090,6 +1106,29 @@ struct private_heap::impl : private_heap {
         write(h, h->prev_units, units(total), 0, 0);
         set_prev(after, units(total));
         bin_insert(h);
+        if (total > cfg.decommit_threshold) [[unlikely]]
+            decommit(h, fresh_from, fresh_to);
+    }
+    /// Gives back the pages that [from, to), a part of the free block h, touches, except those
+    /// holding h's header and links and any page that reaches outside h. Pages partly in [from,
+    /// to) go too: their other part is the rest of h, whose pages already went (a neighbour
+    /// merged in, above the threshold already), so that the page around the seam between two
+    /// freed blocks is not kept forever. Checked first, as compact() does: h is a free block of a
+    /// segment, within it, so that no page outside the block is touched.
+    [[gnu::noinline]] void decommit(const header* h, std::uintptr_t from,
+                                    std::uintptr_t to) noexcept {
+        if (!segment_block(h, 0))
+            return;
+        const std::uintptr_t first = round_up(address(h + 1) + sizeof(free_links), page);
+        const std::uintptr_t last = (address(h) + block_bytes(h)) & ~(page - 1);
+        from &= ~(page - 1);
+        to = round_up(to, page);
+        if (from < first)
+            from = first;
+        if (to > last)
+            to = last;
+        if (to > from)
+            ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
     }
 
     /// Before f's block grows into its cached neighbour: if that neighbour, with the free block
@@ -1152,6 +1191,10 @@ struct private_heap::impl : private_heap {
             set_prev(after, units(rest));
             bin_insert(r);
             write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
+            // A shrink frees the block's tail: given back as a free would (a growth's remainder
+            // comes from the free neighbour, whose pages went back when it was freed).
+            if (bs < have && rest > cfg.decommit_threshold) [[unlikely]]
+                decommit(r, address(r), next_free ? address(next) : address(after));
         } else {
             // Only without a free neighbour (which alone is >= min_block): the block keeps its
             // size.
@@ -1191,46 +1234,78 @@ struct private_heap::impl : private_heap {
             l.length = length;
         } else if (length > l.length) {
             const std::size_t extra = length - l.length;
-            bool grown = false;
             if (extra > room()) {
                 if (in_place_only) { // as Windows says for any in-place failure
                     st = status::cannot_resize_in_place;
                     return nullptr;
                 }
-            } else {
-#ifdef MAP_FIXED_NOREPLACE
-                void* want = reinterpret_cast<void*>(l.base + l.length);
-                void* got = ::mmap(want, extra, PROT_READ | PROT_WRITE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-                if (got == want)
-                    grown = true;
-                else if (got != MAP_FAILED) // an old kernel took the address as a hint
-                    ::munmap(got, extra);
-#endif
-            }
-            if (!grown) {
-                if (in_place_only) {
-                    st = status::cannot_resize_in_place;
-                    return nullptr;
-                }
-                const std::size_t old = l.requested;
-                void* q = allocate_block(n, false, st); // may move the larges table: l is stale
-                if (!q)
-                    return nullptr;
-                std::memcpy(q, p, old);
-                if (free_block(p) != status::ok) {
-                    st = status::heap_corrupt;
-                    return nullptr;
-                }
+            } else if (std::size_t li = f.large_index;
+                       void* q = remap_large(li, length, in_place_only)) {
+                on_used(n, larges.data[li].requested); // li: where the entry is now
+                larges.data[li].requested = n;
+                st = status::ok;
                 return q;
             }
-            on_map(extra);
-            l.length = length;
+            if (in_place_only) {
+                st = status::cannot_resize_in_place;
+                return nullptr;
+            }
+            const std::size_t old = l.requested;
+            void* q = allocate_block(n, false, st); // may move the larges table: l is stale
+            if (!q)
+                return nullptr;
+            std::memcpy(q, p, old);
+            if (free_block(p) != status::ok) {
+                st = status::heap_corrupt;
+                return nullptr;
+            }
+            return q;
         }
         on_used(n, l.requested);
         l.requested = n;
         st = status::ok;
         return p;
+    }
+
+    /// Grows the mapping of large block i to length bytes: in place, or (unless in_place_only)
+    /// wherever the kernel finds room, moving the pages rather than copying them (Linux's mremap;
+    /// elsewhere in place only, with MAP_FIXED_NOREPLACE). The header moves with the pages and is
+    /// sealed again at its new address, and i becomes the index of the block's entry in the table,
+    /// kept sorted by address. \returns the payload, or nullptr with nothing changed (the kernel
+    /// leaves the old mapping as it was when mremap fails). \requires the extra bytes within
+    /// room().
+    void* remap_large(std::size_t& i, std::size_t length, bool in_place_only) noexcept {
+        const large_block l = larges.data[i];
+        void* const old = reinterpret_cast<void*>(l.base);
+#ifdef MREMAP_MAYMOVE
+        void* const got = ::mremap(old, l.length, length, in_place_only ? 0 : MREMAP_MAYMOVE);
+        if (got == MAP_FAILED)
+            return nullptr; // the old mapping is untouched
+#elif defined(MAP_FIXED_NOREPLACE)
+        void* const want = reinterpret_cast<void*>(l.base + l.length);
+        void* got = ::mmap(want, length - l.length, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (got != want) {
+            if (got != MAP_FAILED) // an old kernel took the address as a hint
+                ::munmap(got, length - l.length);
+            return nullptr;
+        }
+        got = old;
+#else
+        return nullptr;
+#endif
+        on_map(length - l.length);
+        if (got == old) {
+            larges.data[i].length = length;
+            return header_at(l.base) + 1;
+        }
+        // Moved: the seal covers the header's address, and the table is sorted by address.
+        header* const h = static_cast<header*>(got);
+        write(h, 0, 0, flag_in_use | flag_large, 0);
+        larges.erase(i);
+        larges.insert({address(got), length, l.requested});
+        i = larges.upper(address(got)) - 1;
+        return h + 1;
     }
 
     void* reallocate_block(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
@@ -1489,8 +1564,13 @@ struct private_heap::impl : private_heap {
             cache[c] = nullptr;
             cache_count[c] = 0;
         }
-        for (std::size_t i = 0; i < segments.count; ++i)
+        for (std::size_t i = 0; i < segments.count; ++i) {
             format(segments.data[i]);
+            // Every block freed at once: as a free would, the pages of a big run go back.
+            if (block_bytes(segments.data[i].first) > cfg.decommit_threshold)
+                decommit(segments.data[i].first, address(segments.data[i].first),
+                         address(segments.data[i].end()));
+        }
         stats.used_bytes = 0;
         stats.used_blocks = 0;
     }
@@ -1529,6 +1609,60 @@ struct private_heap::impl : private_heap {
         }
         return status::ok;
     }
+
+    // --- fork ------------------------------------------------------------------------------------
+    // A thread that forks while another holds a heap's lock leaves the child a lock that nobody
+    // will release, and possibly a heap halfway through an operation. So, as glibc's malloc,
+    // jemalloc and mimalloc do for their arenas, fork() (through pthread_atfork) first takes the
+    // lock of every live serialized heap: no operation is under way in any of them when the
+    // process is copied. The parent then releases them; the child, whose only thread is the one
+    // that took them, makes them free again. The list of heaps has a lock of its own, taken first:
+    // create() and destroy() hold it while they link and unlink a heap, so the list does not change
+    // under a fork. Heaps that are not serialized are not listed: one thread at a time uses them,
+    // and forking while another thread does is the caller's bug, as any other concurrent use.
+    struct fork_list {
+        heap_lock lock;
+        impl* first = nullptr;
+    };
+    static fork_list& forks() noexcept {
+        static constinit fork_list list; // constant-initialised: usable from any handler
+        return list;
+    }
+    static void fork_prepare() noexcept {
+        forks().lock.lock();
+        for (impl* h = forks().first; h; h = h->fork_next)
+            h->lock.lock();
+    }
+    static void fork_parent() noexcept {
+        for (impl* h = forks().first; h; h = h->fork_next)
+            h->lock.unlock();
+        forks().lock.unlock();
+    }
+    static void fork_child() noexcept {
+        for (impl* h = forks().first; h; h = h->fork_next)
+            h->lock.reset_after_fork();
+        forks().lock.reset_after_fork();
+    }
+    /// Lists a serialized heap, installing the fork handlers with the first one. If they cannot be
+    /// installed (pthread_atfork reports ENOMEM), the heaps work as before, without fork safety.
+    void enlist_for_fork() noexcept {
+        [[maybe_unused]] static const bool hooked =
+            ::pthread_atfork(&fork_prepare, &fork_parent, &fork_child) == 0;
+        const std::lock_guard held(forks().lock);
+        fork_next = forks().first;
+        if (fork_next)
+            fork_next->fork_prev = this;
+        forks().first = this;
+    }
+    void delist_for_fork() noexcept {
+        const std::lock_guard held(forks().lock);
+        if (fork_prev)
+            fork_prev->fork_next = fork_next;
+        else if (forks().first == this)
+            forks().first = fork_next;
+        if (fork_next)
+            fork_next->fork_prev = fork_prev;
+    }
 };
 
 private_heap* private_heap::create(const heap_config& config) noexcept {
@@ -1561,7 +1695,8 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
     if (!mem)
         return nullptr;
     auto* h = ::new (mem) impl();
-    h->cfg = {initial, maximum, config.serialize, config.terminate_on_corruption};
+    h->cfg = {initial, maximum, config.serialize, config.terminate_on_corruption,
+              config.decommit_threshold};
     h->page = page;
     h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
     static std::atomic<std::uint64_t> created{0};
@@ -1584,6 +1719,8 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
         h->add_segment(address(more), length, static_cast<header*>(more), true);
         left -= length;
     }
+    if (h->cfg.serialize)
+        h->enlist_for_fork();
     return h;
 }
 
@@ -1593,6 +1730,8 @@ void private_heap::destroy(private_heap* heap) noexcept {
     auto& h = static_cast<impl&>(*heap);
     if (h.is_process)
         return;
+    if (h.cfg.serialize)
+        h.delist_for_fork();
     h.unmap_larges();
     std::size_t own_length = 0;
     for (std::size_t i = 0; i < h.segments.count; ++i) {

@@ -36,6 +36,11 @@ struct heap_config {
     /// true: the first damage the heap finds ends the process (a line on stderr, then abort), as
     /// HeapEnableTerminationOnCorruption does; false: the heap answers heap_corrupt from then on.
     bool terminate_on_corruption = false;
+    /// A free that leaves a free run of more than this many bytes in a segment gives the whole
+    /// pages inside the run back to the OS (madvise(MADV_DONTNEED)), as Windows'
+    /// HeapDeCommitFreeBlockThreshold; they read as zeros when used again. SIZE_MAX: never (only
+    /// compact() does). Blocks of 512 KiB and more have their own mappings and are always unmapped.
+    std::size_t decommit_threshold = 64 * 1024;
 };
 
 /// One entry of a walk: a block in use or a free block.

@@ -2,7 +2,10 @@
 // release_all, validation, foreign pointers, in-place resizing (threads: stress.test.cpp).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +19,13 @@
 #include <range/v3/numeric/accumulate.hpp>
 #include <range/v3/view/filter.hpp>
 #include <range/v3/view/transform.hpp>
+
+#if !defined(_WIN32)
+#include <csignal>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "support/blocks.hpp"
 
@@ -499,5 +509,247 @@ BOOST_AUTO_TEST_CASE(the_low_fragmentation_front_end_where_the_platform_has_one)
     BOOST_TEST(!heap.owns(*p));
     BOOST_TEST(heap.validate().has_value());
 }
+
+#if !defined(_WIN32)
+namespace {
+
+// What a child forked beside the heap's users does with the heap: allocate small, medium and large
+// blocks, free them, walk and validate. \returns 0, or which step failed.
+int use_in_child(win32_heap& heap) {
+    const std::size_t sizes[] = {24, 3000, 600u << 10};
+    void* blocks[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        auto p = heap.allocate(sizes[i]);
+        if (!p)
+            return 10 + i;
+        blocks[i] = *p;
+        fill(blocks[i], sizes[i], static_cast<unsigned char>(i));
+    }
+    for (int i = 0; i < 3; ++i)
+        if (!filled(blocks[i], sizes[i], static_cast<unsigned char>(i)) || !heap.free(blocks[i]))
+            return 20 + i;
+    if (!heap.walk())
+        return 30;
+    if (!heap.validate())
+        return 31;
+    return 0;
+}
+
+// \returns child's wait status, or -1 when it did not end within the deadline (it is then killed):
+// a child stuck on a lock makes the test fail instead of hanging it.
+int wait_or_kill(pid_t child, std::chrono::seconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    int status = 0;
+    for (;;) {
+        const pid_t got = ::waitpid(child, &status, WNOHANG);
+        if (got == child)
+            return status;
+        if (got < 0 || std::chrono::steady_clock::now() > until) {
+            ::kill(child, SIGKILL);
+            ::waitpid(child, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+} // namespace
+
+// fork() in a threaded program (issue #17): a thread that held the heap's lock when another
+// forked left the child a lock nobody would release, and the child's first operation on the heap
+// waited forever (17 children of 20). Forks made while two threads hammer one serialized heap:
+// every child must use the heap and exit with 0. The deadline only turns a hang into a failure;
+// a child needs milliseconds.
+BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_heap_can_use_it) {
+    win32_heap heap;
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> progress{0};
+    std::vector<std::thread> users;
+    for (int t = 0; t < 2; ++t) {
+        users.emplace_back([&, t] {
+            std::vector<void*> mine;
+            for (std::size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+                const std::size_t n = (i * 53 + static_cast<std::size_t>(t) * 11) % 2000 +
+                                      (i % 211 == 0 ? (std::size_t{600} << 10) : 0);
+                if (auto p = heap.allocate(n))
+                    mine.push_back(*p);
+                if (mine.size() > 32 || i % 3 == 0) {
+                    while (!mine.empty()) {
+                        (void)heap.free(mine.back());
+                        mine.pop_back();
+                        if (i % 2 == 0)
+                            break;
+                    }
+                }
+                progress.fetch_add(1, std::memory_order_relaxed);
+            }
+            for (void* p : mine)
+                (void)heap.free(p);
+        });
+    }
+    int hung = 0;
+    for (int round = 0; round < 20 && hung == 0; ++round) {
+        // Fork only once the users have been at work since the last fork (valgrind runs one
+        // thread at a time).
+        const std::size_t seen = progress.load(std::memory_order_relaxed);
+        while (progress.load(std::memory_order_relaxed) < seen + 200)
+            std::this_thread::yield();
+        // The child's verdict comes through a pipe, not its exit status: under valgrind that is
+        // memcheck's, which counts the memory of the parent's other threads, gone in the child,
+        // as leaked.
+        int verdict[2];
+        BOOST_REQUIRE(::pipe(verdict) == 0);
+        const pid_t child = ::fork();
+        BOOST_REQUIRE(child >= 0);
+        if (child == 0) {
+            const auto code = static_cast<unsigned char>(use_in_child(heap));
+            ::_exit(::write(verdict[1], &code, 1) == 1 ? 0 : 1);
+        }
+        ::close(verdict[1]);
+        const int status = wait_or_kill(child, std::chrono::seconds(30));
+        unsigned char code = 0xff; // stays so if the child wrote nothing
+        const bool told = ::read(verdict[0], &code, 1) == 1;
+        ::close(verdict[0]);
+        if (status == -1)
+            ++hung;
+        BOOST_TEST(status != -1, "round " << round << ": the child hung and was killed");
+        if (status != -1)
+            BOOST_TEST((WIFEXITED(status) && told && code == 0),
+                       "round " << round << ": the child said " << int{code}
+                                << ", wait status " << status);
+    }
+    stop.store(true, std::memory_order_relaxed);
+    for (auto& t : users)
+        t.join();
+    BOOST_TEST(heap.validate().has_value());
+}
+namespace {
+
+// \returns how many of the pages of [p, p + n) are resident (mincore). \requires p page-aligned.
+std::size_t resident_pages(const void* p, std::size_t n) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> in_core((n + page - 1) / page);
+    if (::mincore(const_cast<void*>(p), n, in_core.data()) != 0)
+        return SIZE_MAX;
+    std::size_t count = 0;
+    for (unsigned char c : in_core)
+        count += c & 1u;
+    return count;
+}
+
+// \returns the page-aligned start of the pages that hold [p, p + n) and their length.
+std::pair<void*, std::size_t> pages_of(void* p, std::size_t n) {
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto from = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
+    const auto to = (reinterpret_cast<std::uintptr_t>(p) + n + page - 1) & ~(page - 1);
+    return {reinterpret_cast<void*>(from), to - from};
+}
+
+} // namespace
+
+// Growing a block of 512 KiB or more (issue #17): it has its own mapping, and the pages after it
+// are usually another mapping, so it must move. It moves its pages (mremap), not its bytes: a
+// copy would have written, and so made resident, every page of the new block, where only the two
+// pages written before stay resident. The heap keeps it consistent (its new address sealed and in
+// the table); resizing in place never moves it.
+BOOST_AUTO_TEST_CASE(a_large_block_grows_by_moving_its_pages_not_copying_them) {
+    win32_heap heap;
+    constexpr std::size_t old_size = 16u << 20;
+    auto* p = static_cast<unsigned char*>(heap.allocate(old_size).value());
+    p[0] = 0x5a;
+    p[old_size - 1] = 0xa5;
+    // Something right after the block's mapping, so that it cannot grow where it is.
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    auto [base, length] = pages_of(p - 16, old_size + 16);
+    void* const after = static_cast<char*>(base) + length;
+    void* blocker = ::mmap(after, page, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (blocker != after && blocker != MAP_FAILED) { // an old kernel, taking it as a hint
+        ::munmap(blocker, page);
+        blocker = MAP_FAILED;
+    }
+    // Not ours: the page is another mapping already (EEXIST), which blocks the block as well.
+    BOOST_REQUIRE((blocker == after || errno == EEXIST));
+    BOOST_TEST(fails_with(heap.resize_in_place(p, old_size + page), errc::cannot_resize_in_place));
+    BOOST_TEST(heap.size(p).value() == old_size);
+
+    auto* q = static_cast<unsigned char*>(heap.reallocate(p, 2 * old_size).value());
+    BOOST_TEST(q != p);
+    BOOST_TEST(q[0] == 0x5a);
+    BOOST_TEST(q[old_size - 1] == 0xa5);
+    BOOST_TEST(heap.size(q).value() == 2 * old_size);
+    BOOST_TEST(!heap.owns(p));
+    BOOST_TEST(heap.owns(q));
+    BOOST_TEST(heap.validate().has_value());
+    const auto [q_base, q_length] = pages_of(q, old_size);
+    BOOST_TEST(resident_pages(q_base, q_length) <= 4u, "the old bytes were copied");
+    // With room after it, the block grows in place.
+    if (blocker != MAP_FAILED)
+        ::munmap(blocker, page);
+    auto [moved_base, moved_length] = pages_of(q - 16, 2 * old_size + 16);
+    void* const next = static_cast<char*>(moved_base) + moved_length;
+    void* const free_page = ::mmap(next, page, PROT_NONE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (free_page == next) { // the page after the block was free: let the block have it
+        ::munmap(free_page, page);
+        BOOST_TEST(heap.resize_in_place(q, 2 * old_size + page).has_value());
+        BOOST_TEST(heap.size(q).value() == 2 * old_size + page);
+        q[2 * old_size + page - 1] = 1;
+    } else if (free_page != MAP_FAILED) {
+        ::munmap(free_page, page);
+    }
+    BOOST_TEST(q[old_size - 1] == 0xa5);
+    BOOST_TEST(heap.validate().has_value());
+    auto entries = heap.walk();
+    BOOST_REQUIRE(entries);
+    BOOST_TEST(ranges::count_if(*entries, [q](const heap_entry& e) { return e.address == q; }) ==
+               1);
+    BOOST_TEST(heap.free(q).has_value());
+    BOOST_TEST(heap.validate().has_value());
+}
+// Freed memory goes back (issue #17): a free that leaves a free run above the heap's
+// decommit_threshold (64 KiB by default) gives the whole pages inside it back to the system, so
+// that they are no longer resident, and they are reused with the right contents (zeros where the
+// heap promises them). With the threshold at SIZE_MAX, only compact() gives pages back.
+BOOST_AUTO_TEST_CASE(a_big_free_run_gives_its_pages_back_and_is_used_again) {
+    constexpr std::size_t n = 128u << 10; // blocks of a segment, as their multiples below
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    for (const std::size_t threshold : {std::size_t{64} << 10, SIZE_MAX}) {
+        win32_heap heap({.initial_size = 4u << 20, .decommit_threshold = threshold});
+        unsigned char* blocks[8] = {};
+        for (std::size_t i = 0; i < 8; ++i) {
+            blocks[i] = static_cast<unsigned char*>(heap.allocate(n).value());
+            fill(blocks[i], n, static_cast<unsigned char>(i + 1));
+        }
+        for (std::size_t i = 1; i < 7; ++i) // one run of 768 KiB between blocks 0 and 7
+            BOOST_TEST(heap.free(blocks[i]).has_value());
+        const auto [run, run_length] =
+            pages_of(blocks[1], static_cast<std::size_t>(blocks[6] + n - blocks[1]));
+        const std::size_t resident = resident_pages(run, run_length);
+        if (threshold == SIZE_MAX)
+            BOOST_TEST(resident >= run_length / page - 2);
+        else // the page with the run's header and links, and the one with the next header
+            BOOST_TEST(resident <= 2u, resident << " resident pages in a free run of 768 KiB");
+        BOOST_TEST(filled(blocks[0], n, 1));
+        BOOST_TEST(filled(blocks[7], n, 8));
+        BOOST_TEST(heap.validate().has_value());
+        // The run serves again: a zeroed block reads zeros, a filled one keeps its bytes.
+        auto* zeroed = static_cast<unsigned char*>(heap.allocate_zeroed(1, 3 * n).value());
+        BOOST_TEST(zeroed == blocks[1]);
+        BOOST_TEST(std::count(zeroed, zeroed + 3 * n, 0) == static_cast<std::ptrdiff_t>(3 * n));
+        auto* again = static_cast<unsigned char*>(heap.allocate(2 * n).value());
+        fill(again, 2 * n, 9);
+        BOOST_TEST(filled(again, 2 * n, 9));
+        BOOST_TEST(heap.validate().has_value());
+        // Shrinking a block in place frees its tail the same way.
+        BOOST_TEST(heap.free(again).has_value());
+        BOOST_TEST(heap.resize_in_place(zeroed, 100).has_value());
+        const auto [tail, tail_length] = pages_of(zeroed + page, 3 * n - 2 * page);
+        if (threshold != SIZE_MAX)
+            BOOST_TEST(resident_pages(tail, tail_length) == 0u);
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()
