@@ -21,11 +21,11 @@
 #include <mutex>
 #include <new>
 
-// The whole-heap check's walk over a segment's headers, a loop of comparisons per block, is kept
-// out of the fuzzers' coverage instrumentation: its comparisons with the heap's secret seal and
-// its neighbours' fields steer nothing, and each called back into libFuzzer, which made validate()
-// four times as slow under the fuzzers. ASan still checks every read; the caller branches on the
-// verdict. Out of line, so that it is not inlined into an instrumented caller.
+// The whole-heap check's scans (a segment's headers, the bins and cache lists: comparisons per
+// block) are kept out of the fuzzers' coverage instrumentation: their comparisons with the heap's
+// secret seal and its neighbours' fields steer nothing, and each called back into libFuzzer, which
+// made validate() four times as slow under the fuzzers. ASan still checks every read; the caller
+// branches on the verdict. Out of line, so that they are not inlined into an instrumented caller.
 #if defined(__clang__)
 #define MEMMGR_ENGINE_SCAN [[gnu::noinline, clang::no_sanitize("coverage")]]
 #else
@@ -1359,6 +1359,47 @@ struct private_heap::impl : private_heap {
                end->flags == flag_in_use && end->slack == 0;
     }
 
+    /// \returns whether the bins and the cache lists hold exactly the free and cached blocks the
+    /// walk counted in t, each once, each in its right list, and no bitmap bit is set past the
+    /// bins.
+    MEMMGR_ENGINE_SCAN bool lists_sound(const tally& t) const noexcept {
+        std::size_t listed = 0;
+        for (std::size_t b = 0; b < num_bins; ++b) {
+            const bool marked = (bitmap[b / 64] >> (b % 64) & 1) != 0;
+            if (marked != (bins[b] != nullptr))
+                return false;
+            const header* prev = nullptr;
+            for (header* h = bins[b]; h; h = next_of(h)) {
+                if (++listed > t.free_blocks || !free_in_bin(h, b) || prev_of(h) != prev)
+                    return false;
+                prev = h;
+            }
+        }
+        // Each entry of a bin is a distinct free block (a repeat would break its back link, and a
+        // block belongs to one bin only), so equal counts mean every free block is listed once.
+        if (listed != t.free_blocks || free_count != t.free_blocks)
+            return false;
+        // Every cached block is in the list of its class, once: the lists hold exactly as many
+        // blocks as the walk found, each a genuine cached block of the right size.
+        std::size_t cached_listed = 0;
+        for (std::size_t c = 0; c < cache_classes; ++c) {
+            std::size_t count = 0;
+            for (header* h = cache[c]; h; h = next_of(h)) {
+                if (++cached_listed > t.cached_blocks || !cached_in_class(h, c))
+                    return false;
+                ++count;
+            }
+            if (count != cache_count[c] || count > cache_class_cap)
+                return false;
+        }
+        if (cached_listed != t.cached_blocks)
+            return false;
+        for (std::size_t b = num_bins; b < bitmap_words * 64; ++b)
+            if ((bitmap[b / 64] >> (b % 64) & 1) != 0)
+                return false;
+        return true;
+    }
+
     status check_all() const noexcept {
         std::size_t reserved = segments.mapped_bytes + larges.mapped_bytes;
         tally counted;
@@ -1376,40 +1417,8 @@ struct private_heap::impl : private_heap {
             if (!segment_sound(s, counted))
                 return status::heap_corrupt;
         }
-        std::size_t listed = 0;
-        for (std::size_t b = 0; b < num_bins; ++b) {
-            const bool marked = (bitmap[b / 64] >> (b % 64) & 1) != 0;
-            if (marked != (bins[b] != nullptr))
-                return status::heap_corrupt;
-            const header* prev = nullptr;
-            for (header* h = bins[b]; h; h = next_of(h)) {
-                if (++listed > counted.free_blocks || !free_in_bin(h, b) || prev_of(h) != prev)
-                    return status::heap_corrupt;
-                prev = h;
-            }
-        }
-        // Each entry of a bin is a distinct free block (a repeat would break its back link, and a
-        // block belongs to one bin only), so equal counts mean every free block is listed once.
-        if (listed != counted.free_blocks || free_count != counted.free_blocks)
+        if (!lists_sound(counted))
             return status::heap_corrupt;
-        // Every cached block is in the list of its class, once: the lists hold exactly as many
-        // blocks as the walk found, each a genuine cached block of the right size.
-        std::size_t cached_listed = 0;
-        for (std::size_t c = 0; c < cache_classes; ++c) {
-            std::size_t count = 0;
-            for (header* h = cache[c]; h; h = next_of(h)) {
-                if (++cached_listed > counted.cached_blocks || !cached_in_class(h, c))
-                    return status::heap_corrupt;
-                ++count;
-            }
-            if (count != cache_count[c] || count > cache_class_cap)
-                return status::heap_corrupt;
-        }
-        if (cached_listed != counted.cached_blocks)
-            return status::heap_corrupt;
-        for (std::size_t b = num_bins; b < bitmap_words * 64; ++b)
-            if ((bitmap[b / 64] >> (b % 64) & 1) != 0)
-                return status::heap_corrupt;
         for (std::size_t i = 0; i < larges.count; ++i) {
             const large_block& l = larges.data[i];
             if (i > 0 && l.base - larges.data[i - 1].base < larges.data[i - 1].length)
