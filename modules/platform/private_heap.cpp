@@ -331,7 +331,7 @@ struct private_heap::impl : private_heap {
     /// the process ends here). The front end is disarmed so that its inline paths, which do not
     /// test `damaged`, miss and reach the slow paths, which do: no head to take, every class full.
     /// \returns heap_corrupt.
-    [[gnu::cold, gnu::noinline]] status corrupt() const noexcept {
+    [[gnu::cold]] MEMMGR_ENGINE_SCAN status corrupt() const noexcept {
         if (cfg.terminate_on_corruption) {
             static constexpr char message[] =
                 "memmgr: private heap corruption detected; terminating (terminate_on_corruption)\n";
@@ -1526,6 +1526,15 @@ struct private_heap::impl : private_heap {
         stats.used_blocks = 0;
     }
 
+    /// \returns whether h, the header after one of `expect` units in a segment ending at end, is
+    /// sound enough to be reported by a walk and followed.
+    MEMMGR_ENGINE_SCAN bool walkable(const header* h, std::uint32_t expect,
+                                     const header* end) const noexcept {
+        return sealed(h) && h->prev_units == expect && h->size_units >= min_block / unit &&
+               segment_flags(h->flags) && block_bytes(h) <= address(end) - address(h) &&
+               !(in_use(h) && h->slack > capacity(h));
+    }
+
     /// \returns heap_corrupt at the first damaged header (having visited the blocks before it),
     /// ok when every block was visited.
     status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept {
@@ -1538,9 +1547,7 @@ struct private_heap::impl : private_heap {
             std::uint32_t expect = 0;
             while (address(h) < address(end)) {
                 // Each header is checked before it is reported or followed.
-                if (!sealed(h) || h->prev_units != expect || h->size_units < min_block / unit ||
-                    !segment_flags(h->flags) || block_bytes(h) > address(end) - address(h) ||
-                    (in_use(h) && h->slack > capacity(h)))
+                if (!walkable(h, expect, end))
                     return status::heap_corrupt;
                 if (in_use(h))
                     visit(context, {h + 1, capacity(h) - h->slack, header_size + h->slack, true});
