@@ -15,6 +15,8 @@
 #include <source_location>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "pattern.hpp"
@@ -91,7 +93,27 @@ inline std::size_t run_from(std::size_t k) {
     return (256 - k % 256) * 256;
 }
 
+/// \effects maps in, writable, the whole pages of [p, p + n) that are not yet (one system call
+/// instead of a page fault per page: a fresh 1 MiB block is written 2.5 times as fast here), and
+/// changes no byte. Only for blocks of several pages, which a paint() or zeroed() is about to
+/// touch whole anyway; a refusal (an old kernel) changes nothing either.
+MEMMGR_FUZZ_BOOKKEEPING inline void prefault(const void* p, std::size_t n) {
+#ifdef MADV_POPULATE_WRITE
+    constexpr std::uintptr_t page = 4096;
+    if (n < 4 * page)
+        return;
+    const std::uintptr_t first = (address(p) + page - 1) & ~(page - 1);
+    const std::uintptr_t last = (address(p) + n) & ~(page - 1);
+    if (last > first)
+        (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 MEMMGR_FUZZ_BOOKKEEPING inline void paint(void* p, std::size_t n, unsigned char seed) {
+    prefault(p, n);
     auto* bytes = static_cast<unsigned char*>(p);
     for (std::size_t at = 0, k = seed; at < n;) {
         const std::size_t run = n - at < run_from(k) ? n - at : run_from(k);
@@ -117,6 +139,7 @@ MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigne
 /// \returns whether the n bytes at p are all zero (memcmp against a zero page: a zero-filled block
 /// of a megabyte is checked in microseconds, not byte by byte under coverage instrumentation).
 MEMMGR_FUZZ_BOOKKEEPING inline bool zeroed(const void* p, std::size_t n) {
+    prefault(p, n); // paint() writes the block next
     static const unsigned char zeros[4096] = {};
     const auto* bytes = static_cast<const unsigned char*>(p);
     for (std::size_t at = 0; at < n; at += sizeof zeros)
