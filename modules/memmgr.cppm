@@ -36,6 +36,7 @@ export import :global_heap;    // global_heap: GlobalAlloc fixed blocks (CGlobal
 export import :win32_heap;     // win32_heap: private heaps (CWin32Heap)
 
 // layers/
+export import :decorator;      // heap_decorator<Layer, H, OwnState>: the skeleton every layer shares
 export import :debug_heap;     // debug_heap<H>: guards, fills, quarantine, leaks, checkpoints (CRT debug heap)
 export import :failing_heap;   // failing_heap<H>: fault injection (fail the Nth, or past N bytes)
 export import :counting_heap;  // counting_heap<H>: live and peak blocks and bytes, totals

@@ -25,6 +25,7 @@ export module memmgr:debug_heap;
 import :errors;
 import :concepts;
 import :pointer_map;
+import :decorator;
 
 // The byte scans behind every guard and quarantine check, a word at a time: guards are checked on
 // every free and check(), quarantined blocks (up to the largest block) on every check().
@@ -311,6 +312,9 @@ private:
 /// a debug_heap over a thread-safe heap is thread-safe. reallocate always moves the block, so that
 /// stale pointers to the old one are caught.
 ///
+/// It is named "debug_heap<inner>", e.g. "debug_heap<win32_heap>" (heap_decorator), in heap_error
+/// and in what the adapters report.
+///
 /// The source location comes from allocate's defaulted argument: direct calls record the caller;
 /// calls through an adapter record the adapter.
 ///
@@ -323,18 +327,12 @@ private:
 /// \endcode
 template <class H>
 requires heap<std::remove_cvref_t<H>>
-class debug_heap : private detail::debug_heap_registry::member {
-    using base_type = std::remove_cvref_t<H>;
+class debug_heap : public heap_decorator<"debug_heap", H, thread_safety::always>,
+                   private detail::debug_heap_registry::member {
+    using skeleton = heap_decorator<"debug_heap", H, thread_safety::always>;
 
 public:
-    static constexpr std::string_view name = "debug_heap";
-    static constexpr std::size_t guaranteed_alignment = guaranteed_alignment_v<base_type>;
-    static constexpr thread_safety threading = [] {
-        if constexpr (requires { base_type::threading; })
-            return base_type::threading;
-        else
-            return thread_safety::never;
-    }();
+    using typename skeleton::base_type;
 
     /// \effects a debug heap over a heap made from args (or referring to the heap given when H is
     /// a reference).
@@ -343,10 +341,10 @@ public:
     template <class... Args>
     requires std::is_constructible_v<H, Args&&...>
     explicit debug_heap(const debug_options& options, Args&&... args)
-        : base_(std::forward<Args>(args)...), options_(checked(options)),
+        : skeleton(std::forward<Args>(args)...), options_(checked(options)),
           quarantine_(options.quarantine + 1),
           freed_order_(std::max(remembered_frees, options.quarantine + 1)) {
-        front_ = round_up(sizeof(header) + options_.guard_size, guaranteed_alignment);
+        front_ = round_up(sizeof(header) + options_.guard_size, skeleton::guaranteed_alignment);
         quarantine_.reserve_all(); // so that a free is never refused the quarantine
         detail::debug_heap_registry::instance().add(this);
     }
@@ -364,8 +362,8 @@ public:
         if (options_.report_leaks_on_destruction) {
             std::fputs(leak_report(leaks()).c_str(), stderr);
         }
-        live_.for_each([this](const void* p, header*) { (void)base_.free(raw_of(p)); });
-        quarantine_.for_each([this](const void* p) { (void)base_.free(raw_of(p)); });
+        live_.for_each([this](const void* p, header*) { (void)this->base().free(raw_of(p)); });
+        quarantine_.for_each([this](const void* p) { (void)this->base().free(raw_of(p)); });
     }
 
     // --- the heap ------------------------------------------------------------------------------
@@ -382,7 +380,7 @@ public:
         if (n > max_request_size - front_ - options_.guard_size)
             return fail(errc::size_overflow);
         std::unique_lock lock(mutex_);
-        auto raw = base_.allocate(front_ + n + options_.guard_size);
+        auto raw = this->base().allocate(front_ + n + options_.guard_size);
         if (!raw)
             return fail(raw.error());
         const std::uint64_t request = next_request_++;
@@ -395,7 +393,7 @@ public:
         std::memset(bytes + front_ + n, options_.guard_fill, options_.guard_size);
         void* p = bytes + front_;
         if (!live_.insert_or_assign(p, h)) {
-            (void)base_.free(*raw);
+            (void)this->base().free(*raw);
             return fail(errc::out_of_memory);
         }
         forget_freed(p);
@@ -566,7 +564,7 @@ public:
                 });
             }
             if constexpr (walkable_heap<base_type>) {
-                auto below = base_.walk();
+                auto below = this->base().walk();
                 if (!below)
                     return fail(below.error());
                 for (const heap_entry& e : *below)
@@ -580,8 +578,7 @@ public:
         }
     }
 
-    /// \returns the heap beneath.
-    [[nodiscard]] base_type& base() noexcept { return base_; }
+    /// \returns the options it was made with.
     [[nodiscard]] const debug_options& options() const noexcept { return options_; }
 
 private:
@@ -630,9 +627,9 @@ private:
     // a quarantine of SIZE_MAX blocks would make a ring of none).
     static const debug_options& checked(const debug_options& o) {
         if (o.guard_size > max_alignment)
-            throw heap_error(name, o.guard_size, errc::size_overflow);
+            throw heap_error(skeleton::name, o.guard_size, errc::size_overflow);
         if (o.quarantine > max_quarantine)
-            throw heap_error(name, o.quarantine, errc::size_overflow);
+            throw heap_error(skeleton::name, o.quarantine, errc::size_overflow);
         return o;
     }
 
@@ -693,7 +690,7 @@ private:
     // holds the lock and reports `found` after releasing it).
     result<void> release(const void* p, std::vector<debug_problem>& found) {
         const header h = *header_of(p); // read before the block goes
-        auto freed = base_.free(raw_of(p));
+        auto freed = this->base().free(raw_of(p));
         if (!freed)
             found.push_back(problem_with(debug_problem_kind::base_refused_free, p, h, 0));
         return freed;
@@ -709,7 +706,7 @@ private:
             quarantine_.for_each([&](const void* p) { check_quarantined(p, found); });
         }
         if constexpr (validating_heap<base_type>) {
-            if (!base_.validate())
+            if (!this->base().validate())
                 found.push_back({debug_problem_kind::base_heap_corrupt,
                                  nullptr,
                                  0,
@@ -834,7 +831,6 @@ private:
         return blocks;
     }
 
-    H base_;
     debug_options options_;
     std::size_t front_ = 0;
     // Mixed into every header's seal: a header copied from another debug_heap does not pass.

@@ -3,14 +3,13 @@ module;
 #include <cstddef>
 #include <mutex>
 #include <optional>
-#include <string_view>
 #include <type_traits>
-#include <utility>
 
 export module memmgr:failing_heap;
 
 import :errors;
 import :concepts;
+import :decorator;
 
 export namespace memmgr {
 
@@ -21,6 +20,9 @@ export namespace memmgr {
 /// allocations. Bytes in use are counted with the heap's own size() before a block goes and after
 /// it comes, so they match what that heap reports.
 ///
+/// Its bookkeeping takes a mutex: a failing_heap over a thread-safe heap is thread-safe. It is
+/// named "failing_heap<inner>" and forwards size, owns, validate and walk (heap_decorator).
+///
 /// Example usage:
 /// \code
 ///   memmgr::failing_heap<memmgr::crt_heap> heap;
@@ -30,23 +32,21 @@ export namespace memmgr {
 ///   }
 /// \endcode
 template <class H>
-    requires heap<std::remove_cvref_t<H>>
-class failing_heap {
-    using base_type = std::remove_cvref_t<H>;
+requires heap<std::remove_cvref_t<H>>
+class failing_heap : public heap_decorator<"failing_heap", H, thread_safety::always> {
+    using skeleton = heap_decorator<"failing_heap", H, thread_safety::always>;
 
 public:
-    static constexpr std::string_view name = base_type::name;
-    static constexpr std::size_t guaranteed_alignment = guaranteed_alignment_v<base_type>;
+    /// \effects a failing heap over a heap made from args (or referring to the heap given when H
+    /// is a reference), injecting no failure until told to.
+    using skeleton::skeleton;
 
-    template <class... Args>
-        requires std::is_constructible_v<H, Args&&...>
-    explicit failing_heap(Args&&... args) : base_(std::forward<Args>(args)...) {}
-
+    /// \returns base().allocate(n), or the injected failure.
     [[nodiscard]] result<void*> allocate(std::size_t n) noexcept {
         std::lock_guard lock(mutex_);
         if (auto refused = inject(n))
             return fail(*refused);
-        auto p = base_.allocate(n);
+        auto p = this->base().allocate(n);
         if (p) {
             in_use_ += size_of(*p);
             succeeded();
@@ -54,17 +54,17 @@ public:
         return p;
     }
 
+    /// \returns base().free(p).
     result<void> free(void* p) noexcept {
         std::lock_guard lock(mutex_);
         const std::size_t n = p != nullptr ? size_of(p) : 0;
-        auto freed = base_.free(p);
+        auto freed = this->base().free(p);
         if (freed)
             in_use_ -= n;
         return freed;
     }
 
-    [[nodiscard]] result<std::size_t> size(const void* p) const noexcept { return base_.size(p); }
-
+    /// \returns base().reallocate(p, n), or the injected failure (p then untouched).
     [[nodiscard]] result<void*> reallocate(void* p, std::size_t n) noexcept {
         if (p == nullptr)
             return allocate(n);
@@ -72,7 +72,7 @@ public:
         const std::size_t old = size_of(p);
         if (auto refused = inject(n > old ? n - old : 0))
             return fail(*refused);
-        auto q = base_.reallocate(p, n);
+        auto q = this->base().reallocate(p, n);
         if (q) {
             in_use_ = in_use_ - old + size_of(*q);
             succeeded();
@@ -106,7 +106,6 @@ public:
         std::lock_guard lock(mutex_);
         return in_use_;
     }
-    [[nodiscard]] base_type& base() noexcept { return base_; }
 
 private:
     // Only successes count down: a request the heap beneath (or the budget) refuses is no step.
@@ -126,9 +125,8 @@ private:
         if (countdown_)
             --*countdown_;
     }
-    std::size_t size_of(const void* p) const noexcept { return base_.size(p).value_or(0); }
+    std::size_t size_of(const void* p) const noexcept { return this->base().size(p).value_or(0); }
 
-    H base_;
     mutable std::mutex mutex_;
     std::optional<std::size_t> countdown_;
     std::optional<std::size_t> budget_;
