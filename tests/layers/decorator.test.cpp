@@ -1,6 +1,6 @@
-// memmgr:decorator: the layers over a heap (debug_heap, failing_heap, counting_heap, and one written
-// here as a program would) share one skeleton, so they name themselves, derive their thread safety
-// and forward the inner heap's queries the same way.
+// memmgr:decorator: the layers over a heap (debug_heap, failing_heap, counting_heap, and one
+// written here as a program would) share one skeleton, so they name themselves, derive their thread
+// safety and forward the inner heap's queries the same way.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
