@@ -45,6 +45,19 @@ names_a_template<memmgr::detail::system_heap> probe;
 bool probe(const memmgr::detail::resource_over<memmgr::crt_heap>& resource) {
     return resource.is_equal(resource);
 }
+#elif MEMMGR_PROBE == 7 // :debug_heap's quarantine ring
+std::size_t probe() {
+    memmgr::detail::ring<int> ring(4);
+    return ring.size();
+}
+#elif MEMMGR_PROBE == 8 // :debug_heap's registry of live debug heaps
+bool probe(const void* p) {
+    return memmgr::detail::debug_heap_registry::instance().someone_else_owns(nullptr, p);
+}
+#elif MEMMGR_PROBE == 9 // :debug_heap's byte scans
+std::size_t probe(const unsigned char* p) {
+    return memmgr::detail::first_byte_not(p, 8, 0xFD);
+}
 #else
-#error "MEMMGR_PROBE: 0 (the positive twin) to 6, as tests/CMakeLists.txt defines them"
+#error "MEMMGR_PROBE: 0 (the positive twin) to 9, as tests/CMakeLists.txt defines them"
 #endif
