@@ -11,6 +11,7 @@ import :concepts;
 import :pointer_map;
 import :over_aligned;
 import :sys_string;
+import :debug_heap;
 
 export namespace memmgr::testing {
 
@@ -23,6 +24,17 @@ using pointer_map = detail::pointer_map<Value>;
 template <heap H>
 [[nodiscard]] void* heap_block_of(void* p, std::size_t alignment) noexcept {
     return detail::heap_block_of<H>(p, alignment);
+}
+
+/// debug_heap's guard and quarantine scans: \returns the offset of the first (last) byte of
+/// [p, p + n) that is not v, or n if there is none.
+[[nodiscard]] inline std::size_t first_byte_not(const unsigned char* p, std::size_t n,
+                                                unsigned char v) noexcept {
+    return detail::first_byte_not(p, n, v);
+}
+[[nodiscard]] inline std::size_t last_byte_not(const unsigned char* p, std::size_t n,
+                                               unsigned char v) noexcept {
+    return detail::last_byte_not(p, n, v);
 }
 
 #ifndef _WIN32

@@ -8,6 +8,7 @@
 // that a failing probe fails on the name it probes, not on this file or its build); every other
 // probe names one internal partition's entity in memmgr::detail and must fail to compile.
 #include <cstddef>
+#include <cstdint>
 
 import memmgr;
 
@@ -58,6 +59,18 @@ bool probe(const void* p) {
 std::size_t probe(const unsigned char* p) {
     return memmgr::detail::first_byte_not(p, 8, 0xFD);
 }
+#elif MEMMGR_PROBE == 10 // :utf
+char16_t* probe(char16_t* out) {
+    return memmgr::detail::decode_utf8("probe", out);
+}
+#elif MEMMGR_PROBE == 11 // :sys_string
+std::uint32_t probe(const memmgr::olechar* bstr) {
+    return memmgr::detail::bstr_prefix(bstr);
+}
+#elif MEMMGR_PROBE == 12 // :bstr's base class
+std::size_t probe(const memmgr::detail::bstr_chars& chars) {
+    return chars.size();
+}
 #else
-#error "MEMMGR_PROBE: 0 (the positive twin) to 9, as tests/CMakeLists.txt defines them"
+#error "MEMMGR_PROBE: 0 (the positive twin) to 12, as tests/CMakeLists.txt defines them"
 #endif

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory_resource>
@@ -496,6 +497,48 @@ BOOST_AUTO_TEST_CASE(reallocate_of_a_pointer_that_is_not_live_is_refused_and_tou
     BOOST_TEST(heap.problems.empty());
     BOOST_TEST(other.free(theirs).has_value());
     BOOST_TEST(crt.free(outside).has_value());
+}
+
+// The guard and quarantine scans (a memcmp per 4 KiB chunk, then words, then bytes) agree with a
+// plain search for every length around the word and chunk boundaries and every position of the
+// odd byte there: none, first, last, on each side of a boundary.
+BOOST_AUTO_TEST_CASE(the_byte_scans_find_the_same_byte_as_a_plain_search) {
+    using memmgr::testing::first_byte_not;
+    using memmgr::testing::last_byte_not;
+    std::vector<unsigned char> bytes(3 * 4096 + 80);
+    const std::vector<std::size_t> lengths{0,    1,    7,    8,    9,    31,   32,   33,
+                                           4095, 4096, 4097, 4098, 8191, 8193, 8194, 12369};
+    int checked = 0;
+    for (const std::size_t n : lengths) {
+        std::vector<std::size_t> odd{n}; // n: no odd byte
+        for (const std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{7},
+                                     std::size_t{8}, std::size_t{31}, std::size_t{32},
+                                     std::size_t{4095}, std::size_t{4096}, std::size_t{4097},
+                                     std::size_t{8192}, std::size_t{8193}, n / 2, n - 1, n - 2})
+            if (at < n)
+                odd.push_back(at);
+        for (const std::size_t at : odd) {
+            std::fill(bytes.begin(), bytes.end(), static_cast<unsigned char>(0xFD));
+            if (at < n)
+                bytes[at] = 0xFC;
+            const auto* p = bytes.data();
+            const auto is_odd = [](unsigned char b) { return b != 0xFD; };
+            const auto first = static_cast<std::size_t>(std::find_if(p, p + n, is_odd) - p);
+            const auto from_end = std::find_if(std::make_reverse_iterator(p + n),
+                                               std::make_reverse_iterator(p), is_odd);
+            const std::size_t last =
+                from_end.base() == p ? n : static_cast<std::size_t>(from_end.base() - p) - 1;
+            BOOST_TEST(first_byte_not(p, n, 0xFD) == first, "n " << n << ", odd byte at " << at);
+            BOOST_TEST(last_byte_not(p, n, 0xFD) == last, "n " << n << ", odd byte at " << at);
+            ++checked;
+        }
+    }
+    // Two odd bytes: the first and the last of them, not any other.
+    std::fill(bytes.begin(), bytes.end(), static_cast<unsigned char>(0xDD));
+    bytes[100] = bytes[9000] = 0;
+    BOOST_TEST(first_byte_not(bytes.data(), bytes.size(), 0xDD) == 100u);
+    BOOST_TEST(last_byte_not(bytes.data(), bytes.size(), 0xDD) == 9000u);
+    BOOST_TEST(checked > 150);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
