@@ -38,10 +38,10 @@ export namespace memmgr {
 /// Over a stateful heap (win32_heap, memory_manager, resource_heap) it refers to a heap that must
 /// outlive every container using it, and it is sticky, as std::pmr::polymorphic_allocator is: a
 /// container keeps its heap for life. Copy and move assignment and swap do not propagate the
-/// allocator (assigning between containers on different heaps moves or copies the elements; swapping
-/// them is undefined, as for any allocator that does not propagate on swap), and a copy of a
-/// container stays on the same heap (select_on_container_copy_construction returns *this).
-/// Two allocators are equal when their heaps are.
+/// allocator (assigning between containers on different heaps moves or copies the elements;
+/// swapping them is undefined, as for any allocator that does not propagate on swap), and a copy of
+/// a container stays on the same heap (select_on_container_copy_construction returns *this). Two
+/// allocators are equal when their heaps are.
 ///
 /// allocate(n) checks n x sizeof(T) for overflow and honours alignof(T) up to max_alignment, also
 /// above what the heap guarantees. \throws heap_error (a std::bad_alloc) naming the heap and the
@@ -78,12 +78,13 @@ public:
 
     /// Over a stateless heap: the heap.
     heap_allocator() noexcept
-        requires stateless
+    requires stateless
     = default;
 
     /// Over a stateful heap: refers to `heap`, which must outlive the allocator and its copies.
-    heap_allocator(H& heap) noexcept // NOLINT(google-explicit-constructor): as polymorphic_allocator
-        requires(!stateless)
+    heap_allocator(
+        H& heap) noexcept // NOLINT(google-explicit-constructor): as polymorphic_allocator
+    requires(!stateless)
         : heap_(&heap) {}
 
     template <class U>
@@ -128,12 +129,12 @@ public:
 
     /// \returns the heap (a fresh H for stateless heaps, which are all the same heap).
     [[nodiscard]] H& heap() const noexcept
-        requires(!stateless)
+    requires(!stateless)
     {
         return *heap_;
     }
     [[nodiscard]] H heap() const noexcept
-        requires stateless
+    requires stateless
     {
         return H{};
     }

@@ -115,21 +115,20 @@ export namespace memmgr {
 ///   std::pmr::vector<int> v({1, 2, 3}, &resource);      // elements live on the private heap
 /// \endcode
 template <class H>
-    requires heap<std::remove_cvref_t<H>>
+requires heap<std::remove_cvref_t<H>>
 class heap_resource final : private detail::heap_holder<H>,
                             public detail::resource_over<std::remove_cvref_t<H>> {
 public:
     using heap_type = std::remove_cvref_t<H>;
 
     template <class... Args>
-        requires std::is_constructible_v<H, Args&&...>
+    requires std::is_constructible_v<H, Args&&...>
     explicit heap_resource(Args&&... args) noexcept(std::is_nothrow_constructible_v<H, Args&&...>)
         : detail::heap_holder<H>(std::forward<Args>(args)...),
           detail::resource_over<heap_type>(this->held) {}
 
     heap_resource(const heap_resource&) = delete;
     heap_resource& operator=(const heap_resource&) = delete;
-
 };
 
 /// heap_resource r(arena) refers to arena; heap_resource r(memmgr::crt_heap{}) owns its heap.

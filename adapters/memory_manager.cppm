@@ -50,7 +50,7 @@ protected:
 ///   plugin_init(&mm);   // takes a memmgr::memory_manager*
 /// \endcode
 template <class H>
-    requires heap<std::remove_cvref_t<H>>
+requires heap<std::remove_cvref_t<H>>
 class memory_manager_for final : public memory_manager {
     using heap_type = std::remove_cvref_t<H>;
     static_assert(guaranteed_alignment_v<heap_type> >= memory_manager::guaranteed_alignment,
@@ -58,8 +58,9 @@ class memory_manager_for final : public memory_manager {
 
 public:
     template <class... Args>
-        requires std::is_constructible_v<H, Args&&...>
-    explicit memory_manager_for(Args&&... args) noexcept(std::is_nothrow_constructible_v<H, Args&&...>)
+    requires std::is_constructible_v<H, Args&&...>
+    explicit memory_manager_for(Args&&... args) noexcept(
+        std::is_nothrow_constructible_v<H, Args&&...>)
         : heap_(std::forward<Args>(args)...) {}
 
     result<void*> allocate(std::size_t n) noexcept override { return heap_.allocate(n); }

@@ -31,7 +31,8 @@ namespace {
 
 using namespace memmgr_bench;
 
-// --- backends: allocate(n) / deallocate(p, n) ------------------------------------------------------
+// --- backends: allocate(n) / deallocate(p, n)
+// ------------------------------------------------------
 
 struct glibc_malloc {
     void* allocate(std::size_t n) { return std::malloc(n); }
@@ -70,7 +71,8 @@ struct foonathan_pools {
     void deallocate(void* p, std::size_t n) { pools.deallocate_node(p, n); }
 };
 
-// --- 1. churn, 5. adapter overhead, 7. debug_heap overhead ------------------------------------------
+// --- 1. churn, 5. adapter overhead, 7. debug_heap overhead
+// ------------------------------------------
 
 // The heaps live for the whole run (the benchmarks refer to them).
 struct heaps {
@@ -101,7 +103,8 @@ void register_churns(heaps& h) {
     register_churn("foonathan_pool_collection", new foonathan_pools);
 }
 
-// --- 2. pmr::vector growth ---------------------------------------------------------------------------
+// --- 2. pmr::vector growth
+// ---------------------------------------------------------------------------
 
 void vector_growth(benchmark::State& state, std::pmr::memory_resource* resource) {
     const std::size_t n = 100'000;
@@ -147,24 +150,30 @@ void fill_list(List& l, std::size_t n) {
 // Build and destroy a map and a list of node_count() nodes on one allocator.
 template <class MakeMap, class MakeList>
 void register_nodes(const std::string& name, MakeMap make_map, MakeList make_list) {
-    benchmark::RegisterBenchmark(("map_build_destroy/" + name).c_str(), [make_map](benchmark::State& s) {
-        const std::size_t n = node_count();
-        for (auto _ : s) {
-            auto m = make_map();
-            fill_map(*m, n);
-            benchmark::DoNotOptimize(m->size());
-        }
-        count_items(s, n);
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
-    benchmark::RegisterBenchmark(("list_build_destroy/" + name).c_str(), [make_list](benchmark::State& s) {
-        const std::size_t n = node_count();
-        for (auto _ : s) {
-            auto l = make_list();
-            fill_list(*l, n);
-            benchmark::DoNotOptimize(l->size());
-        }
-        count_items(s, n);
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::RegisterBenchmark(("map_build_destroy/" + name).c_str(),
+                                 [make_map](benchmark::State& s) {
+                                     const std::size_t n = node_count();
+                                     for (auto _ : s) {
+                                         auto m = make_map();
+                                         fill_map(*m, n);
+                                         benchmark::DoNotOptimize(m->size());
+                                     }
+                                     count_items(s, n);
+                                 })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
+    benchmark::RegisterBenchmark(("list_build_destroy/" + name).c_str(),
+                                 [make_list](benchmark::State& s) {
+                                     const std::size_t n = node_count();
+                                     for (auto _ : s) {
+                                         auto l = make_list();
+                                         fill_list(*l, n);
+                                         benchmark::DoNotOptimize(l->size());
+                                     }
+                                     count_items(s, n);
+                                 })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
 }
 
 template <class T, class H>
@@ -178,28 +187,35 @@ void register_node_heavy() {
     register_nodes(
         "heap_allocator_crt_heap",
         [] {
-            return std::make_unique<std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::crt_heap>>>();
+            return std::make_unique<
+                std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::crt_heap>>>();
         },
         [] { return std::make_unique<std::list<int, arena_alloc<int, memmgr::crt_heap>>>(); });
     static memmgr::win32_heap arena; // destroyed node by node with each container
     register_nodes(
         "heap_allocator_win32_heap",
         [] {
-            return std::make_unique<std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::win32_heap>>>(
-                arena);
+            return std::make_unique<
+                std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::win32_heap>>>(arena);
         },
-        [] { return std::make_unique<std::list<int, arena_alloc<int, memmgr::win32_heap>>>(arena); });
+        [] {
+            return std::make_unique<std::list<int, arena_alloc<int, memmgr::win32_heap>>>(arena);
+        });
     register_nodes(
         "pmr_unsynchronized_pool",
         [] {
             struct owner : std::pmr::unsynchronized_pool_resource, std::pmr::map<int, int> {
-                owner() : std::pmr::map<int, int>(static_cast<std::pmr::unsynchronized_pool_resource*>(this)) {}
+                owner()
+                    : std::pmr::map<int, int>(
+                          static_cast<std::pmr::unsynchronized_pool_resource*>(this)) {}
             };
             return std::make_unique<owner>();
         },
         [] {
             struct owner : std::pmr::unsynchronized_pool_resource, std::pmr::list<int> {
-                owner() : std::pmr::list<int>(static_cast<std::pmr::unsynchronized_pool_resource*>(this)) {}
+                owner()
+                    : std::pmr::list<int>(
+                          static_cast<std::pmr::unsynchronized_pool_resource*>(this)) {}
             };
             return std::make_unique<owner>();
         });
@@ -207,7 +223,8 @@ void register_node_heavy() {
         "foonathan_memory_pool",
         [] {
             struct owner {
-                memory::memory_pool<> pool{memory::map_node_size<node_pair>::value, 4 * 1024 * 1024};
+                memory::memory_pool<> pool{memory::map_node_size<node_pair>::value,
+                                           4 * 1024 * 1024};
                 memory::map<int, int, memory::memory_pool<>> map{pool};
                 void emplace(int k, int v) { map.emplace(k, v); }
                 std::size_t size() const { return map.size(); }
@@ -228,41 +245,53 @@ void register_node_heavy() {
 // Teardown of a map of node_count() nodes: node by node (glibc), node by node on a private heap,
 // and the private heap released whole ("winking out"). Only the teardown is timed.
 void register_teardown() {
-    benchmark::RegisterBenchmark("map_teardown/glibc_node_by_node", [](benchmark::State& s) {
-        for (auto _ : s) {
-            s.PauseTiming();
-            auto m = std::make_unique<std::map<int, int>>();
-            fill_map(*m, node_count());
-            s.ResumeTiming();
-            m.reset();
-        }
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
-    benchmark::RegisterBenchmark("map_teardown/win32_heap_node_by_node", [](benchmark::State& s) {
-        memmgr::win32_heap arena;
-        using map = std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::win32_heap>>;
-        for (auto _ : s) {
-            s.PauseTiming();
-            auto m = std::make_unique<map>(arena);
-            fill_map(*m, node_count());
-            s.ResumeTiming();
-            m.reset();
-        }
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
-    benchmark::RegisterBenchmark("map_teardown/win32_heap_release_all", [](benchmark::State& s) {
-        memmgr::win32_heap arena;
-        memmgr::heap_resource resource(arena);
-        for (auto _ : s) {
-            s.PauseTiming();
-            auto* m = new (resource.allocate(sizeof(std::pmr::map<int, int>)))
-                std::pmr::map<int, int>(&resource);
-            fill_map(*m, node_count());
-            s.ResumeTiming();
-            (void)arena.release_all(); // the map is never destroyed: winked out
-        }
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
+    benchmark::RegisterBenchmark("map_teardown/glibc_node_by_node",
+                                 [](benchmark::State& s) {
+                                     for (auto _ : s) {
+                                         s.PauseTiming();
+                                         auto m = std::make_unique<std::map<int, int>>();
+                                         fill_map(*m, node_count());
+                                         s.ResumeTiming();
+                                         m.reset();
+                                     }
+                                 })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
+    benchmark::RegisterBenchmark(
+        "map_teardown/win32_heap_node_by_node",
+        [](benchmark::State& s) {
+            memmgr::win32_heap arena;
+            using map = std::map<int, int, std::less<>, arena_alloc<node_pair, memmgr::win32_heap>>;
+            for (auto _ : s) {
+                s.PauseTiming();
+                auto m = std::make_unique<map>(arena);
+                fill_map(*m, node_count());
+                s.ResumeTiming();
+                m.reset();
+            }
+        })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
+    benchmark::RegisterBenchmark(
+        "map_teardown/win32_heap_release_all",
+        [](benchmark::State& s) {
+            memmgr::win32_heap arena;
+            memmgr::heap_resource resource(arena);
+            for (auto _ : s) {
+                s.PauseTiming();
+                auto* m = new (resource.allocate(sizeof(std::pmr::map<int, int>)))
+                    std::pmr::map<int, int>(&resource);
+                fill_map(*m, node_count());
+                s.ResumeTiming();
+                (void)arena.release_all(); // the map is never destroyed: winked out
+            }
+        })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
 }
 
-// --- 6. BSTR ---------------------------------------------------------------------------------------
+// --- 6. BSTR
+// ---------------------------------------------------------------------------------------
 
 // 1 KiB of text: ASCII, and a mix of 1-, 2- and 3-byte UTF-8 sequences.
 const std::string& text(bool ascii) {
@@ -343,22 +372,23 @@ void register_string_workloads(const std::string& name) {
 
 void register_bstr() {
     for (bool ascii : {true, false}) {
-        benchmark::RegisterBenchmark(ascii ? "bstr_from_utf8/ascii" : "bstr_from_utf8/non_ascii",
-                                     [ascii](benchmark::State& s) {
-            const std::string& utf8 = text(ascii);
-            for (auto _ : s) {
-                auto b = memmgr::bstr::from_utf8(std::string_view(utf8));
-                benchmark::DoNotOptimize(b->get());
-            }
-            count_items(s, utf8.size()); // items are bytes of UTF-8: GB/s in the report
-        });
+        benchmark::RegisterBenchmark(
+            ascii ? "bstr_from_utf8/ascii" : "bstr_from_utf8/non_ascii",
+            [ascii](benchmark::State& s) {
+                const std::string& utf8 = text(ascii);
+                for (auto _ : s) {
+                    auto b = memmgr::bstr::from_utf8(std::string_view(utf8));
+                    benchmark::DoNotOptimize(b->get());
+                }
+                count_items(s, utf8.size()); // items are bytes of UTF-8: GB/s in the report
+            });
     }
     register_string_workloads<memmgr::bstr>("bstr");
     register_string_workloads<std::u16string>("std_u16string");
     benchmark::RegisterBenchmark("bstr_from_utf16/sys_alloc_string_len", [](benchmark::State& s) {
         for (auto _ : s) {
-            memmgr::olechar* raw = memmgr::sys_alloc_string_len(text16().data(),
-                                                               static_cast<std::uint32_t>(text16().size()));
+            memmgr::olechar* raw = memmgr::sys_alloc_string_len(
+                text16().data(), static_cast<std::uint32_t>(text16().size()));
             benchmark::DoNotOptimize(raw);
             memmgr::sys_free_string(raw);
         }
@@ -366,7 +396,8 @@ void register_bstr() {
     });
 }
 
-// --- 9. one buffer grown by steps (realloc) ----------------------------------------------------------
+// --- 9. one buffer grown by steps (realloc)
+// ----------------------------------------------------------
 
 // A buffer grown 1 MiB at a time to 64 MiB, each new part written, then freed (issue #17): past
 // 512 KiB every step of the private heap's reallocate grows a large block's own mapping, which
@@ -393,8 +424,9 @@ void grow_by_steps(benchmark::State& state, Realloc grow, Free release) {
 
 void register_grow_by_steps(heaps& h) {
     benchmark::RegisterBenchmark("grow_by_steps/glibc_malloc", [](benchmark::State& s) {
-        grow_by_steps(s, [](void* p, std::size_t n) { return std::realloc(p, n); },
-                      [](void* p) { std::free(p); });
+        grow_by_steps(
+            s, [](void* p, std::size_t n) { return std::realloc(p, n); },
+            [](void* p) { std::free(p); });
     })->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("grow_by_steps/win32_heap", [&h](benchmark::State& s) {
         grow_by_steps(
@@ -407,10 +439,13 @@ void register_grow_by_steps(heaps& h) {
     })->Unit(benchmark::kMillisecond);
 }
 
-// --- 8. memory: one backend per process --------------------------------------------------------------
+// --- 8. memory: one backend per process
+// --------------------------------------------------------------
 
 int measure_memory(std::string_view backend) {
-    auto run = [&](auto&& b) { return report_memory(backend, b); };
+    auto run = [&](auto&& b) {
+        return report_memory(backend, b);
+    };
     if (backend == "glibc_malloc") {
         glibc_malloc b;
         return run(b);
@@ -434,7 +469,8 @@ int measure_memory(std::string_view backend) {
     return 2;
 }
 
-// --- 10. memory given back: resident memory after a peak and the frees that follow -----------------
+// --- 10. memory given back: resident memory after a peak and the frees that follow
+// -----------------
 
 // 256 MiB in blocks of 1 to 256 KiB, each written, then every block freed but one in 50 (issue
 // #17: a private heap gave pages back only on compact()). Prints the resident set before, at the
@@ -480,7 +516,8 @@ int measure_rss_after_free(std::string_view backend) {
     return 2;
 }
 
-// --- 5. adapter overhead in instructions (run under valgrind --tool=callgrind) -------------------------
+// --- 5. adapter overhead in instructions (run under valgrind --tool=callgrind)
+// -------------------------
 
 // Runs `steps` random-churn steps (as churn_random) on one backend and nothing else, so that
 // callgrind's totals for steps = N and steps = 0 differ by exactly the workload.
@@ -494,7 +531,8 @@ void churn_steps(Backend& b, std::size_t steps) {
 int count_instructions(std::string_view spec) {
     const auto colon = spec.find(':');
     const std::string_view backend = spec.substr(0, colon);
-    const std::size_t steps = colon == std::string_view::npos ? 0 : std::strtoull(spec.data() + colon + 1, nullptr, 10);
+    const std::size_t steps =
+        colon == std::string_view::npos ? 0 : std::strtoull(spec.data() + colon + 1, nullptr, 10);
     memmgr::win32_heap arena;
     if (backend == "direct") {
         direct<memmgr::win32_heap> b{arena};
@@ -507,8 +545,8 @@ int count_instructions(std::string_view spec) {
         allocator_backend<memmgr::win32_heap> b{{arena}};
         churn_steps(b, steps);
     } else {
-        std::fprintf(stderr, "unknown backend for --instructions: %.*s\n", static_cast<int>(backend.size()),
-                     backend.data());
+        std::fprintf(stderr, "unknown backend for --instructions: %.*s\n",
+                     static_cast<int>(backend.size()), backend.data());
         return 2;
     }
     return 0;

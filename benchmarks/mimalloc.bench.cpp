@@ -34,7 +34,9 @@ struct heap_allocator {
     heap_allocator(const heap_allocator<U>& o) : heap(o.heap) {}
     T* allocate(std::size_t n) { return static_cast<T*>(mi_heap_malloc(heap, n * sizeof(T))); }
     void deallocate(T* p, std::size_t) { mi_free(p); }
-    friend bool operator==(const heap_allocator& a, const heap_allocator& b) { return a.heap == b.heap; }
+    friend bool operator==(const heap_allocator& a, const heap_allocator& b) {
+        return a.heap == b.heap;
+    }
 };
 
 } // namespace
@@ -48,32 +50,41 @@ int main(int argc, char** argv) {
     }
     static mimalloc_heap heap;
     register_churn("mimalloc_heap", &heap);
-    benchmark::RegisterBenchmark("map_build_destroy/mimalloc_heap", [](benchmark::State& s) {
-        for (auto _ : s) {
-            mi_heap_t* h = mi_heap_new();
-            {
-                std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>> m{
-                    heap_allocator<std::pair<const int, int>>(h)};
-                fill_map(m, node_count());
-                benchmark::DoNotOptimize(m.size());
+    benchmark::RegisterBenchmark(
+        "map_build_destroy/mimalloc_heap",
+        [](benchmark::State& s) {
+            for (auto _ : s) {
+                mi_heap_t* h = mi_heap_new();
+                {
+                    std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>> m{
+                        heap_allocator<std::pair<const int, int>>(h)};
+                    fill_map(m, node_count());
+                    benchmark::DoNotOptimize(m.size());
+                }
+                mi_heap_delete(h);
             }
-            mi_heap_delete(h);
-        }
-        count_items(s, node_count()); // per node, as memmgr.bench's map_build_destroy
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
-    benchmark::RegisterBenchmark("map_teardown/mimalloc_heap_destroy", [](benchmark::State& s) {
-        for (auto _ : s) {
-            s.PauseTiming();
-            mi_heap_t* h = mi_heap_new();
-            using map = std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>>;
-            auto* m = new map(heap_allocator<std::pair<const int, int>>(h));
-            fill_map(*m, node_count());
-            s.ResumeTiming();
-            mi_heap_destroy(h); // frees every block of the heap at once; the map is winked out
-            s.PauseTiming();
-            ::operator delete(m);
-            s.ResumeTiming();
-        }
-    })->Unit(benchmark::kMillisecond)->Iterations(3);
+            count_items(s, node_count()); // per node, as memmgr.bench's map_build_destroy
+        })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
+    benchmark::RegisterBenchmark(
+        "map_teardown/mimalloc_heap_destroy",
+        [](benchmark::State& s) {
+            for (auto _ : s) {
+                s.PauseTiming();
+                mi_heap_t* h = mi_heap_new();
+                using map =
+                    std::map<int, int, std::less<>, heap_allocator<std::pair<const int, int>>>;
+                auto* m = new map(heap_allocator<std::pair<const int, int>>(h));
+                fill_map(*m, node_count());
+                s.ResumeTiming();
+                mi_heap_destroy(h); // frees every block of the heap at once; the map is winked out
+                s.PauseTiming();
+                ::operator delete(m);
+                s.ResumeTiming();
+            }
+        })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
     return run_registered_benchmarks(argc, argv);
 }

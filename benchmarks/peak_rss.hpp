@@ -22,7 +22,11 @@ inline std::size_t status_bytes(const std::string& field) {
     return 0;
 }
 
-inline std::size_t peak_rss_bytes() { return status_bytes("VmHWM:"); }
-inline std::size_t rss_bytes() { return status_bytes("VmRSS:"); }
+inline std::size_t peak_rss_bytes() {
+    return status_bytes("VmHWM:");
+}
+inline std::size_t rss_bytes() {
+    return status_bytes("VmRSS:");
+}
 
 } // namespace memmgr_bench

@@ -17,9 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <string_view>
-#include <random>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -30,10 +30,10 @@ namespace memmgr_bench {
 
 // Random sizes 16..1024 and a random schedule, the same for every backend (fixed seed).
 struct churn_plan {
-    static constexpr std::size_t live = 1000;   // blocks alive at once
+    static constexpr std::size_t live = 1000; // blocks alive at once
     static constexpr std::size_t steps = 1 << 16;
-    std::vector<std::uint32_t> sizes;           // one per step
-    std::vector<std::uint32_t> slots;           // which slot a random-order step touches
+    std::vector<std::uint32_t> sizes; // one per step
+    std::vector<std::uint32_t> slots; // which slot a random-order step touches
 
     churn_plan() {
         std::mt19937 rng(20261123);
@@ -53,7 +53,8 @@ struct churn_plan {
 
 // Reports `per_iteration` items for every iteration run (for Google Benchmark's items/s).
 inline void count_items(benchmark::State& state, std::size_t per_iteration) {
-    state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(per_iteration));
+    state.SetItemsProcessed(state.iterations() *
+                            static_cast<benchmark::IterationCount>(per_iteration));
 }
 
 // Workloads 3 and 4: n keys in a scattered order (a multiplicative hash), so that inserting them
@@ -199,8 +200,9 @@ int report_memory(std::string_view name, Backend& backend) {
     const std::size_t before = peak_rss_bytes();
     const std::size_t peak_requested = churn_for_memory(backend, 2'000'000);
     const std::size_t growth = peak_rss_bytes() - before;
-    std::printf("{\"backend\": \"%.*s\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
-                static_cast<int>(name.size()), name.data(), peak_requested, growth);
+    std::printf(
+        "{\"backend\": \"%.*s\", \"peak_requested_bytes\": %zu, \"peak_rss_growth_bytes\": %zu}\n",
+        static_cast<int>(name.size()), name.data(), peak_requested, growth);
     return 0;
 }
 

@@ -13,11 +13,11 @@ namespace {
 
 // A function with two classic bugs.
 void buggy(memmgr::debug_heap<memmgr::win32_heap>& heap) {
-    auto name = heap.allocate(8);           // room for 7 characters and the terminator...
+    auto name = heap.allocate(8); // room for 7 characters and the terminator...
     std::strcpy(static_cast<char*>(*name), "overrun"); // ...fits exactly
-    auto copy = heap.allocate(7);           // one byte short:
-    std::memcpy(*copy, "overrun", 8);       // the terminator lands in the guard bytes
-    (void)heap.free(*name);                 // `copy` is never freed: a leak
+    auto copy = heap.allocate(7);                      // one byte short:
+    std::memcpy(*copy, "overrun", 8);                  // the terminator lands in the guard bytes
+    (void)heap.free(*name);                            // `copy` is never freed: a leak
 }
 
 } // namespace
@@ -27,9 +27,8 @@ int main() {
     // quarantine of 8 freed blocks to catch writes after free. The default handler aborts, as the
     // CRT does; here problems are printed and the program carries on.
     memmgr::debug_heap<memmgr::win32_heap> heap({.quarantine = 8});
-    heap.set_problem_handler([](const memmgr::debug_problem& p) {
-        std::printf("%s\n", memmgr::describe(p).c_str());
-    });
+    heap.set_problem_handler(
+        [](const memmgr::debug_problem& p) { std::printf("%s\n", memmgr::describe(p).c_str()); });
 
     const auto before = heap.checkpoint();
     buggy(heap);

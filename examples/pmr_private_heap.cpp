@@ -17,7 +17,8 @@ namespace {
 void print_heap(const char* when, const memmgr::win32_heap& heap) {
     const auto stats = heap.statistics().value();
     const auto walk = heap.walk().value();
-    auto free_blocks = walk | ranges::views::filter([](const memmgr::heap_entry& e) { return !e.in_use; });
+    auto free_blocks =
+        walk | ranges::views::filter([](const memmgr::heap_entry& e) { return !e.in_use; });
     auto largest_free = ranges::max_element(free_blocks, {}, &memmgr::heap_entry::size);
     std::printf("%-22s %6zu blocks in use (%8zu bytes), %4zu free blocks, largest free %zu bytes\n",
                 when, stats.blocks_in_use, stats.bytes_in_use, stats.free_blocks,

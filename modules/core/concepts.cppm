@@ -38,7 +38,8 @@ concept heap = requires(H& h, const H& ch, void* p, std::size_t n) {
     { h.reallocate(p, n) } noexcept -> std::same_as<result<void*>>;
     { H::guaranteed_alignment } -> std::convertible_to<std::size_t>;
     { H::name } -> std::convertible_to<std::string_view>;
-    requires std::size_t{H::guaranteed_alignment} >= alignof(void*);
+    requires std::size_t { H::guaranteed_alignment }
+    >= alignof(void*);
     requires(std::size_t{H::guaranteed_alignment} & (H::guaranteed_alignment - 1)) == 0;
 };
 
@@ -51,9 +52,9 @@ concept zeroing_heap = heap<H> && requires(H& h, std::size_t n) {
     { h.allocate_zeroed(n, n) } noexcept -> std::same_as<result<void*>>;
 };
 
-/// A heap with a second family of blocks aligned to any power of two (as the CRT's _aligned_malloc).
-/// Those blocks are released with free_aligned and measured with size_aligned, never with free or
-/// size: on Windows the two families are different allocations.
+/// A heap with a second family of blocks aligned to any power of two (as the CRT's
+/// _aligned_malloc). Those blocks are released with free_aligned and measured with size_aligned,
+/// never with free or size: on Windows the two families are different allocations.
 ///
 /// Satisfied by: crt_heap.
 template <class H>
@@ -122,9 +123,9 @@ concept destroyable_heap = heap<H> && requires(H& h) {
 
 /// How far a heap type may be shared between threads.
 enum class thread_safety {
-    always,      ///< every object may be used from several threads at once
-    per_object,  ///< decided per object at run time (e.g. win32_heap's serialize option)
-    never,       ///< one thread at a time
+    always,     ///< every object may be used from several threads at once
+    per_object, ///< decided per object at run time (e.g. win32_heap's serialize option)
+    never,      ///< one thread at a time
 };
 
 /// A heap every object of which may be used from several threads at once: H::threading is

@@ -24,19 +24,19 @@ export namespace memmgr {
 
 /// Why a memmgr operation failed. The values are stable: they may be stored or sent across an ABI.
 enum class errc : int {
-    out_of_memory = 1,       ///< the heap (or the system beneath it) has no memory for the request
-    size_overflow,           ///< the size asked for, or count x size, exceeds what any block can hold
-    bad_alignment,           ///< an alignment that is zero, not a power of two, or beyond the limit
-    foreign_block,           ///< the pointer was not allocated by this heap
-    double_free,             ///< the block was already freed
-    heap_corrupt,            ///< a heap structure or a block's guard bytes were overwritten
-    heap_full,               ///< a heap created with a maximum size has reached it
-    null_pointer,            ///< a null pointer where a block is required
-    cannot_resize_in_place,  ///< an in-place resize would have to move the block
-    not_supported,           ///< the heap or the platform does not offer the operation
-    heap_destroyed,          ///< the heap was destroyed (or moved from) before the call
-    invalid_utf8,            ///< a byte sequence that is not well-formed UTF-8
-    string_too_long,         ///< a string longer than a BSTR's 32-bit byte-length prefix can hold
+    out_of_memory = 1, ///< the heap (or the system beneath it) has no memory for the request
+    size_overflow,     ///< the size asked for, or count x size, exceeds what any block can hold
+    bad_alignment,     ///< an alignment that is zero, not a power of two, or beyond the limit
+    foreign_block,     ///< the pointer was not allocated by this heap
+    double_free,       ///< the block was already freed
+    heap_corrupt,      ///< a heap structure or a block's guard bytes were overwritten
+    heap_full,         ///< a heap created with a maximum size has reached it
+    null_pointer,      ///< a null pointer where a block is required
+    cannot_resize_in_place, ///< an in-place resize would have to move the block
+    not_supported,          ///< the heap or the platform does not offer the operation
+    heap_destroyed,         ///< the heap was destroyed (or moved from) before the call
+    invalid_utf8,           ///< a byte sequence that is not well-formed UTF-8
+    string_too_long,        ///< a string longer than a BSTR's 32-bit byte-length prefix can hold
 };
 
 /// The error category of memmgr's codes; its name is "memmgr".
@@ -60,7 +60,9 @@ template <class T>
 using result = tl::expected<T, errc>;
 
 /// \returns an unexpected errc, for `return memmgr::fail(errc::heap_full);`.
-[[nodiscard]] constexpr tl::unexpected<errc> fail(errc e) noexcept { return tl::unexpected<errc>(e); }
+[[nodiscard]] constexpr tl::unexpected<errc> fail(errc e) noexcept {
+    return tl::unexpected<errc>(e);
+}
 
 /// The largest size any heap accepts. Larger requests fail with errc::size_overflow before the
 /// heap is asked, so that SIZE_MAX and wrapped-around arithmetic never reach an OS allocator.
@@ -85,8 +87,8 @@ inline constexpr std::size_t max_alignment = 65536;
 
 /// Thrown by the throwing layers (adapters, allocators, bstr) when a heap fails.
 ///
-/// It is a std::bad_alloc, so existing `catch (const std::bad_alloc&)` handlers keep working, and it
-/// says which heap failed, for what size, and why.
+/// It is a std::bad_alloc, so existing `catch (const std::bad_alloc&)` handlers keep working, and
+/// it says which heap failed, for what size, and why.
 class heap_error : public std::bad_alloc {
 public:
     /// \effects builds the message "memmgr: <heap> could not allocate <size> bytes: <reason>".

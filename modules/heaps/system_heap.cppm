@@ -34,10 +34,11 @@ public:
     /// \returns a zero-filled block for count objects of size bytes.
     /// \errors size_overflow if count x size overflows or exceeds max_request_size; out_of_memory.
     [[nodiscard]] result<void*> allocate_zeroed(std::size_t count, std::size_t size) noexcept
-        requires(Family != os::block_family::com) // CoTaskMemAlloc has no zeroing form
+    requires(Family != os::block_family::com) // CoTaskMemAlloc has no zeroing form
     {
-        return checked_multiply(count, size).and_then(
-            [](std::size_t n) { return os::block_allocate(Family, n, true); });
+        return checked_multiply(count, size).and_then([](std::size_t n) {
+            return os::block_allocate(Family, n, true);
+        });
     }
 
     /// \effects releases p; free(nullptr) does nothing. \errors foreign_block (a foreign pointer or
@@ -48,7 +49,8 @@ public:
         return os::block_free(Family, p);
     }
 
-    /// \returns the usable size of p. \errors null_pointer; foreign_block where the family can tell.
+    /// \returns the usable size of p. \errors null_pointer; foreign_block where the family can
+    /// tell.
     [[nodiscard]] result<std::size_t> size(const void* p) const noexcept {
         if (p == nullptr)
             return fail(errc::null_pointer);
@@ -80,7 +82,7 @@ public:
     /// malloc gave). \errors cannot_resize_in_place (p is untouched), size_overflow,
     /// null_pointer, foreign_block.
     [[nodiscard]] result<void> resize_in_place(void* p, std::size_t n) noexcept
-        requires(Family != os::block_family::com) // CoTaskMemRealloc may always move
+    requires(Family != os::block_family::com) // CoTaskMemRealloc may always move
     {
         if (p == nullptr)
             return fail(errc::null_pointer);

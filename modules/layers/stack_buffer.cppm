@@ -44,14 +44,14 @@ export namespace memmgr {
 ///   void* p = scratch.allocate(n);                            // n bytes, inline or on the heap
 /// \endcode
 template <std::size_t N, class H = crt_heap>
-    requires heap<std::remove_cvref_t<H>>
+requires heap<std::remove_cvref_t<H>>
 class stack_buffer final : public std::pmr::memory_resource {
     static_assert(N > 0, "a stack_buffer needs at least one inline byte.");
     using heap_type = std::remove_cvref_t<H>;
 
 public:
     template <class... Args>
-        requires std::is_constructible_v<H, Args&&...>
+    requires std::is_constructible_v<H, Args&&...>
     explicit stack_buffer(Args&&... args) : heap_(std::forward<Args>(args)...) {}
 
     stack_buffer(const stack_buffer&) = delete;

@@ -35,14 +35,14 @@ enum class block_family : unsigned char {
 inline constexpr std::size_t system_alignment = 16;
 
 result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept;
-result<void> block_free(block_family f, void* p) noexcept;                  // p != nullptr
-result<std::size_t> block_size(block_family f, const void* p) noexcept;    // p != nullptr
-result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept; // p, n != 0
+result<void> block_free(block_family f, void* p) noexcept;                           // p != nullptr
+result<std::size_t> block_size(block_family f, const void* p) noexcept;              // p != nullptr
+result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept;     // p, n != 0
 result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept; // not com
 
-// --- private heaps (win32_heap) -------------------------------------------------------------------
-// A heap is named by an opaque handle: a HANDLE from HeapCreate on Windows, the engine's
-// private_heap* on POSIX.
+// --- private heaps (win32_heap)
+// ------------------------------------------------------------------- A heap is named by an opaque
+// handle: a HANDLE from HeapCreate on Windows, the engine's private_heap* on POSIX.
 
 struct heap_options {
     std::size_t initial_size;

@@ -2,10 +2,10 @@
 // heap. Only this file names POSIX or glibc APIs (the private heap engine it forwards to lives in
 // private_heap.hpp/.cpp, plain C++ over mmap).
 module;
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <atomic>
 #include <cstring>
 #include <malloc.h>
 
@@ -58,14 +58,18 @@ std::uint64_t check_of(const block_header* h) noexcept {
 }
 
 struct process_heap_blocks {};
-block_registry& live_blocks() noexcept { return block_registry::instance<process_heap_blocks>(); }
+block_registry& live_blocks() noexcept {
+    return block_registry::instance<process_heap_blocks>();
+}
 
 block_header* header_of(const void* p) noexcept {
     return reinterpret_cast<block_header*>(const_cast<char*>(static_cast<const char*>(p)) -
                                            sizeof(block_header));
 }
 
-void* payload_of(block_header* h) noexcept { return h + 1; }
+void* payload_of(block_header* h) noexcept {
+    return h + 1;
+}
 
 // \returns success when p is a live block whose header is sound. \errors foreign_block,
 // heap_corrupt.
@@ -250,7 +254,9 @@ result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) 
     });
 }
 
-result<void> bstr_free(void* s) noexcept { return block_free(block_family::com, bstr_block(s)); }
+result<void> bstr_free(void* s) noexcept {
+    return block_free(block_family::com, bstr_block(s));
+}
 
 std::uint32_t bstr_byte_length(const void* s) noexcept {
     std::uint32_t n = 0;
@@ -262,27 +268,40 @@ std::uint32_t bstr_length(const void* s) noexcept {
     return bstr_byte_length(s) / std::uint32_t{sizeof(char16_t)};
 }
 
-std::size_t process_heap_blocks_in_use() noexcept { return live_blocks().size(); }
+std::size_t process_heap_blocks_in_use() noexcept {
+    return live_blocks().size();
+}
 
-// --- private heaps: forwarded to the engine ----------------------------------------------------------
+// --- private heaps: forwarded to the engine
+// ----------------------------------------------------------
 
 namespace {
 
 using posix::private_heap;
 using posix::status;
 
-private_heap* engine(void* heap) noexcept { return static_cast<private_heap*>(heap); }
+private_heap* engine(void* heap) noexcept {
+    return static_cast<private_heap*>(heap);
+}
 
 errc to_errc(status s) noexcept {
     switch (s) {
-    case status::ok: break;
-    case status::out_of_memory: return errc::out_of_memory;
-    case status::heap_full: return errc::heap_full;
-    case status::size_overflow: return errc::size_overflow;
-    case status::foreign_block: return errc::foreign_block;
-    case status::double_free: return errc::double_free;
-    case status::heap_corrupt: return errc::heap_corrupt;
-    case status::cannot_resize_in_place: return errc::cannot_resize_in_place;
+    case status::ok:
+        break;
+    case status::out_of_memory:
+        return errc::out_of_memory;
+    case status::heap_full:
+        return errc::heap_full;
+    case status::size_overflow:
+        return errc::size_overflow;
+    case status::foreign_block:
+        return errc::foreign_block;
+    case status::double_free:
+        return errc::double_free;
+    case status::heap_corrupt:
+        return errc::heap_corrupt;
+    case status::cannot_resize_in_place:
+        return errc::cannot_resize_in_place;
     }
     return errc::heap_corrupt; // an ok status is never converted
 }
@@ -303,9 +322,13 @@ result<void*> heap_create(const heap_options& options) noexcept {
     return fail(errc::out_of_memory);
 }
 
-void heap_destroy(void* heap) noexcept { private_heap::destroy(engine(heap)); }
+void heap_destroy(void* heap) noexcept {
+    private_heap::destroy(engine(heap));
+}
 
-void* heap_process() noexcept { return private_heap::process(); }
+void* heap_process() noexcept {
+    return private_heap::process();
+}
 
 result<void> heap_release_all(void* heap, bool) noexcept {
     engine(heap)->release_all(); // under the engine's lock when serialized; the handle stays
@@ -337,7 +360,9 @@ result<void*> heap_reallocate(void* heap, void* p, std::size_t n, bool in_place_
     return fail(to_errc(s));
 }
 
-bool heap_owns(void* heap, const void* p) noexcept { return engine(heap)->owns(p); }
+bool heap_owns(void* heap, const void* p) noexcept {
+    return engine(heap)->owns(p);
+}
 
 result<void> heap_validate(void* heap, const void* p) noexcept {
     return to_result(engine(heap)->validate(p));

@@ -4,6 +4,7 @@ module;
 #define WIN32_LEAN_AND_MEAN
 #define NOMINMAX
 #include <windows.h>
+// after windows.h, which they need
 #include <objbase.h>
 #include <oleauto.h>
 
@@ -39,22 +40,32 @@ bool process_heap_block(const void* p) noexcept {
     return m != nullptr && m->DidAlloc(const_cast<void*>(p)) == 1;
 }
 
-UINT local_flags(bool zero) noexcept { return LMEM_FIXED | (zero ? LMEM_ZEROINIT : 0u); }
-UINT global_flags(bool zero) noexcept { return GMEM_FIXED | (zero ? GMEM_ZEROINIT : 0u); }
+UINT local_flags(bool zero) noexcept {
+    return LMEM_FIXED | (zero ? LMEM_ZEROINIT : 0u);
+}
+UINT global_flags(bool zero) noexcept {
+    return GMEM_FIXED | (zero ? GMEM_ZEROINIT : 0u);
+}
 
 } // namespace
 
 result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept {
     void* p = nullptr;
     switch (f) {
-    case block_family::crt: p = zero ? std::calloc(1, n) : std::malloc(n); break;
+    case block_family::crt:
+        p = zero ? std::calloc(1, n) : std::malloc(n);
+        break;
     case block_family::com:
         p = ::CoTaskMemAlloc(n);
         if (p != nullptr && zero)
             std::memset(p, 0, n);
         break;
-    case block_family::local: p = ::LocalAlloc(local_flags(zero), n); break;
-    case block_family::global: p = ::GlobalAlloc(global_flags(zero), n); break;
+    case block_family::local:
+        p = ::LocalAlloc(local_flags(zero), n);
+        break;
+    case block_family::global:
+        p = ::GlobalAlloc(global_flags(zero), n);
+        break;
     }
     if (p == nullptr)
         return fail(errc::out_of_memory);
@@ -63,7 +74,9 @@ result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept 
 
 result<void> block_free(block_family f, void* p) noexcept {
     switch (f) {
-    case block_family::crt: std::free(p); return {};
+    case block_family::crt:
+        std::free(p);
+        return {};
     case block_family::com:
         if (!process_heap_block(p))
             return fail(errc::foreign_block);
@@ -84,7 +97,8 @@ result<void> block_free(block_family f, void* p) noexcept {
 result<std::size_t> block_size(block_family f, const void* p) noexcept {
     void* q = const_cast<void*>(p); // the size queries take non-const pointers and only read
     switch (f) {
-    case block_family::crt: return ::_msize(q);
+    case block_family::crt:
+        return ::_msize(q);
     case block_family::com: {
         IMalloc* m = task_allocator();
         if (m == nullptr)
@@ -113,13 +127,21 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
         return fail(errc::foreign_block);
     void* q = nullptr;
     switch (f) {
-    case block_family::crt: q = std::realloc(p, n); break;
-    case block_family::com: q = ::CoTaskMemRealloc(p, n); break;
+    case block_family::crt:
+        q = std::realloc(p, n);
+        break;
+    case block_family::com:
+        q = ::CoTaskMemRealloc(p, n);
+        break;
     // LMEM_MOVEABLE/GMEM_MOVEABLE on a fixed block means "may move": memmgr's reallocate may move
     // a block, as every heap's does. (ATL's CLocalHeap and CGlobalHeap pass no flags, so theirs
     // resize a fixed block only in place and fail otherwise; resize_in_place below is that.)
-    case block_family::local: q = ::LocalReAlloc(p, n, LMEM_MOVEABLE); break;
-    case block_family::global: q = ::GlobalReAlloc(p, n, GMEM_MOVEABLE); break;
+    case block_family::local:
+        q = ::LocalReAlloc(p, n, LMEM_MOVEABLE);
+        break;
+    case block_family::global:
+        q = ::GlobalReAlloc(p, n, GMEM_MOVEABLE);
+        break;
     }
     if (q == nullptr)
         return fail(errc::out_of_memory);
@@ -138,9 +160,14 @@ result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexc
     void* q = nullptr;
     switch (f) {
     // Without LMEM_MOVEABLE a fixed block is resized where it is, or not at all.
-    case block_family::local: q = ::LocalReAlloc(p, n, 0); break;
-    case block_family::global: q = ::GlobalReAlloc(p, n, 0); break;
-    default: return fail(errc::not_supported);
+    case block_family::local:
+        q = ::LocalReAlloc(p, n, 0);
+        break;
+    case block_family::global:
+        q = ::GlobalReAlloc(p, n, 0);
+        break;
+    default:
+        return fail(errc::not_supported);
     }
     if (q == nullptr)
         return fail(errc::cannot_resize_in_place);
@@ -185,7 +212,8 @@ std::uint32_t bstr_byte_length(const void* s) noexcept {
     return ::SysStringByteLen(static_cast<BSTR>(const_cast<void*>(s)));
 }
 
-// --- private heaps ---------------------------------------------------------------------------------
+// --- private heaps
+// ---------------------------------------------------------------------------------
 
 result<void*> heap_create(const heap_options& options) noexcept {
     // Windows has the switch for the whole process only (heap handle NULL), and no way back.
@@ -197,9 +225,13 @@ result<void*> heap_create(const heap_options& options) noexcept {
     return fail(errc::out_of_memory);
 }
 
-void heap_destroy(void* heap) noexcept { ::HeapDestroy(heap); }
+void heap_destroy(void* heap) noexcept {
+    ::HeapDestroy(heap);
+}
 
-void* heap_process() noexcept { return ::GetProcessHeap(); }
+void* heap_process() noexcept {
+    return ::GetProcessHeap();
+}
 
 namespace {
 
@@ -289,7 +321,9 @@ result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {
 
 // HeapValidate on one block is how a private heap tells its own blocks from foreign pointers and
 // from blocks already freed; HeapFree on those would corrupt the heap or stop the process.
-bool heap_owns(void* heap, const void* p) noexcept { return ::HeapValidate(heap, 0, p) != FALSE; }
+bool heap_owns(void* heap, const void* p) noexcept {
+    return ::HeapValidate(heap, 0, p) != FALSE;
+}
 
 namespace {
 

@@ -42,7 +42,9 @@ using all_heaps = std::tuple<memmgr::crt_heap, memmgr::com_heap, memmgr::local_h
                              memmgr::global_heap, memmgr::win32_heap>;
 
 // A string long enough never to fit in the small-string buffer, so that it allocates.
-std::string long_text(int i) { return "a string long enough to need a block of its own #" + std::to_string(i); }
+std::string long_text(int i) {
+    return "a string long enough to need a block of its own #" + std::to_string(i);
+}
 
 template <class A>
 using alloc_string = std::basic_string<char, std::char_traits<char>, A>;
@@ -54,7 +56,9 @@ int exercise_containers(const Alloc& alloc) {
     using traits = std::allocator_traits<Alloc>;
     using string = alloc_string<typename traits::template rebind_alloc<char>>;
     int failures = 0;
-    auto check = [&](bool ok) { failures += ok ? 0 : 1; };
+    auto check = [&](bool ok) {
+        failures += ok ? 0 : 1;
+    };
 
     std::vector<int, typename traits::template rebind_alloc<int>> v(alloc);
     for (int i = 0; i < 1000; ++i)
@@ -178,7 +182,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(over_aligned_types_are_aligned_on_every_heap, H, a
         H heap;
         std::vector<page, heap_allocator<page, H>> v(4, heap_allocator<page, H>(heap));
         BOOST_TEST(aligned(v.data(), 4096));
-        std::list<cache_line, heap_allocator<cache_line, H>> l(5, heap_allocator<cache_line, H>(heap));
+        std::list<cache_line, heap_allocator<cache_line, H>> l(5,
+                                                               heap_allocator<cache_line, H>(heap));
         for (const auto& c : l)
             BOOST_TEST(aligned(&c, 64));
     }
@@ -240,9 +245,11 @@ static_assert(sizeof(std::map<int, int, std::less<int>,
                               heap_allocator<std::pair<const int, int>, memmgr::com_heap>>) ==
               sizeof(std::map<int, int>));
 static_assert(std::is_empty_v<heap_allocator<int, memmgr::global_heap>>);
-static_assert(std::allocator_traits<heap_allocator<int, memmgr::local_heap>>::is_always_equal::value);
-static_assert(std::allocator_traits<
-              heap_allocator<int, memmgr::crt_heap>>::propagate_on_container_move_assignment::value);
+static_assert(
+    std::allocator_traits<heap_allocator<int, memmgr::local_heap>>::is_always_equal::value);
+static_assert(
+    std::allocator_traits<
+        heap_allocator<int, memmgr::crt_heap>>::propagate_on_container_move_assignment::value);
 // Stateful heaps: a pointer to the heap, sticky like polymorphic_allocator.
 using arena_alloc = heap_allocator<int, memmgr::win32_heap>;
 static_assert(sizeof(arena_alloc) == sizeof(void*));
@@ -300,7 +307,8 @@ BOOST_AUTO_TEST_CASE(allocate_shared_and_basic_string_live_on_the_heap) {
 }
 
 BOOST_AUTO_TEST_CASE(range_v3_builds_containers_with_the_allocator) {
-    auto squares = ranges::views::iota(0, 50) | ranges::views::transform([](int i) { return i * i; });
+    auto squares =
+        ranges::views::iota(0, 50) | ranges::views::transform([](int i) { return i * i; });
 
     // A stateless heap's allocator is default-constructed by ranges::to.
     auto on_com = squares | ranges::to<std::vector<int, heap_allocator<int, memmgr::com_heap>>>();
@@ -336,7 +344,8 @@ BOOST_AUTO_TEST_CASE(scoped_default_resource_restores_the_previous_default) {
     BOOST_TEST((std::pmr::get_default_resource() == before));
 }
 
-// --- failures leak nothing -------------------------------------------------------------------------
+// --- failures leak nothing
+// -------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(every_failing_allocation_in_turn_leaks_nothing) {
     // Fail the 0th, 1st, 2nd... allocation of a workload until it runs through; after each failure
@@ -385,7 +394,8 @@ BOOST_AUTO_TEST_CASE(a_byte_budget_fails_cleanly_through_heap_allocator) {
     checking_heap<> heap;
     heap.fail_past_bytes(10000);
     {
-        std::vector<int, heap_allocator<int, checking_heap<>>> v{heap_allocator<int, checking_heap<>>(heap)};
+        std::vector<int, heap_allocator<int, checking_heap<>>> v{
+            heap_allocator<int, checking_heap<>>(heap)};
         try {
             for (int i = 0; i < 100000; ++i)
                 v.push_back(i);
@@ -427,7 +437,8 @@ BOOST_AUTO_TEST_CASE(refused_deallocations_go_to_the_handler) {
     BOOST_TEST(b.free(*p).has_value());
 }
 
-// --- resource_heap -----------------------------------------------------------------------------------
+// --- resource_heap
+// -----------------------------------------------------------------------------------
 
 static_assert(memmgr::heap<memmgr::resource_heap>);
 
@@ -454,7 +465,8 @@ BOOST_AUTO_TEST_CASE(a_std_pool_stands_behind_the_memmgr_interfaces) {
 
     // A resource that runs dry reads as out_of_memory, never an exception through noexcept.
     std::byte buffer[256];
-    std::pmr::monotonic_buffer_resource small(buffer, sizeof buffer, std::pmr::null_memory_resource());
+    std::pmr::monotonic_buffer_resource small(buffer, sizeof buffer,
+                                              std::pmr::null_memory_resource());
     memmgr::resource_heap dry(&small);
     auto first = dry.allocate(100);
     BOOST_TEST(first.has_value());
@@ -463,7 +475,8 @@ BOOST_AUTO_TEST_CASE(a_std_pool_stands_behind_the_memmgr_interfaces) {
     BOOST_TEST(!(memmgr::resource_heap(&pool) == dry));
 }
 
-// --- private heaps as arenas -------------------------------------------------------------------------
+// --- private heaps as arenas
+// -------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(containers_on_a_private_heap_can_be_winked_out) {
     memmgr::win32_heap arena;

@@ -46,8 +46,8 @@ BOOST_AUTO_TEST_CASE(wraps_every_heap_behind_one_interface) {
         std::make_unique<memmgr::memory_manager_for<memmgr::win32_heap>>(),
         std::make_unique<memmgr::memory_manager_for<memmgr::win32_heap&>>(arena),
     };
-    const std::string_view names[] = {"crt_heap", "com_heap", "local_heap", "global_heap",
-                                      "win32_heap", "win32_heap"};
+    const std::string_view names[] = {"crt_heap",    "com_heap",   "local_heap",
+                                      "global_heap", "win32_heap", "win32_heap"};
     for (std::size_t i = 0; i < std::size(managers); ++i) {
         BOOST_TEST_INFO("manager " << i);
         BOOST_TEST(managers[i]->heap_name() == names[i]);

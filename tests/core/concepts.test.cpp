@@ -23,7 +23,9 @@ struct complete {
     result<void*> allocate(std::size_t) noexcept { return memmgr::fail(errc::out_of_memory); }
     result<void> free(void*) noexcept { return {}; }
     result<std::size_t> size(const void*) const noexcept { return 0; }
-    result<void*> reallocate(void*, std::size_t) noexcept { return memmgr::fail(errc::out_of_memory); }
+    result<void*> reallocate(void*, std::size_t) noexcept {
+        return memmgr::fail(errc::out_of_memory);
+    }
 };
 
 struct no_free {
@@ -105,32 +107,30 @@ constexpr bool models_exactly =
     memmgr::destroyable_heap<H> == Destroyable && memmgr::thread_safe_heap<H> == ThreadSafe;
 
 //                                   zero  align inpl  valid walk  compa destr tsafe
-static_assert(models_exactly<memmgr::crt_heap,
-                                     true, true, true, false, false, false, false, true>);
-static_assert(models_exactly<memmgr::com_heap,
-                                     false, false, false, false, false, false, false, true>);
-static_assert(models_exactly<memmgr::local_heap,
-                                     true, false, true, false, false, false, false, true>);
-static_assert(models_exactly<memmgr::global_heap,
-                                     true, false, true, false, false, false, false, true>);
-static_assert(models_exactly<memmgr::win32_heap,
-                                     true, false, true, true, true, true, true, false>);
-static_assert(models_exactly<memmgr::memory_manager,
-                                     false, false, false, false, false, false, false, false>);
+static_assert(models_exactly<memmgr::crt_heap, true, true, true, false, false, false, false, true>);
+static_assert(
+    models_exactly<memmgr::com_heap, false, false, false, false, false, false, false, true>);
+static_assert(
+    models_exactly<memmgr::local_heap, true, false, true, false, false, false, false, true>);
+static_assert(
+    models_exactly<memmgr::global_heap, true, false, true, false, false, false, false, true>);
+static_assert(models_exactly<memmgr::win32_heap, true, false, true, true, true, true, true, false>);
+static_assert(
+    models_exactly<memmgr::memory_manager, false, false, false, false, false, false, false, false>);
 // The layers (heap_decorator): the inner heap's thread safety, its owns/validate and walk where it
 // has them (debug_heap: its own, always), nothing that would bypass the layer.
-static_assert(models_exactly<memmgr::failing_heap<memmgr::crt_heap>,
-                                     false, false, false, false, false, false, false, true>);
-static_assert(models_exactly<memmgr::failing_heap<memmgr::win32_heap>,
-                                     false, false, false, true, true, false, false, false>);
-static_assert(models_exactly<memmgr::counting_heap<memmgr::com_heap>,
-                                     false, false, false, false, false, false, false, true>);
-static_assert(models_exactly<memmgr::counting_heap<memmgr::win32_heap&>,
-                                     false, false, false, true, true, false, false, false>);
-static_assert(models_exactly<memmgr::debug_heap<memmgr::crt_heap>,
-                                     false, false, false, true, true, false, false, true>);
-static_assert(models_exactly<memmgr::debug_heap<memmgr::win32_heap>,
-                                     false, false, false, true, true, false, false, false>);
+static_assert(models_exactly<memmgr::failing_heap<memmgr::crt_heap>, false, false, false, false,
+                             false, false, false, true>);
+static_assert(models_exactly<memmgr::failing_heap<memmgr::win32_heap>, false, false, false, true,
+                             true, false, false, false>);
+static_assert(models_exactly<memmgr::counting_heap<memmgr::com_heap>, false, false, false, false,
+                             false, false, false, true>);
+static_assert(models_exactly<memmgr::counting_heap<memmgr::win32_heap&>, false, false, false, true,
+                             true, false, false, false>);
+static_assert(models_exactly<memmgr::debug_heap<memmgr::crt_heap>, false, false, false, true, true,
+                             false, false, true>);
+static_assert(models_exactly<memmgr::debug_heap<memmgr::win32_heap>, false, false, false, true,
+                             true, false, false, false>);
 
 static_assert(memmgr::guaranteed_alignment_v<memmgr::crt_heap> == 16);
 static_assert(memmgr::guaranteed_alignment_v<memmgr::com_heap> == 16);

@@ -164,7 +164,8 @@ BOOST_AUTO_TEST_CASE(crt_aligned_family_rejects_bad_input) {
     BOOST_TEST(fails_with(heap.free_aligned(*plain), errc::foreign_block));
     BOOST_TEST(fails_with(heap.size_aligned(*p, 3), errc::bad_alignment));
     BOOST_TEST(fails_with(heap.size_aligned(*p, 0), errc::bad_alignment));
-    BOOST_TEST(fails_with(heap.size_aligned(static_cast<char*>(*p) + 16, 256), errc::bad_alignment));
+    BOOST_TEST(
+        fails_with(heap.size_aligned(static_cast<char*>(*p) + 16, 256), errc::bad_alignment));
     BOOST_TEST(fails_with(heap.size_aligned(nullptr, 16), errc::null_pointer));
     BOOST_TEST(heap.free_aligned(nullptr).has_value());
     BOOST_TEST(heap.free_aligned(*p).has_value());

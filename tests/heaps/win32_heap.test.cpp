@@ -615,8 +615,8 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_heap_can_use_it) {
         BOOST_TEST(status != -1, "round " << round << ": the child hung and was killed");
         if (status != -1)
             BOOST_TEST((WIFEXITED(status) && told && code == 0),
-                       "round " << round << ": the child said " << int{code}
-                                << ", wait status " << status);
+                       "round " << round << ": the child said " << int{code} << ", wait status "
+                                << status);
     }
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)
@@ -662,8 +662,8 @@ BOOST_AUTO_TEST_CASE(a_large_block_grows_by_moving_its_pages_not_copying_them) {
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     auto [base, length] = pages_of(p - 16, old_size + 16);
     void* const after = static_cast<char*>(base) + length;
-    void* blocker = ::mmap(after, page, PROT_NONE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    void* blocker =
+        ::mmap(after, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (blocker != after && blocker != MAP_FAILED) { // an old kernel, taking it as a hint
         ::munmap(blocker, page);
         blocker = MAP_FAILED;
@@ -688,8 +688,8 @@ BOOST_AUTO_TEST_CASE(a_large_block_grows_by_moving_its_pages_not_copying_them) {
         ::munmap(blocker, page);
     auto [moved_base, moved_length] = pages_of(q - 16, 2 * old_size + 16);
     void* const next = static_cast<char*>(moved_base) + moved_length;
-    void* const free_page = ::mmap(next, page, PROT_NONE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    void* const free_page =
+        ::mmap(next, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (free_page == next) { // the page after the block was free: let the block have it
         ::munmap(free_page, page);
         BOOST_TEST(heap.resize_in_place(q, 2 * old_size + page).has_value());

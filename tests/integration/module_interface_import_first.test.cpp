@@ -10,7 +10,7 @@ import memmgr;
 #if defined(TL_EXPECTED_HPP) || defined(TL_EXPECTED_VERSION_MAJOR)
 #error "tl/expected.hpp's macros leaked through import memmgr"
 #endif
-#if defined(WIN32_LEAN_AND_MEAN) || defined(NOMINMAX) || defined(WINAPI) || defined(min) ||      \
+#if defined(WIN32_LEAN_AND_MEAN) || defined(NOMINMAX) || defined(WINAPI) || defined(min) ||        \
     defined(max) || defined(HeapAlloc) || defined(GetObject) || defined(_WINDOWS_)
 #error "<windows.h>'s macros leaked through import memmgr"
 #endif

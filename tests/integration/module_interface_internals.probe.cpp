@@ -22,40 +22,40 @@ int probe() {
     memmgr::testing::pointer_map<int> map;
     return map.insert_or_assign(&map, 1) ? 0 : 1;
 }
-#elif MEMMGR_PROBE == 1 // :pointer_map
+#elif MEMMGR_PROBE == 1  // :pointer_map
 int probe() {
     memmgr::detail::pointer_map<int> map;
     return map.insert_or_assign(&map, 1) ? 0 : 1;
 }
-#elif MEMMGR_PROBE == 2 // :block_registry
+#elif MEMMGR_PROBE == 2  // :block_registry
 std::size_t probe() {
     return memmgr::detail::block_registry::instance<int>().size();
 }
-#elif MEMMGR_PROBE == 3 // :over_aligned
+#elif MEMMGR_PROBE == 3  // :over_aligned
 void* probe() {
     memmgr::crt_heap heap;
     return memmgr::detail::allocate_aligned_from(heap, 16, 64).value_or(nullptr);
 }
-#elif MEMMGR_PROBE == 4 // :platform
+#elif MEMMGR_PROBE == 4  // :platform
 void* probe() {
     return memmgr::detail::os::heap_process();
 }
-#elif MEMMGR_PROBE == 5 // :system_heap
+#elif MEMMGR_PROBE == 5  // :system_heap
 names_a_template<memmgr::detail::system_heap> probe;
-#elif MEMMGR_PROBE == 6 // :heap_resource's base class
+#elif MEMMGR_PROBE == 6  // :heap_resource's base class
 bool probe(const memmgr::detail::resource_over<memmgr::crt_heap>& resource) {
     return resource.is_equal(resource);
 }
-#elif MEMMGR_PROBE == 7 // :debug_heap's quarantine ring
+#elif MEMMGR_PROBE == 7  // :debug_heap's quarantine ring
 std::size_t probe() {
     memmgr::detail::ring<int> ring(4);
     return ring.size();
 }
-#elif MEMMGR_PROBE == 8 // :debug_heap's registry of live debug heaps
+#elif MEMMGR_PROBE == 8  // :debug_heap's registry of live debug heaps
 bool probe(const void* p) {
     return memmgr::detail::debug_heap_registry::instance().someone_else_owns(nullptr, p);
 }
-#elif MEMMGR_PROBE == 9 // :debug_heap's byte scans
+#elif MEMMGR_PROBE == 9  // :debug_heap's byte scans
 std::size_t probe(const unsigned char* p) {
     return memmgr::detail::first_byte_not(p, 8, 0xFD);
 }

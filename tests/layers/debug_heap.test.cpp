@@ -2,9 +2,9 @@
 // report, checkpoints and their differences, the break hook, walks, and use under the adapters.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory_resource>
@@ -511,10 +511,10 @@ BOOST_AUTO_TEST_CASE(the_byte_scans_find_the_same_byte_as_a_plain_search) {
     int checked = 0;
     for (const std::size_t n : lengths) {
         std::vector<std::size_t> odd{n}; // n: no odd byte
-        for (const std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{7},
-                                     std::size_t{8}, std::size_t{31}, std::size_t{32},
-                                     std::size_t{4095}, std::size_t{4096}, std::size_t{4097},
-                                     std::size_t{8192}, std::size_t{8193}, n / 2, n - 1, n - 2})
+        for (const std::size_t at :
+             {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{31},
+              std::size_t{32}, std::size_t{4095}, std::size_t{4096}, std::size_t{4097},
+              std::size_t{8192}, std::size_t{8193}, n / 2, n - 1, n - 2})
             if (at < n)
                 odd.push_back(at);
         for (const std::size_t at : odd) {
@@ -522,7 +522,9 @@ BOOST_AUTO_TEST_CASE(the_byte_scans_find_the_same_byte_as_a_plain_search) {
             if (at < n)
                 bytes[at] = 0xFC;
             const auto* p = bytes.data();
-            const auto is_odd = [](unsigned char b) { return b != 0xFD; };
+            const auto is_odd = [](unsigned char b) {
+                return b != 0xFD;
+            };
             const auto first = static_cast<std::size_t>(std::find_if(p, p + n, is_odd) - p);
             const auto from_end = std::find_if(std::make_reverse_iterator(p + n),
                                                std::make_reverse_iterator(p), is_odd);

@@ -1,5 +1,5 @@
-// memmgr:stack_buffer on both legs: N bytes inline first, then the heap (_malloca's idea); zero-byte
-// blocks, spills, and a heap's failure as a heap_error.
+// memmgr:stack_buffer on both legs: N bytes inline first, then the heap (_malloca's idea);
+// zero-byte blocks, spills, and a heap's failure as a heap_error.
 #include <boost/test/unit_test.hpp>
 
 #include <cstddef>
@@ -65,7 +65,8 @@ BOOST_AUTO_TEST_CASE(a_stack_buffer_serves_inline_first_then_the_heap) {
         BOOST_TEST(!scratch.on_stack(c));
         BOOST_TEST(spill.live_blocks() == 1u);
         BOOST_TEST(scratch.spilled_blocks() == 1u);
-        void* d = scratch.allocate(300, 4096); // over-aligned and too big for what is left: the heap
+        void* d =
+            scratch.allocate(300, 4096); // over-aligned and too big for what is left: the heap
         BOOST_TEST(aligned(d, 4096));
         scratch.deallocate(c, 320, 16);
         BOOST_TEST(spill.live_blocks() == 1u);

@@ -534,7 +534,9 @@ BOOST_AUTO_TEST_CASE(a_foreign_bstr_reaches_the_deallocation_handler_on_posix) {
             });
         alignas(8) unsigned char fake[16] = {0, 0, 0, 0, 2, 0, 0, 0, 'x', 0, 0, 0};
         auto* raw = reinterpret_cast<olechar*>(fake + 8);
-        { bstr wrong = bstr::adopt(raw); }
+        {
+            bstr wrong = bstr::adopt(raw);
+        }
         memmgr::set_deallocation_error_handler(previous);
         BOOST_TEST(seen == errc::foreign_block);
         BOOST_TEST((seen_at == static_cast<void*>(raw)));
