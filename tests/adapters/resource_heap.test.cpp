@@ -1,0 +1,78 @@
+// memmgr:resource_heap on both legs: any std::pmr::memory_resource behind the memmgr interfaces.
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <forward_list>
+#include <list>
+#include <map>
+#include <memory>
+#include <memory_resource>
+#include <numeric>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <range/v3/range/conversion.hpp>
+#include <range/v3/view/iota.hpp>
+#include <range/v3/view/transform.hpp>
+
+#include "support/blocks.hpp"
+
+import memmgr;
+
+#include "support/checking_heap.hpp"
+#include "support/containers.hpp"
+
+using memmgr::errc;
+using memmgr::heap_allocator;
+using memmgr::heap_resource;
+using namespace memmgr_test;
+
+BOOST_AUTO_TEST_SUITE(resource_heap_tests)
+
+// --- resource_heap
+// -----------------------------------------------------------------------------------
+
+static_assert(memmgr::heap<memmgr::resource_heap>);
+
+BOOST_AUTO_TEST_CASE(a_std_pool_stands_behind_the_memmgr_interfaces) {
+    std::pmr::unsynchronized_pool_resource pool;
+    memmgr::memory_manager_for<memmgr::resource_heap> mm(&pool);
+    memmgr::memory_manager& manager = mm;
+
+    auto p = manager.allocate(100);
+    BOOST_REQUIRE(p);
+    BOOST_TEST(aligned(*p, 16));
+    BOOST_TEST(manager.size(*p).value() == 100u); // exact: kept in the block's header
+    fill(*p, 100, 6);
+    auto q = manager.reallocate(*p, 3000);
+    BOOST_REQUIRE(q);
+    BOOST_TEST(filled(*q, 100, 6));
+    BOOST_TEST(manager.size(*q).value() == 3000u);
+    auto zero = manager.reallocate(*q, 0);
+    BOOST_REQUIRE(zero);
+    BOOST_TEST(manager.size(*zero).value() == 0u);
+    BOOST_TEST(manager.free(*zero).has_value());
+    BOOST_TEST(fails_with(manager.allocate(SIZE_MAX), errc::size_overflow));
+    BOOST_TEST(fails_with(manager.size(nullptr), errc::null_pointer));
+
+    // A resource that runs dry reads as out_of_memory, never an exception through noexcept.
+    std::byte buffer[256];
+    std::pmr::monotonic_buffer_resource small(buffer, sizeof buffer,
+                                              std::pmr::null_memory_resource());
+    memmgr::resource_heap dry(&small);
+    auto first = dry.allocate(100);
+    BOOST_TEST(first.has_value());
+    BOOST_TEST(fails_with(dry.allocate(1000), errc::out_of_memory));
+    BOOST_TEST((memmgr::resource_heap(&pool) == memmgr::resource_heap(&pool)));
+    BOOST_TEST(!(memmgr::resource_heap(&pool) == dry));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
