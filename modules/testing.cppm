@@ -10,7 +10,7 @@ export module memmgr:testing;
 import :concepts;
 import :pointer_map;
 import :over_aligned;
-import :sys_string;
+import :platform;
 import :debug_heap;
 
 export namespace memmgr::testing {
@@ -41,14 +41,14 @@ template <heap H>
 /// POSIX only: the live blocks of the process heap under com_heap, local_heap, global_heap and
 /// every BSTR, for leak checks.
 [[nodiscard]] inline std::size_t process_heap_blocks_in_use() noexcept {
-    return detail::process_heap_blocks_in_use();
+    return detail::os::process_heap_blocks_in_use();
 }
 
 /// POSIX only, for failure sweeps: after `successes` more allocations of that process heap, every
 /// one fails with errc::out_of_memory until this is called again; SIZE_MAX lifts it.
 /// Process-wide: meant for a single-threaded test.
 inline void process_heap_fail_after(std::size_t successes) noexcept {
-    detail::process_heap_fail_after(successes);
+    detail::os::process_heap_fail_after(successes);
 }
 #endif
 

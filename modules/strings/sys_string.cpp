@@ -81,14 +81,4 @@ std::uint32_t sys_string_byte_len(const olechar* bstr) noexcept {
     return bstr == nullptr ? 0 : detail::os::bstr_byte_length(bstr);
 }
 
-#ifndef _WIN32
-std::size_t detail::process_heap_blocks_in_use() noexcept {
-    return os::process_heap_blocks_in_use();
-}
-
-void detail::process_heap_fail_after(std::size_t successes) noexcept {
-    os::process_heap_fail_after(successes);
-}
-#endif
-
 } // namespace memmgr

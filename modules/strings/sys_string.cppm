@@ -83,16 +83,4 @@ namespace memmgr::detail {
     return n;
 }
 
-#ifndef _WIN32
-/// Test hook (POSIX only, reached through memmgr::testing): the live blocks of the process heap
-/// under com_heap, local_heap, global_heap and every BSTR, for leak checks.
-[[nodiscard]] std::size_t process_heap_blocks_in_use() noexcept;
-/// Test hook (POSIX only, reached through memmgr::testing), for failure sweeps: after `successes`
-/// more allocations of that process heap (blocks of com_heap, local_heap, global_heap, and BSTRs),
-/// every one fails with errc::out_of_memory, until this is called again; SIZE_MAX lifts it.
-/// Process-wide: meant for a single-threaded test. On Windows an IMallocSpy whose PreAlloc
-/// returns 0 does the same.
-void process_heap_fail_after(std::size_t successes) noexcept;
-#endif
-
 } // namespace memmgr::detail
