@@ -544,6 +544,10 @@ int count_instructions(std::string_view spec) {
     } else if (backend == "heap_allocator") {
         allocator_backend<memmgr::win32_heap> b{{arena}};
         churn_steps(b, steps);
+    } else if (backend == "debug_heap") {
+        memmgr::debug_heap<memmgr::win32_heap&> debug{memmgr::debug_options{}, arena};
+        direct<memmgr::debug_heap<memmgr::win32_heap&>> b{debug};
+        churn_steps(b, steps);
     } else {
         std::fprintf(stderr, "unknown backend for --instructions: %.*s\n",
                      static_cast<int>(backend.size()), backend.data());
@@ -556,7 +560,8 @@ int count_instructions(std::string_view spec) {
 
 int main(int argc, char** argv) {
     // --memory=<backend>: the memory figure for one backend, in this process alone.
-    // --instructions=<direct|heap_resource|heap_allocator>:<steps>: a workload for callgrind.
+    // --instructions=<direct|heap_resource|heap_allocator|debug_heap>:<steps>: a workload for
+    // callgrind (debug_heap: debug_heap<win32_heap&> with the default options, called directly).
     // --rss-after-free=<glibc_malloc|win32_heap>: resident memory after a peak and its frees.
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg(argv[i]);

@@ -116,6 +116,15 @@ def figures(medians, folder):
                 ratio = per_op[adapter] / per_op["direct"]
                 row(f"adapter instructions, {adapter} / direct (callgrind)", "≤ 1.05×",
                     f"{per_op[adapter]:.0f} / {per_op['direct']:.0f} per op = {ratio:.3f}×", ratio <= 1.05)
+        if "debug_heap" in per_op and "direct" in per_op:
+            ratio = per_op["debug_heap"] / per_op["direct"]
+            row("debug_heap instructions, debug_heap<win32_heap&> / direct (callgrind)", "≤ 3×",
+                f"{per_op['debug_heap']:.0f} / {per_op['direct']:.0f} per op = {ratio:.2f}×", ratio <= 3)
+    for w in ("churn_random", "churn_lifo"):
+        r = medians.get(w, {})
+        if "win32_heap" in r and "debug_heap_win32_heap" in r:
+            ratio = r["debug_heap_win32_heap"] / r["win32_heap"]
+            row(f"debug_heap time, debug_heap_win32_heap / win32_heap ({w})", "≤ 3×", f"{ratio:.2f}×", ratio <= 3)
     for w in ("churn_random", "churn_lifo"):
         r = medians.get(w, {})
         for heap in ("win32_heap", "win32_heap_no_serialize"):

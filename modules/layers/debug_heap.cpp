@@ -1,6 +1,6 @@
-// memmgr:debug_heap's bodies that are neither templates nor inline: the byte scans, the registry
-// of live debug heaps, and the texts (describe, the leak report). Editing one rebuilds this unit
-// alone, not every importer of memmgr.
+// memmgr:debug_heap's bodies that are neither templates nor inline: the byte scans and the texts
+// (describe, the leak report); the books every debug_heap keeps are in debug_ledger.cpp. Editing
+// one rebuilds this unit alone, not every importer of memmgr.
 module;
 #include <algorithm>
 #include <bit>
@@ -9,7 +9,6 @@ module;
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <ostream>
 #include <source_location>
 #include <string>
@@ -120,29 +119,6 @@ MEMMGR_DATA_SCAN std::size_t last_byte_not(const unsigned char* p, std::size_t n
         end -= scan_chunk; // [end - scan_chunk - 1, end) all equal p[end - 1]
     const std::size_t at = last_word_not(p, end, v);
     return at == end ? n : at;
-}
-
-// --- the registry of live debug heaps ----------------------------------------------------------
-
-debug_heap_registry& debug_heap_registry::instance() noexcept {
-    static debug_heap_registry* const r = new debug_heap_registry;
-    return *r;
-}
-
-void debug_heap_registry::add(const member* m) {
-    std::lock_guard lock(mutex_);
-    members_.push_back(m);
-}
-
-void debug_heap_registry::remove(const member* m) noexcept {
-    std::lock_guard lock(mutex_);
-    std::erase(members_, m);
-}
-
-bool debug_heap_registry::someone_else_owns(const member* self, const void* p) const noexcept {
-    std::lock_guard lock(mutex_);
-    return std::ranges::any_of(members_,
-                               [&](const member* m) { return m != self && m->has_live_block(p); });
 }
 
 } // namespace memmgr::detail

@@ -46,14 +46,13 @@ names_a_template<memmgr::detail::system_heap> probe;
 bool probe(const memmgr::detail::resource_over<memmgr::crt_heap>& resource) {
     return resource.is_equal(resource);
 }
-#elif MEMMGR_PROBE == 7  // :debug_heap's quarantine ring
-std::size_t probe() {
-    memmgr::detail::ring<int> ring(4);
-    return ring.size();
+#elif MEMMGR_PROBE == 7  // :debug_heap's books, the non-template part of every debug_heap
+std::size_t probe(const memmgr::detail::debug_ledger& ledger) {
+    return ledger.checkpoint().next_request;
 }
-#elif MEMMGR_PROBE == 8  // :debug_heap's registry of live debug heaps
-bool probe(const void* p) {
-    return memmgr::detail::debug_heap_registry::instance().someone_else_owns(nullptr, p);
+#elif MEMMGR_PROBE == 8  // :debug_heap's view of the heap beneath it
+std::size_t probe() {
+    return sizeof(memmgr::detail::debug_base_ops);
 }
 #elif MEMMGR_PROBE == 9  // :debug_heap's byte scans
 std::size_t probe(const unsigned char* p) {

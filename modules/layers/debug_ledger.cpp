@@ -1,0 +1,639 @@
+// memmgr:debug_heap's books (detail::debug_ledger): the block layout and its seal, the live and
+// recently freed blocks, the quarantine, the counts, the problem handler and the registry of live
+// debug heaps. Every debug_heap<H> forwards here, so this is compiled once, not in every importer.
+module;
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <source_location>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../core/light_lock.hpp"
+
+module memmgr;
+
+import :debug_heap;
+import :pointer_map;
+
+namespace memmgr::detail {
+
+// A FIFO of at most `capacity` items, whose storage grows as items come (a debug_heap that frees
+// little never pays for its 4096 remembered frees). Not std::deque: with <deque> in a module's
+// global fragment, an importer that includes <deque> after `import memmgr;` fails to compile
+// (docs/toolchain.md); here it would be harmless, but the ring is small.
+template <class T>
+class ring {
+public:
+    explicit ring(std::size_t capacity) noexcept : capacity_(capacity) {}
+    [[nodiscard]] std::size_t size() const noexcept { return count_; }
+    [[nodiscard]] bool full() const noexcept { return count_ == capacity_; }
+    /// \effects makes room for every item at once. \throws std::bad_alloc.
+    void reserve_all() { grow_to(capacity_); }
+    /// \effects appends v; the ring must not be full. \returns false, with nothing changed, if
+    /// its storage could not grow.
+    [[nodiscard]] bool push(const T& v) noexcept {
+        if (count_ == slots_.size()) {
+            try {
+                grow_to(std::min(capacity_, std::max<std::size_t>(16, 2 * slots_.size())));
+            } catch (const std::bad_alloc&) {
+                return false;
+            }
+        }
+        slots_[(head_ + count_) % slots_.size()] = v;
+        ++count_;
+        return true;
+    }
+    /// \returns the oldest item, removed.
+    T pop() noexcept {
+        T v = slots_[head_];
+        head_ = (head_ + 1) % slots_.size();
+        --count_;
+        return v;
+    }
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < count_; ++i)
+            f(slots_[(head_ + i) % slots_.size()]);
+    }
+
+private:
+    // New storage holds the items in order from its start.
+    void grow_to(std::size_t n) {
+        if (n <= slots_.size())
+            return;
+        std::vector<T> more(n);
+        for (std::size_t i = 0; i < count_; ++i)
+            more[i] = slots_[(head_ + i) % slots_.size()];
+        slots_.swap(more);
+        head_ = 0;
+    }
+
+    std::vector<T> slots_;
+    std::size_t capacity_;
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+};
+
+// Every live debug_heap, so that a pointer refused by one can be recognised as another's.
+class debug_heap_registry {
+public:
+    struct member {
+        virtual bool has_live_block(const void* p) const noexcept = 0;
+
+    protected:
+        ~member() = default;
+    };
+    // The one registry, never destroyed: debug heaps with static storage duration may outlive
+    // any other object.
+    static debug_heap_registry& instance() noexcept {
+        static debug_heap_registry* const r = new debug_heap_registry;
+        return *r;
+    }
+    // \throws std::bad_alloc.
+    void add(const member* m) {
+        std::lock_guard lock(mutex_);
+        members_.push_back(m);
+    }
+    void remove(const member* m) noexcept {
+        std::lock_guard lock(mutex_);
+        std::erase(members_, m);
+    }
+    // \returns whether a live debug heap other than self has the live block p.
+    [[nodiscard]] bool someone_else_owns(const member* self, const void* p) const noexcept {
+        std::lock_guard lock(mutex_);
+        return std::ranges::any_of(
+            members_, [&](const member* m) { return m != self && m->has_live_block(p); });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<const member*> members_;
+};
+
+namespace {
+
+// In front of every block (then the front guard bytes). An underrun longer than those bytes
+// reaches it: the seal, over its fields and the block's address, tells before any field is
+// trusted (a damaged header is reported as an overrun before the block, and its block is never
+// read, filled or freed through it).
+struct block_header {
+    std::uint64_t request;
+    std::size_t size;
+    std::source_location where;
+    block_type type;
+    std::uint64_t seal;
+};
+
+// \returns whether [p, p + n) is all v. Guards are a few bytes: up to 16 are compared here, inline,
+// in two (possibly overlapping) loads; a longer run goes to the word scans.
+template <class Word>
+bool ends_are(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
+    Word first;
+    Word last;
+    std::memcpy(&first, p, sizeof(Word));
+    std::memcpy(&last, p + n - sizeof(Word), sizeof(Word));
+    const Word pattern = static_cast<Word>(static_cast<Word>(~Word{0}) / 0xFF * v);
+    return ((first ^ pattern) | (last ^ pattern)) == 0;
+}
+bool all_bytes(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
+    if (n >= 8 && n <= 16)
+        return ends_are<std::uint64_t>(p, n, v);
+    if (n >= 4 && n < 8)
+        return ends_are<std::uint32_t>(p, n, v);
+    if (n < 4) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (p[i] != v)
+                return false;
+        return true;
+    }
+    return first_byte_not(p, n, v) == n;
+}
+
+constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
+    return (n + a - 1) / a * a;
+}
+
+// Frees remembered for double-free reports: the last 4096, or every quarantined block if the
+// quarantine is longer (a quarantined block's double free always says double_free). They are only
+// searched when a free is refused, so the hot path only appends to their ring.
+constexpr std::size_t remembered_frees = 4096;
+
+} // namespace
+
+struct debug_ledger::books final : debug_heap_registry::member {
+    books(const debug_options& o, std::size_t alignment, const debug_base_ops& ops)
+        : options(o), base(ops), quarantine(o.quarantine + 1),
+          recent_frees(std::max(remembered_frees, o.quarantine + 1)) {
+        front = round_up(sizeof(block_header) + options.guard_size, alignment);
+        quarantine.reserve_all(); // so that a free is never refused the quarantine
+    }
+
+    // --- layout and seal ---------------------------------------------------------------------
+
+    void* raw_of(const void* p) const noexcept {
+        return const_cast<char*>(static_cast<const char*>(p)) - front;
+    }
+    block_header* header_of(const void* p) const noexcept {
+        return static_cast<block_header*>(raw_of(p));
+    }
+    std::uint64_t seal_of(const void* p, const block_header& h) const noexcept {
+        std::uint64_t x = cookie ^ reinterpret_cast<std::uintptr_t>(p);
+        auto mix = [&x](std::uint64_t v) {
+            x = (x ^ v) * 0x9E3779B97F4A7C15u;
+            x ^= x >> 29;
+        };
+        mix(h.request);
+        mix(h.size);
+        mix(static_cast<std::uint64_t>(h.type));
+        // The location a word at a time (one word with libstdc++ and libc++, three with MSVC).
+        std::array<std::uint64_t, (sizeof(std::source_location) + 7) / 8> where{};
+        std::memcpy(where.data(), &h.where, sizeof(std::source_location));
+        for (std::uint64_t w : where)
+            mix(w);
+        return x;
+    }
+    bool sound(const void* p, const block_header& h) const noexcept {
+        return h.seal == seal_of(p, h);
+    }
+
+    // --- the table of blocks -----------------------------------------------------------------
+
+    bool is_live(const void* p) const noexcept { return blocks.contains(p); }
+    template <class F>
+    void for_each_live(F&& f) const {
+        blocks.for_each([&](const void* p, bool) { f(p, *header_of(p)); });
+    }
+    bool has_live_block(const void* p) const noexcept override {
+        std::lock_guard lock(mutex);
+        return is_live(p);
+    }
+
+    // p, live until now, is remembered as freed (not if the ring cannot grow: a later double free
+    // of it then reads as foreign_block instead of double_free).
+    void remember_freed(const void* p) noexcept {
+        if (recent_frees.full())
+            (void)recent_frees.pop();
+        (void)recent_frees.push(p);
+    }
+    // \returns whether p, not live, is among the remembered frees.
+    bool freed_lately(const void* p) const noexcept {
+        bool found = false;
+        recent_frees.for_each([&](const void* q) { found = found || q == p; });
+        return found;
+    }
+
+    // --- problems -----------------------------------------------------------------------------
+
+    // A problem with block p, with its header's details when the header is intact (only the
+    // address otherwise).
+    debug_problem problem_with(debug_problem_kind kind, const void* p, const block_header& h,
+                               std::size_t offset) const noexcept {
+        if (!sound(p, h))
+            return {kind, p, 0, 0, block_type::normal, {}, offset};
+        return {kind, p, h.size, h.request, h.type, h.where, offset};
+    }
+    // What is reported for a block whose header is damaged: only its address is known.
+    debug_problem damaged_header(const void* p) const noexcept {
+        return {debug_problem_kind::overrun_before, p, 0, 0, block_type::normal, {},
+                front - sizeof(block_header) + 1};
+    }
+
+    // The guards of a block whose header is known to be sound.
+    bool sound_guards_intact(const void* p, const block_header& h) const noexcept {
+        const auto* bytes = static_cast<const unsigned char*>(p);
+        const std::size_t gap = front - sizeof(block_header);
+        return all_bytes(bytes - gap, gap, options.guard_fill) &&
+               all_bytes(bytes + h.size, options.guard_size, options.guard_fill);
+    }
+    void check_sound_guards(const void* p, const block_header& h,
+                            std::vector<debug_problem>& found) const {
+        if (sound_guards_intact(p, h))
+            return;
+        const auto* bytes = static_cast<const unsigned char*>(p);
+        // Before the block, the byte nearest to it is reported: offset 1 is the byte just before.
+        const std::size_t gap = front - sizeof(block_header);
+        if (const std::size_t at = last_byte_not(bytes - gap, gap, options.guard_fill); at != gap)
+            found.push_back({debug_problem_kind::overrun_before, p, h.size, h.request, h.type,
+                             h.where, gap - at});
+        if (const std::size_t at =
+                first_byte_not(bytes + h.size, options.guard_size, options.guard_fill);
+            at != options.guard_size)
+            found.push_back(
+                {debug_problem_kind::overrun_after, p, h.size, h.request, h.type, h.where, at});
+    }
+    void check_guards(const void* p, const block_header& h,
+                      std::vector<debug_problem>& found) const {
+        if (!sound(p, h))
+            return found.push_back(damaged_header(p));
+        check_sound_guards(p, h, found);
+    }
+    void check_quarantined(const void* p, std::vector<debug_problem>& found) const {
+        const block_header& h = *header_of(p);
+        if (!sound(p, h))
+            return found.push_back(damaged_header(p));
+        const auto* bytes = static_cast<const unsigned char*>(p);
+        if (const std::size_t at = first_byte_not(bytes, h.size, options.freed_fill); at != h.size)
+            return found.push_back({debug_problem_kind::written_after_free, p, h.size, h.request,
+                                    h.type, h.where, at});
+        check_sound_guards(p, h, found);
+    }
+
+    // What check() reports and validate() counts: each live block's guards, each quarantined
+    // block's fill, then the heap beneath where it can validate itself.
+    std::vector<debug_problem> problems() const {
+        std::vector<debug_problem> found;
+        std::lock_guard lock(mutex);
+        for_each_live([&](const void* p, const block_header& h) { check_guards(p, h, found); });
+        quarantine.for_each([&](const void* p) { check_quarantined(p, found); });
+        if (base.validate != nullptr && !base.validate(base.heap))
+            found.push_back(
+                {debug_problem_kind::base_heap_corrupt, nullptr, 0, 0, block_type::normal, {}, 0});
+        return found;
+    }
+
+    void report(const std::vector<debug_problem>& found) const {
+        if (found.empty())
+            return;
+        debug_problem_handler h;
+        {
+            std::lock_guard lock(mutex);
+            h = handler;
+        }
+        for (const debug_problem& p : found)
+            h(p);
+    }
+
+    // A free of p, which is not a live block: a problem to report, and its errc.
+    result<void> refuse(void* p) noexcept {
+        debug_problem problem{
+            debug_problem_kind::foreign_block, p, 0, 0, block_type::normal, {}, 0};
+        errc why = errc::foreign_block;
+        {
+            std::lock_guard lock(mutex);
+            if (freed_lately(p)) {
+                problem.kind = debug_problem_kind::double_free;
+                why = errc::double_free;
+                bool quarantined = false;
+                quarantine.for_each([&](const void* q) { quarantined = quarantined || q == p; });
+                if (quarantined) // its header is still ours to read
+                    problem = problem_with(debug_problem_kind::double_free, p, *header_of(p), 0);
+            }
+        }
+        if (why == errc::foreign_block &&
+            debug_heap_registry::instance().someone_else_owns(this, p))
+            problem.kind = debug_problem_kind::wrong_heap;
+        report(std::vector<debug_problem>{problem});
+        return fail(why);
+    }
+
+    // Gives p's block back to the heap beneath; a refusal is a problem to report (the caller
+    // holds the lock and reports `found` after releasing it).
+    result<void> release(const void* p, std::vector<debug_problem>& found) {
+        const block_header h = *header_of(p); // read before the block goes
+        auto freed = base.free(base.heap, raw_of(p));
+        if (!freed)
+            found.push_back(problem_with(debug_problem_kind::base_refused_free, p, h, 0));
+        return freed;
+    }
+
+    // free(p): \returns whether p was a live block (it no longer is) and how freeing it went.
+    std::pair<bool, result<void>> retire(void* p) noexcept {
+        std::unique_lock lock(mutex);
+        if (!is_live(p)) {
+            lock.unlock();
+            return {false, refuse(p)};
+        }
+        const block_header& h = *header_of(p);
+        std::vector<debug_problem> found;
+        if (!sound(p, h)) { // its size and the rest are unknown: the block stays as it is
+            lock.unlock();
+            found.push_back(damaged_header(p));
+            report(found);
+            return {true, fail(errc::heap_corrupt)};
+        }
+        check_sound_guards(p, h, found);
+        blocks.erase(p);
+        account(h.type, -static_cast<std::ptrdiff_t>(h.size), -1);
+        std::memset(p, options.freed_fill, h.size);
+        remember_freed(p);
+        result<void> freed;
+        if (options.quarantine > 0) {
+            (void)quarantine.push(p); // its room was made by the constructor
+            if (quarantine.size() > options.quarantine) {
+                const void* oldest = quarantine.pop();
+                check_quarantined(oldest, found);
+                (void)release(oldest, found);
+            }
+        } else {
+            freed = release(p, found);
+        }
+        const bool due = tick();
+        lock.unlock();
+        report(found);
+        if (due)
+            (void)check();
+        return {true, freed};
+    }
+
+    std::size_t check() {
+        const std::vector<debug_problem> found = problems();
+        report(found);
+        return found.size();
+    }
+
+    void account(block_type type, std::ptrdiff_t bytes, std::ptrdiff_t count) noexcept {
+        const auto t = static_cast<std::size_t>(type);
+        counts.bytes[t] =
+            static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts.bytes[t]) + bytes);
+        counts.blocks[t] =
+            static_cast<std::size_t>(static_cast<std::ptrdiff_t>(counts.blocks[t]) + count);
+        in_use = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(in_use) + bytes);
+        counts.peak_bytes = std::max(counts.peak_bytes, in_use);
+    }
+
+    bool tick() noexcept {
+        return options.check_every != 0 && ++operations % options.check_every == 0;
+    }
+
+    debug_options options;
+    debug_base_ops base;
+    std::size_t front = 0;
+    // Mixed into every header's seal: a header copied from another debug_heap does not pass.
+    std::uint64_t cookie = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
+    mutable light_lock mutex;
+    pointer_map<bool> blocks; // the live blocks
+    ring<const void*> quarantine;
+    ring<const void*> recent_frees;
+    debug_checkpoint counts;
+    std::size_t in_use = 0;
+    std::uint64_t next_request = 1;
+    std::uint64_t operations = 0;
+    std::uint64_t break_request = 0;
+    std::function<void(std::uint64_t)> break_hook;
+    debug_problem_handler handler = &abort_on_debug_problem;
+};
+
+namespace {
+
+// Options whose sizes the layout arithmetic can hold (a guard of SIZE_MAX bytes would wrap it,
+// a quarantine of SIZE_MAX blocks would make a ring of none).
+const debug_options& checked(const debug_options& o, std::string_view heap_name) {
+    if (o.guard_size > max_alignment)
+        throw heap_error(heap_name, o.guard_size, errc::size_overflow);
+    if (o.quarantine > max_quarantine)
+        throw heap_error(heap_name, o.quarantine, errc::size_overflow);
+    return o;
+}
+
+} // namespace
+
+debug_ledger::debug_ledger(const debug_options& options, std::string_view heap_name,
+                           std::size_t alignment, const debug_base_ops& base)
+    : books_(std::make_unique<books>(checked(options, heap_name), alignment, base)) {
+    debug_heap_registry::instance().add(books_.get());
+}
+
+debug_ledger::~debug_ledger() {
+    books& b = *books_;
+    debug_heap_registry::instance().remove(&b);
+    if (b.options.report_leaks_on_destruction)
+        std::fputs(leak_report(blocks_since(0)).c_str(), stderr);
+    b.for_each_live(
+        [&](const void* p, const block_header&) { (void)b.base.free(b.base.heap, b.raw_of(p)); });
+    b.quarantine.for_each([&](const void* p) { (void)b.base.free(b.base.heap, b.raw_of(p)); });
+}
+
+result<void*> debug_ledger::allocate(std::size_t n, block_type type,
+                                     const std::source_location& where) noexcept {
+    books& b = *books_;
+    if (n > max_request_size - b.front - b.options.guard_size)
+        return fail(errc::size_overflow);
+    std::unique_lock lock(b.mutex);
+    auto raw = b.base.allocate(b.base.heap, b.front + n + b.options.guard_size);
+    if (!raw)
+        return fail(raw.error());
+    const std::uint64_t request = b.next_request++;
+    auto* h = static_cast<block_header*>(*raw);
+    auto* bytes = static_cast<unsigned char*>(*raw);
+    *h = block_header{request, n, where, type, 0};
+    h->seal = b.seal_of(bytes + b.front, *h);
+    std::memset(bytes + sizeof(block_header), b.options.guard_fill, b.front - sizeof(block_header));
+    std::memset(bytes + b.front, b.options.allocated_fill, n);
+    std::memset(bytes + b.front + n, b.options.guard_fill, b.options.guard_size);
+    void* p = bytes + b.front;
+    if (!b.blocks.insert_or_assign(p, true)) {
+        (void)b.base.free(b.base.heap, *raw);
+        return fail(errc::out_of_memory);
+    }
+    b.account(type, static_cast<std::ptrdiff_t>(n), 1);
+    std::function<void(std::uint64_t)> hook;
+    if (request == b.break_request)
+        hook = b.break_hook;
+    const bool due = b.tick();
+    lock.unlock();
+    if (hook)
+        hook(request);
+    if (due)
+        (void)b.check();
+    return p;
+}
+
+result<void> debug_ledger::free(void* p) noexcept {
+    if (p == nullptr)
+        return {};
+    return books_->retire(p).second;
+}
+
+result<std::size_t> debug_ledger::size(const void* p) const noexcept {
+    const books& b = *books_;
+    if (p == nullptr)
+        return fail(errc::null_pointer);
+    std::lock_guard lock(b.mutex);
+    if (!b.is_live(p))
+        return fail(errc::foreign_block);
+    const block_header& h = *b.header_of(p);
+    if (!b.sound(p, h))
+        return fail(errc::heap_corrupt);
+    return h.size;
+}
+
+result<void*> debug_ledger::reallocate(void* p, std::size_t n,
+                                       const std::source_location& where) noexcept {
+    books& b = *books_;
+    if (p == nullptr)
+        return allocate(n, block_type::normal, where);
+    block_type type;
+    std::size_t old;
+    {
+        std::lock_guard lock(b.mutex);
+        if (!b.is_live(p))
+            return fail(errc::foreign_block);
+        const block_header& h = *b.header_of(p);
+        if (!b.sound(p, h))
+            return fail(errc::heap_corrupt);
+        type = h.type;
+        old = h.size;
+    }
+    return allocate(n, type, where).and_then([&](void* q) -> result<void*> {
+        std::memcpy(q, p, std::min(old, n));
+        // p gone meanwhile (freed by another thread): p is not ours to move after all. A
+        // refusal of the heap beneath went to the handler; q holds the contents.
+        if (auto [was_live, freed] = b.retire(p); !was_live) {
+            (void)free(q);
+            return fail(freed.error());
+        }
+        return q;
+    });
+}
+
+std::size_t debug_ledger::check() {
+    return books_->check();
+}
+
+result<void> debug_ledger::validate() const noexcept {
+    try {
+        if (!books_->problems().empty())
+            return fail(errc::heap_corrupt);
+        return {};
+    } catch (const std::bad_alloc&) {
+        return fail(errc::out_of_memory);
+    }
+}
+
+result<void> debug_ledger::validate(const void* p) const noexcept {
+    const books& b = *books_;
+    if (p == nullptr)
+        return fail(errc::null_pointer);
+    std::lock_guard lock(b.mutex);
+    if (!b.is_live(p))
+        return fail(errc::foreign_block);
+    const block_header& h = *b.header_of(p);
+    if (!b.sound(p, h) || !b.sound_guards_intact(p, h))
+        return fail(errc::heap_corrupt);
+    return {};
+}
+
+bool debug_ledger::owns(const void* p) const noexcept {
+    return books_->has_live_block(p);
+}
+
+void debug_ledger::set_problem_handler(debug_problem_handler handler) {
+    std::lock_guard lock(books_->mutex);
+    books_->handler = handler ? std::move(handler) : debug_problem_handler(&abort_on_debug_problem);
+}
+
+void debug_ledger::break_on_request(std::uint64_t request,
+                                    std::function<void(std::uint64_t)> hook) {
+    std::lock_guard lock(books_->mutex);
+    books_->break_request = request;
+    books_->break_hook = std::move(hook);
+}
+
+std::vector<debug_block> debug_ledger::blocks_since(std::uint64_t first) const {
+    const books& b = *books_;
+    std::vector<debug_block> found;
+    std::lock_guard lock(b.mutex);
+    b.for_each_live([&](const void* p, const block_header& h) {
+        if (!b.sound(p, h)) { // reported as damaged already; listed, with what is known
+            found.push_back(debug_block{p, 0, 0, block_type::normal, {}, {}});
+            return;
+        }
+        if (h.request < first || h.type == block_type::ignore)
+            return;
+        debug_block block{p, h.size, h.request, h.type, h.where, {}};
+        std::memcpy(block.first_bytes.data(), p, std::min(h.size, block.first_bytes.size()));
+        found.push_back(block);
+    });
+    std::ranges::sort(found, {}, &debug_block::request);
+    return found;
+}
+
+debug_checkpoint debug_ledger::checkpoint() const {
+    std::lock_guard lock(books_->mutex);
+    debug_checkpoint c = books_->counts;
+    c.next_request = books_->next_request;
+    return c;
+}
+
+result<std::vector<heap_entry>> debug_ledger::walk() const noexcept {
+    const books& b = *books_;
+    try {
+        std::vector<heap_entry> entries;
+        std::lock_guard lock(b.mutex); // the heap beneath is walked under it too
+        const std::size_t overhead = b.front + b.options.guard_size;
+        b.for_each_live([&](const void* p, const block_header& h) {
+            entries.push_back({const_cast<void*>(p), b.sound(p, h) ? h.size : 0, overhead, true});
+        });
+        b.quarantine.for_each([&](const void* p) {
+            const block_header& h = *b.header_of(p);
+            entries.push_back({const_cast<void*>(p), b.sound(p, h) ? h.size : 0, overhead, false});
+        });
+        if (b.base.walk != nullptr) {
+            auto below = b.base.walk(b.base.heap);
+            if (!below)
+                return fail(below.error());
+            for (const heap_entry& e : *below)
+                if (!e.in_use)
+                    entries.push_back(e);
+        }
+        std::ranges::sort(entries, {}, &heap_entry::address);
+        return entries;
+    } catch (...) {
+        return fail(errc::out_of_memory);
+    }
+}
+
+const debug_options& debug_ledger::options() const noexcept {
+    return books_->options;
+}
+
+} // namespace memmgr::detail
