@@ -77,6 +77,7 @@ void private_heap::destroy(private_heap* heap) noexcept {
         return;
     if (h.cfg.serialize)
         h.delist_for_fork();
+    h.release_pages();
     h.unmap_larges();
     std::size_t own_length = 0;
     for (std::size_t i = 0; i < h.segments.count; ++i) {
@@ -129,7 +130,10 @@ status private_heap::size(const void* p, std::size_t& out) const noexcept {
     impl::found f;
     if (const status st = h.locate(p, f); st != status::ok)
         return h.noted(st);
-    out = f.is_large ? h.larges.data[f.large_index].requested : capacity(f.h) - f.h->slack;
+    if (f.page)
+        out = f.page->block + 1 - f.page->states[f.page_index];
+    else
+        out = f.is_large ? h.larges.data[f.large_index].requested : capacity(f.h) - f.h->slack;
     return status::ok;
 }
 

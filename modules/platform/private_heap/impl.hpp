@@ -6,6 +6,7 @@
 #include "../private_heap.hpp"
 #include "layout.hpp"
 #include "os.hpp"
+#include "pages.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,9 @@ struct private_heap::impl : private_heap {
     // own lock (forks()). First in the object, with the lock: farthest from the first block.
     impl* fork_next = nullptr;
     impl* fork_prev = nullptr;
+    // The small-block pages (pages.hpp): mapped at the first small allocation of a growable heap;
+    // nullptr before, and always for a fixed heap, whose small blocks stay in its segments.
+    page_directory* pages = nullptr;
     heap_config cfg{};
     bool is_process = false;
     std::size_t page = 4096;
@@ -385,7 +389,12 @@ struct private_heap::impl : private_heap {
 
     /// allocate(): the front end first, inline; then the bins.
     [[gnu::always_inline]] void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
-        if (n <= cache_max_request && !zero) {
+        if (n <= page_max_request && pages && !zero) {
+            if (void* p = page_take(n)) {
+                st = status::ok;
+                return p;
+            }
+        } else if (n <= cache_max_request && !zero) {
             if (void* p = cache_take(n)) {
                 st = status::ok;
                 return p;
@@ -404,6 +413,8 @@ struct private_heap::impl : private_heap {
         std::size_t segment_index = 0;
         std::size_t large_index = 0;
         bool is_large = false;
+        page_desc* page = nullptr; // a block of this page (then h is nullptr)
+        std::size_t page_index = 0;
     };
 
     /// Finds the neighbours of h, a block of segment s whose own header is sound, and checks them
@@ -469,6 +480,14 @@ struct private_heap::impl : private_heap {
     }
 
     [[gnu::always_inline]] status free_block(void* p) noexcept {
+        if (pages) {
+            status st = status::ok;
+            const page_answer answer = page_put(p, st);
+            if (answer == page_answer::done)
+                return status::ok;
+            if (answer == page_answer::refused)
+                return st;
+        }
         if (free_to_cache(p))
             return status::ok;
         return free_to_bins(p);
@@ -562,6 +581,127 @@ struct private_heap::impl : private_heap {
     /// \returns heap_corrupt at the first damaged header (having visited the blocks before it),
     /// ok when every block was visited.
     status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept;
+
+    // --- pages (pages.hpp, pages.cpp) ----------------------------------------------------------
+    enum class page_answer : std::uint8_t { not_a_page, done, refused };
+
+    /// The seal of a page descriptor: its shape (area, states, block, recip, capacity, class), its
+    /// own address and the cookie; never 0.
+    std::uint32_t desc_seal(const page_desc* d) const noexcept {
+        const std::uint64_t shape = std::uint64_t{d->block} | (std::uint64_t{d->recip} << 32);
+        const std::uint64_t more = std::uint64_t{d->capacity} | (std::uint64_t{d->cls} << 16);
+        const std::uint64_t x =
+            (shape ^ std::rotl(std::uint64_t{d->area}, 17) ^
+             std::rotl(std::uint64_t{address(d->states)}, 41) ^ std::rotl(more, 48) ^ cookie ^
+             std::rotl(std::uint64_t{address(d)}, 32)) *
+            0x9e3779b97f4a7c15u;
+        return static_cast<std::uint32_t>(x >> 32) | 1u;
+    }
+    bool desc_sound(const page_desc* d) const noexcept { return d->seal == desc_seal(d); }
+
+    /// \returns a block of the first page with room of n's class, now in use, or nullptr when the
+    /// class has no such page or its head fails a check (page_take_slow then decides which).
+    /// \requires pages, n <= page_max_request.
+    [[gnu::always_inline]] void* page_take(std::size_t n) noexcept {
+        page_desc* const d = pages->queue[page_class(n)];
+        if (!d || !desc_sound(d)) [[unlikely]]
+            return nullptr;
+        std::size_t idx = d->free_head;
+        if (idx != 0) {
+            --idx;
+            // The head was checked when it became the head; its link is checked now, before it
+            // becomes the head in turn: within the blocks handed out, and free.
+            const auto* slot = reinterpret_cast<const std::uintptr_t*>(d->area + idx * d->block);
+            const std::uint64_t next = *slot ^ link_mask(slot);
+            if (idx >= d->bump || d->states[idx] != 0 || next > d->bump ||
+                (next != 0 && d->states[next - 1] != 0)) [[unlikely]]
+                return nullptr;
+            d->free_head = static_cast<std::uint16_t>(next);
+        } else if (d->bump < d->capacity) {
+            idx = d->bump++;
+        } else [[unlikely]] {
+            return nullptr;
+        }
+        d->states[idx] = static_cast<std::uint8_t>(d->block - n + 1);
+        if (++d->used == d->capacity)
+            page_full(d);
+        on_allocate(n);
+        return reinterpret_cast<void*>(d->area + idx * d->block);
+    }
+
+    /// free() of a block of a page: the segment from the hint (else page_put_unhinted), the
+    /// descriptor by address arithmetic and its seal, the block's index by a multiplication, its
+    /// state byte. \returns done, refused (st says why; nothing changed) or not_a_page.
+    [[gnu::always_inline]] page_answer page_put(void* p, status& st) noexcept {
+        const std::uintptr_t a = address(p);
+        const std::uintptr_t base = a & ~(pseg_bytes - 1);
+        const std::size_t si = std::size_t{pages->hint[(a >> pseg_shift) % pseg_hints]} - 1;
+        if (si >= pages->segs.count || pages->segs.data[si].base != base) [[unlikely]]
+            return page_put_unhinted(p, st);
+        return page_release(a, base, st);
+    }
+    [[gnu::always_inline]] page_answer page_release(std::uintptr_t a, std::uintptr_t base,
+                                                    status& st) noexcept {
+        const std::size_t slot = (a - base) >> page_shift;
+        page_desc* const d = descs_of(base) + slot;
+        if (slot < meta_slots || !desc_sound(d) || d->block == 0) [[unlikely]] {
+            st = page_refusal(a, base);
+            return page_answer::refused;
+        }
+        const std::size_t off = a - d->area;
+        const std::size_t idx = (off * d->recip) >> 32;
+        if (idx * d->block != off || idx >= d->bump || d->states[idx] == 0) [[unlikely]] {
+            st = page_refusal(a, base);
+            return page_answer::refused;
+        }
+        const std::size_t requested = d->block + 1 - d->states[idx];
+        d->states[idx] = 0;
+        auto* link = reinterpret_cast<std::uintptr_t*>(a);
+        *link = std::uintptr_t{d->free_head} ^ link_mask(link);
+        d->free_head = static_cast<std::uint16_t>(idx + 1);
+        on_release(requested);
+        if (d->used-- == d->capacity)
+            page_unfull(d);
+        if (d->used == 0)
+            page_emptied(d);
+        return page_answer::done;
+    }
+
+    [[gnu::noinline]] void* page_take_slow(std::size_t n) noexcept;
+    [[gnu::noinline]] page_answer page_put_unhinted(void* p, status& st) noexcept;
+    [[gnu::noinline, gnu::cold]] status page_refusal(std::uintptr_t a,
+                                                     std::uintptr_t base) const noexcept;
+    [[gnu::noinline]] void page_full(page_desc* d) noexcept;
+    [[gnu::noinline]] void page_unfull(page_desc* d) noexcept;
+    [[gnu::noinline]] void page_emptied(page_desc* d) noexcept;
+    bool make_directory() noexcept;
+    std::uint64_t pseg_seal(std::uintptr_t base) const noexcept;
+    bool map_pseg() noexcept;
+    void unmap_pseg(std::size_t i) noexcept;
+    /// Unmaps every page segment and the directory (release_all, destroy).
+    void release_pages() noexcept;
+    /// \returns the index of the page segment holding a, or pages->segs.count.
+    std::size_t pseg_index(std::uintptr_t a) const noexcept;
+    void reseal_desc(page_desc* d) const noexcept;
+    void push_free_slot(page_desc* d) noexcept;
+    void unlink_free_slot(page_desc* d) noexcept;
+    void enqueue(page_desc* d) noexcept;
+    void dequeue(page_desc* d) noexcept;
+    page_desc* start_page(std::size_t c) noexcept;
+    void retire(page_desc* d) noexcept;
+    bool page_shape_sound(const page_desc* d) const noexcept;
+    /// \returns false if a is in no page segment; else true, with st ok and f filled, or the
+    /// reason a is refused.
+    bool page_locate(std::uintptr_t a, found& f, status& st) const noexcept;
+    void* page_reallocate(void* p, const found& f, std::size_t n, bool in_place_only,
+                          status& st) noexcept;
+    bool pages_contain(std::uintptr_t a, std::size_t n) const noexcept;
+    status visit_pages(void (*visit)(void*, const block_info&), void* context) const noexcept;
+    MEMMGR_ENGINE_SCAN bool pages_sound(tally& t, std::size_t& reserved) const noexcept;
+    MEMMGR_ENGINE_SCAN bool page_sound(const page_desc& d, tally& t) const noexcept;
+    /// \returns the largest free slot (a page's bytes), having retired empty pages and unmapped
+    /// wholly free segments.
+    std::size_t compact_pages() noexcept;
 
     // --- fork ------------------------------------------------------------------------------------
     // A thread that forks while another holds a heap's lock leaves the child a lock that nobody

@@ -84,6 +84,8 @@ void* private_heap::impl::reallocate_block(void* p, std::size_t n, bool in_place
         st = status::size_overflow;
         return nullptr;
     }
+    if (f.page)
+        return page_reallocate(p, f, n, in_place_only, st);
     if (f.is_large)
         return reallocate_large(p, f, n, in_place_only, st);
     const std::size_t old = capacity(f.h) - f.h->slack;

@@ -96,6 +96,20 @@ void* private_heap::impl::carve(header* h, std::size_t bs, std::size_t n) noexce
         st = status::size_overflow;
         return nullptr;
     }
+    // A growable heap's small blocks come from its pages; when no page can be mapped, from its
+    // segments as a fixed heap's do.
+    if (n <= page_max_request && !fixed()) {
+        if (void* p = page_take_slow(n)) {
+            if (zero)
+                std::memset(p, 0, n);
+            st = status::ok;
+            return p;
+        }
+        if (damaged) {
+            st = status::heap_corrupt;
+            return nullptr;
+        }
+    }
     // Zero-filled blocks from the front end are served here, off the inline path (which then
     // needs no stack frame), and so are heads the inline path could not vouch for.
     if (n <= cache_max_request) {
@@ -198,6 +212,8 @@ status private_heap::impl::classify(const segment& s, std::uintptr_t a) const no
 
 status private_heap::impl::locate(const void* p, found& f) const noexcept {
     const std::uintptr_t a = address(p);
+    if (status st = status::ok; page_locate(a, f, st))
+        return st;
     if (a % alignment != 0)
         return status::foreign_block;
     if (const std::size_t si = segment_of(a); si != segments.count) {

@@ -22,10 +22,19 @@ namespace memmgr::detail::posix {
         self.cache[c] = nullptr;
         self.cache_count[c] = cache_class_cap;
     }
+    // The pages' inline paths miss too: no page to take from, no segment hinted.
+    if (pages) {
+        for (auto& q : pages->queue)
+            q = nullptr;
+        for (auto& h : pages->hint)
+            h = 0;
+    }
     return status::heap_corrupt;
 }
 
 bool private_heap::impl::contains_range(std::uintptr_t a, std::size_t n) const noexcept {
+    if (pages_contain(a, n))
+        return true;
     if (const std::size_t si = segment_of(a); si != segments.count) {
         const segment& s = segments.data[si];
         return a >= address(s.first) && s.base + s.length - a >= n;
@@ -126,7 +135,7 @@ status private_heap::impl::check_all() const noexcept {
         if (!segment_sound(s, counted))
             return status::heap_corrupt;
     }
-    if (!lists_sound(counted))
+    if (!lists_sound(counted) || !pages_sound(counted, reserved))
         return status::heap_corrupt;
     for (std::size_t i = 0; i < larges.count; ++i) {
         const large_block& l = larges.data[i];
@@ -167,7 +176,7 @@ std::size_t private_heap::impl::compact_all() noexcept {
         on_unmap(s.length);
     }
     back_inline(segments);
-    std::size_t largest = 0;
+    std::size_t largest = compact_pages();
     std::size_t seen = 0;
     for (std::size_t b = 0; b < num_bins; ++b) {
         for (header* h = bins[b]; h; h = next_of(h)) {
@@ -189,6 +198,7 @@ std::size_t private_heap::impl::compact_all() noexcept {
 }
 
 void private_heap::impl::release_everything() noexcept {
+    release_pages();
     unmap_larges();
     std::size_t kept = 0;
     for (std::size_t i = 0; i < segments.count; ++i) {
@@ -259,6 +269,8 @@ status private_heap::impl::visit_all(void (*visit)(void*, const block_info&),
         if (h != end || !sealed(end) || end->prev_units != expect || end->size_units != 0)
             return status::heap_corrupt;
     }
+    if (const status st = visit_pages(visit, context); st != status::ok)
+        return st;
     for (std::size_t i = 0; i < larges.count; ++i) {
         const large_block& l = larges.data[i];
         if (!large_header_sound(header_at(l.base)))
