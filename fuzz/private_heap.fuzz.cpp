@@ -49,7 +49,7 @@ constexpr std::size_t header_size = 16;
 constexpr std::uintptr_t page_segment_bytes = std::uintptr_t{4} << 20;
 constexpr std::size_t sealed_descriptor_bytes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
                                                    11, 12, 13, 14, 15, 32, 33, 34, 35, 36, 37,
-                                                   38, 39, 40, 41, 48, 52, 53, 54, 55};
+                                                   38, 39, 40, 41, 42, 43, 56, 60, 61, 62, 63};
 unsigned char* descriptor_of(const void* block) {
     const std::uintptr_t base = address(block) & ~(page_segment_bytes - 1);
     return reinterpret_cast<unsigned char*>(base + 64 + ((address(block) - base) >> 16) * 64);

@@ -616,7 +616,7 @@ struct private_heap::impl : private_heap {
             if (idx >= d->bump || d->states[idx] != 0 || next > d->bump ||
                 (next != 0 && d->states[next - 1] != 0)) [[unlikely]]
                 return nullptr;
-            d->free_head = static_cast<std::uint16_t>(next);
+            d->free_head = static_cast<std::uint32_t>(next);
         } else if (d->bump < d->capacity) {
             idx = d->bump++;
         } else [[unlikely]] {
@@ -658,7 +658,7 @@ struct private_heap::impl : private_heap {
         d->states[idx] = 0;
         auto* link = reinterpret_cast<std::uintptr_t*>(a);
         *link = std::uintptr_t{d->free_head} ^ link_mask(link);
-        d->free_head = static_cast<std::uint16_t>(idx + 1);
+        d->free_head = static_cast<std::uint32_t>(idx + 1);
         on_release(requested);
         if (d->used-- == d->capacity)
             page_unfull(d);
@@ -698,7 +698,8 @@ struct private_heap::impl : private_heap {
     bool pages_contain(std::uintptr_t a, std::size_t n) const noexcept;
     status visit_pages(void (*visit)(void*, const block_info&), void* context) const noexcept;
     MEMMGR_ENGINE_SCAN bool pages_sound(tally& t, std::size_t& reserved) const noexcept;
-    MEMMGR_ENGINE_SCAN bool page_sound(const page_desc& d, tally& t) const noexcept;
+    MEMMGR_ENGINE_SCAN bool page_sound(const page_desc& d, tally& t,
+                                       std::size_t& chunks) const noexcept;
     /// \returns the largest free slot (a page's bytes), having retired empty pages and unmapped
     /// wholly free segments.
     std::size_t compact_pages() noexcept;

@@ -10,7 +10,8 @@
 
 namespace memmgr::detail::posix {
 
-// --- the directory and the segments ----------------------------------------------------------------
+// --- the directory and the segments
+// ----------------------------------------------------------------
 
 bool private_heap::impl::make_directory() noexcept {
     const std::size_t length = round_up(sizeof(page_directory), page);
@@ -57,8 +58,6 @@ bool private_heap::impl::map_pseg() noexcept {
     for (std::size_t slot = pseg_slots; slot-- > meta_slots;) {
         page_desc* d = descs_of(base) + slot;
         d->area = base + slot * page_bytes;
-        d->states = reinterpret_cast<std::uint8_t*>(base + states_offset +
-                                                    (slot - meta_slots) * page_max_blocks);
         reseal_desc(d);
         push_free_slot(d);
     }
@@ -100,7 +99,8 @@ std::size_t private_heap::impl::pseg_index(std::uintptr_t a) const noexcept {
     return i - 1;
 }
 
-// --- slots and queues ------------------------------------------------------------------------------
+// --- slots and queues
+// ------------------------------------------------------------------------------
 
 void private_heap::impl::reseal_desc(page_desc* d) const noexcept {
     d->seal = desc_seal(d);
@@ -157,17 +157,37 @@ page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
         corrupt();
         return nullptr;
     }
-    unlink_free_slot(d);
     const auto block = static_cast<std::uint32_t>((c + 1) * page_unit);
+    const std::uintptr_t base = d->area & ~(pseg_bytes - 1);
+    // The state bytes: the first free run of 1, 2 or 4 chunks aligned to its length. With at most
+    // 59 other pages in the segment, each in one aligned group of 4, a group is always free.
+    const std::size_t k = chunks_for(page_bytes / block);
+    std::uint64_t* const chunks = pseg_of(base)->chunks;
+    std::size_t first = state_chunks;
+    for (std::size_t at = 0; at < state_chunks; at += k) {
+        const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (at % 64);
+        if ((chunks[at / 64] & run) == 0) {
+            chunks[at / 64] |= run;
+            first = at;
+            break;
+        }
+    }
+    if (first == state_chunks) {
+        corrupt();
+        return nullptr;
+    }
+    unlink_free_slot(d);
+    d->states = reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
+    std::memset(d->states, 0, page_bytes / block);
     d->block = block;
     d->recip = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block);
-    d->capacity = static_cast<std::uint16_t>(page_bytes / block);
+    d->capacity = static_cast<std::uint32_t>(page_bytes / block);
     d->bump = 0;
     d->used = 0;
     d->free_head = 0;
     d->cls = static_cast<std::uint8_t>(c);
     reseal_desc(d);
-    ++pseg_of(d->area & ~(pseg_bytes - 1))->pages;
+    ++pseg_of(base)->pages;
     enqueue(d);
     return d;
 }
@@ -195,6 +215,10 @@ void private_heap::impl::retire(page_desc* d) noexcept {
     if (d->queued == 1)
         dequeue(d);
     const std::uintptr_t base = d->area & ~(pseg_bytes - 1);
+    const std::size_t first = (address(d->states) - (base + states_offset)) / state_chunk;
+    const std::size_t k = chunks_for(d->capacity);
+    pseg_of(base)->chunks[first / 64] &= ~(((std::uint64_t{1} << k) - 1) << (first % 64));
+    d->states = nullptr;
     d->block = 0;
     d->recip = 0;
     d->capacity = 0;
@@ -209,7 +233,8 @@ void private_heap::impl::retire(page_desc* d) noexcept {
     }
 }
 
-// --- the slow paths of allocate and free -----------------------------------------------------------
+// --- the slow paths of allocate and free
+// -----------------------------------------------------------
 
 void* private_heap::impl::page_take_slow(std::size_t n) noexcept {
     if (!pages && !make_directory())
@@ -273,7 +298,8 @@ bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
            d->bump <= d->capacity && d->used <= d->bump && d->free_head <= d->bump;
 }
 
-// --- locate, size, reallocate ----------------------------------------------------------------------
+// --- locate, size, reallocate
+// ----------------------------------------------------------------------
 
 bool private_heap::impl::page_locate(std::uintptr_t a, found& f, status& st) const noexcept {
     if (!pages)
@@ -329,7 +355,8 @@ void* private_heap::impl::page_reallocate(void* p, const found& f, std::size_t n
     return q;
 }
 
-// --- whole heap ------------------------------------------------------------------------------------
+// --- whole heap
+// ------------------------------------------------------------------------------------
 
 bool private_heap::impl::pages_contain(std::uintptr_t a, std::size_t n) const noexcept {
     if (!pages)
@@ -414,6 +441,7 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
             return false;
         reserved += s.length;
         std::size_t active = 0;
+        std::size_t chunks = 0;
         for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
             const page_desc* d = descs_of(s.base) + slot;
             if (!desc_sound(d) || d->area != s.base + slot * page_bytes)
@@ -425,23 +453,37 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
                 continue;
             }
             ++active;
-            if (!page_sound(*d, t))
+            if (!page_sound(*d, t, chunks))
                 return false;
             if (d->queued == 1)
                 ++queued_found;
         }
-        if (active != pseg_of(s.base)->pages)
+        // No chunk in use but those of the pages (each page's own were checked marked).
+        std::size_t marked = 0;
+        for (const std::uint64_t word : pseg_of(s.base)->chunks)
+            marked += static_cast<std::size_t>(std::popcount(word));
+        if (active != pseg_of(s.base)->pages || marked != chunks)
             return false;
     }
     return free_found == free_listed && queued_found == queued;
 }
 
-bool private_heap::impl::page_sound(const page_desc& d, tally& t) const noexcept {
-    const auto* states = reinterpret_cast<const std::uint8_t*>(
-        (d.area & ~(pseg_bytes - 1)) + states_offset +
-        (((d.area >> page_shift) & (pseg_slots - 1)) - meta_slots) * page_max_blocks);
-    if (d.states != states || !page_shape_sound(&d) || d.queued != (d.used < d.capacity ? 1 : 0))
+bool private_heap::impl::page_sound(const page_desc& d, tally& t,
+                                    std::size_t& chunks) const noexcept {
+    if (!page_shape_sound(&d) || d.queued != (d.used < d.capacity ? 1 : 0))
         return false;
+    // Its state chunks: inside the segment's, aligned to their count, marked in use.
+    const std::uintptr_t base = d.area & ~(pseg_bytes - 1);
+    const std::size_t k = chunks_for(d.capacity);
+    const std::uintptr_t offset = address(d.states) - (base + states_offset);
+    if (address(d.states) < base + states_offset || offset % (k * state_chunk) != 0 ||
+        offset / state_chunk >= state_chunks)
+        return false;
+    const std::size_t first = offset / state_chunk;
+    const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (first % 64);
+    if ((pseg_of(base)->chunks[first / 64] & run) != run)
+        return false;
+    chunks += k;
     std::size_t in_use = 0;
     for (std::size_t idx = 0; idx < d.capacity; ++idx) {
         const std::size_t s = d.states[idx];

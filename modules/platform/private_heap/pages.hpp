@@ -6,7 +6,8 @@
 // from a block's address through the heap's page directory (a table of the segments, and a hint
 // per 4 MiB of address space). A segment's first 256 KiB hold its metadata, out of band: a sealed
 // segment header, one sealed descriptor per slot, and per page one state byte per block (0: free;
-// otherwise the block is in use and the byte is its slack + 1, so that size() is exact). A free
+// otherwise the block is in use and the byte is its slack + 1, so that size() is exact), packed in
+// 1 KiB chunks so that pages of 64 or more blocks share the memory's pages. A free
 // block holds, in its first 8 bytes, the index + 1 of the next free block of its page, encoded
 // (impl::link_mask): a link written by anyone but the heap decodes to an index the checks refuse.
 #pragma once
@@ -28,9 +29,12 @@ inline constexpr std::size_t page_unit = 16;                       // class spac
 inline constexpr std::size_t page_classes = 64;                    // 16, 32, ..., 1024 bytes
 inline constexpr std::size_t page_max_request = page_classes * page_unit;
 inline constexpr std::size_t page_max_blocks = page_bytes / page_unit; // 4096
-inline constexpr std::size_t descs_offset = 64;   // after the segment header
-inline constexpr std::size_t states_offset = 8192; // per page slot, page_max_blocks bytes
-inline constexpr std::size_t pseg_hints = 256;     // direct-mapped, per 4 MiB of address space
+inline constexpr std::size_t descs_offset = 64;                        // after the segment header
+inline constexpr std::size_t states_offset = 8192;                     // the state chunks
+inline constexpr std::size_t state_chunk = 1024; // a page takes 1, 2 or 4, aligned to as many
+inline constexpr std::size_t state_chunks =
+    (pseg_slots - meta_slots) * page_max_blocks / state_chunk;
+inline constexpr std::size_t pseg_hints = 256; // direct-mapped, per 4 MiB of address space
 inline constexpr std::size_t dir_inline_segments = 16;
 
 /// \returns the class of a request of n bytes, n <= page_max_request (0 for n = 0).
@@ -43,21 +47,29 @@ struct pseg_header {
     std::uint64_t seal;  // of the segment's address and the cookie
     std::uint32_t pages; // slots holding a page now (the others are free)
     std::uint32_t unused;
+    std::uint64_t chunks[(state_chunks + 63) / 64]; // the state chunks in use
 };
+static_assert(sizeof(pseg_header) <= descs_offset);
+
+/// \returns how many state chunks a page of `capacity` blocks takes: 1, 2 or 4.
+constexpr std::size_t chunks_for(std::size_t capacity) noexcept {
+    return capacity <= state_chunk ? 1 : capacity <= 2 * state_chunk ? 2 : 4;
+}
 
 /// One per slot of a page segment, in its metadata. The shape (area, states, block, recip,
 /// capacity, cls) is sealed; the counts and the free list's head are bounds-checked where used.
 struct alignas(64) page_desc {
     std::uintptr_t area;  // the slot's first byte: the page's first block
-    std::uint8_t* states; // one byte per block: 0 free, else slack + 1
+    std::uint8_t* states; // one byte per block: 0 free, else slack + 1; nullptr: a free slot
     page_desc* next;      // in its class's queue (pages with a free block), or the free slots
     page_desc* prev;
-    std::uint32_t block;     // block size in bytes; 0: a free slot
-    std::uint32_t recip;     // ceil(2^32 / block): index = offset * recip >> 32, exactly
-    std::uint16_t capacity;  // blocks in the page
-    std::uint16_t bump;      // blocks [0, bump) were handed out at least once
-    std::uint16_t used;      // blocks in use
-    std::uint16_t free_head; // index + 1 of the first free block below bump; 0: none
+    std::uint32_t block; // block size in bytes; 0: a free slot
+    std::uint32_t recip; // ceil(2^32 / block): index = offset * recip >> 32, exactly
+    // 32 bits each, so that no load of one waits on a narrower store to its neighbour.
+    std::uint32_t capacity;  // blocks in the page
+    std::uint32_t bump;      // blocks [0, bump) were handed out at least once
+    std::uint32_t used;      // blocks in use
+    std::uint32_t free_head; // index + 1 of the first free block below bump; 0: none
     std::uint8_t cls;
     std::uint8_t queued; // 1: in its class's queue; 2: in the free slots' list
     std::uint16_t unused;
