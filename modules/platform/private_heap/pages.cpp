@@ -384,10 +384,13 @@ status private_heap::impl::visit_pages(void (*visit)(void*, const block_info&),
             }
             if (!page_shape_sound(d))
                 return status::heap_corrupt;
-            for (std::size_t idx = 0; idx < d->capacity; ++idx) {
+            for (std::size_t idx = d->bump; idx < d->capacity; ++idx)
+                if (d->states[idx] != 0)
+                    return status::heap_corrupt;
+            for (std::size_t idx = 0; idx < d->bump; ++idx) {
                 void* at = reinterpret_cast<void*>(d->area + idx * d->block);
                 const std::size_t s = d->states[idx];
-                if (s > d->block + 1 || (idx >= d->bump && s != 0))
+                if (s > d->block + 1)
                     return status::heap_corrupt;
                 // The overhead is the slack: size + overhead is the block, as for a segment's
                 // blocks it is the block less its header.
@@ -396,6 +399,10 @@ status private_heap::impl::visit_pages(void (*visit)(void*, const block_info&),
                 else
                     visit(context, {at, d->block + 1 - s, s - 1, true, true});
             }
+            // The blocks never handed out are one free block, as the rest of a segment is.
+            if (d->bump < d->capacity)
+                visit(context, {reinterpret_cast<void*>(d->area + d->bump * d->block),
+                                (d->capacity - d->bump) * d->block, 0, false, true});
         }
     }
     return status::ok;
