@@ -11,6 +11,7 @@
 #include <cstring>
 #include <list>
 #include <map>
+#include <memory>
 #include <memory_resource>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include <foonathan/memory/memory_pool_collection.hpp>
 #include <foonathan/memory/namespace_alias.hpp>
 
+#include "map_strings.hpp"
 #include "workloads.hpp"
 
 import memmgr;
@@ -288,6 +290,61 @@ void register_teardown() {
         })
         ->Unit(benchmark::kMillisecond)
         ->Iterations(3);
+}
+
+// --- 11. issue 15: a pmr::map of strings over each resource
+// -------------------------------------------
+
+struct win32_heap_owner {
+    memmgr::win32_heap heap;
+    memmgr::heap_resource<memmgr::win32_heap&> r{heap};
+    std::pmr::memory_resource* resource() { return &r; }
+    void drop() { (void)heap.release_all(); }
+};
+struct unsync_pool_owner {
+    std::pmr::unsynchronized_pool_resource pool;
+    std::pmr::memory_resource* resource() { return &pool; }
+    void drop() { pool.release(); }
+};
+struct new_delete_owner {
+    std::pmr::memory_resource* resource() { return std::pmr::new_delete_resource(); }
+    void drop() {}
+};
+
+void register_map_strings_peers() {
+    register_map_strings(
+        "heap_resource_win32_heap", [] { return std::make_unique<win32_heap_owner>(); }, true);
+    register_map_strings(
+        "pmr_unsynchronized_pool", [] { return std::make_unique<unsync_pool_owner>(); }, true);
+    register_map_strings(
+        "pmr_new_delete", [] { return std::make_unique<new_delete_owner>(); }, false);
+}
+
+template <class Owner>
+int run_map_strings(const map_strings_spec& spec) {
+    Owner owner;
+    auto drop = [&owner] {
+        owner.drop();
+    };
+    return report_map_strings(spec.backend, owner.resource(), spec.nodes,
+                              spec.drop_whole ? &drop : nullptr);
+}
+
+int measure_map_strings(std::string_view arg) {
+    map_strings_spec spec;
+    if (!parse_map_strings(arg, spec)) {
+        std::fprintf(stderr, "bad --map-strings: %.*s\n", static_cast<int>(arg.size()), arg.data());
+        return 2;
+    }
+    if (spec.backend == "heap_resource_win32_heap")
+        return run_map_strings<win32_heap_owner>(spec);
+    if (spec.backend == "pmr_unsynchronized_pool")
+        return run_map_strings<unsync_pool_owner>(spec);
+    if (spec.backend == "pmr_new_delete" && !spec.drop_whole)
+        return run_map_strings<new_delete_owner>(spec);
+    std::fprintf(stderr, "unknown backend for --map-strings: %.*s\n",
+                 static_cast<int>(spec.backend.size()), spec.backend.data());
+    return 2;
 }
 
 // --- 6. BSTR
@@ -563,6 +620,8 @@ int main(int argc, char** argv) {
     // --instructions=<direct|heap_resource|heap_allocator|debug_heap>:<steps>: a workload for
     // callgrind (debug_heap: debug_heap<win32_heap&> with the default options, called directly).
     // --rss-after-free=<glibc_malloc|win32_heap>: resident memory after a peak and its frees.
+    // --map-strings=<backend>[:<nodes>[:node_by_node|drop_whole]]: issue 15's map of strings, once,
+    // in this process alone (CPU time and peak resident set).
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg(argv[i]);
         if (arg.starts_with("--memory="))
@@ -571,6 +630,8 @@ int main(int argc, char** argv) {
             return count_instructions(arg.substr(15));
         if (arg.starts_with("--rss-after-free="))
             return measure_rss_after_free(arg.substr(17));
+        if (arg.starts_with("--map-strings="))
+            return measure_map_strings(arg.substr(14));
     }
     static heaps h;
     register_churns(h);
@@ -579,5 +640,6 @@ int main(int argc, char** argv) {
     register_teardown();
     register_bstr();
     register_grow_by_steps(h);
+    register_map_strings_peers();
     return run_registered_benchmarks(argc, argv);
 }

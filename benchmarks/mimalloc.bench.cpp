@@ -6,12 +6,15 @@
 #include <cstdlib>
 #include <list>
 #include <map>
+#include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 
 #include <benchmark/benchmark.h>
 #include <mimalloc.h>
 
+#include "map_strings.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -39,6 +42,30 @@ struct heap_allocator {
     }
 };
 
+// A std::pmr::memory_resource over a heap of its own (mi_heap_new), for the map of strings;
+// drop() frees every block at once (mi_heap_destroy) and starts a fresh heap.
+class mimalloc_resource : public std::pmr::memory_resource {
+public:
+    std::pmr::memory_resource* resource() { return this; }
+    void drop() {
+        mi_heap_destroy(heap_);
+        heap_ = mi_heap_new();
+    }
+
+private:
+    void* do_allocate(std::size_t n, std::size_t align) override {
+        void* p = mi_heap_malloc_aligned(heap_, n, align);
+        if (!p)
+            throw std::bad_alloc();
+        return p;
+    }
+    void do_deallocate(void* p, std::size_t, std::size_t) override { mi_free(p); }
+    bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
+        return this == &o;
+    }
+    mi_heap_t* heap_ = mi_heap_new();
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +73,17 @@ int main(int argc, char** argv) {
         if (std::string_view(argv[i]) == "--memory=mimalloc_heap") {
             mimalloc_heap b;
             return report_memory("mimalloc_heap", b);
+        }
+        if (std::string_view(argv[i]).starts_with("--map-strings=")) {
+            map_strings_spec spec;
+            if (!parse_map_strings(std::string_view(argv[i]).substr(14), spec))
+                return 2;
+            mimalloc_resource r;
+            auto drop = [&r] {
+                r.drop();
+            };
+            return report_map_strings("mimalloc_heap", &r, spec.nodes,
+                                      spec.drop_whole ? &drop : nullptr);
         }
     }
     static mimalloc_heap heap;
@@ -86,5 +124,7 @@ int main(int argc, char** argv) {
         })
         ->Unit(benchmark::kMillisecond)
         ->Iterations(3);
+    register_map_strings(
+        "mimalloc_heap", [] { return std::make_unique<mimalloc_resource>(); }, true);
     return run_registered_benchmarks(argc, argv);
 }

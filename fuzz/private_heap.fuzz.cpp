@@ -43,6 +43,17 @@ using memmgr_fuzz::model;
 using memmgr_fuzz::require;
 
 constexpr std::size_t header_size = 16;
+// The pages' layout (docs/private_heap.md, "Small blocks in pages"): 4 MiB segments aligned to
+// their size, 64 KiB slots, a 64-byte descriptor per slot from byte 64; the bytes of a descriptor
+// that its seal covers.
+constexpr std::uintptr_t page_segment_bytes = std::uintptr_t{4} << 20;
+constexpr std::size_t sealed_descriptor_bytes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                   11, 12, 13, 14, 15, 32, 33, 34, 35, 36, 37,
+                                                   38, 39, 40, 41, 42, 43, 56, 60, 61, 62, 63};
+unsigned char* descriptor_of(const void* block) {
+    const std::uintptr_t base = address(block) & ~(page_segment_bytes - 1);
+    return reinterpret_cast<unsigned char*>(base + 64 + ((address(block) - base) >> 16) * 64);
+}
 constexpr int full_check_every = 96;
 
 // The blocks of the last walk, in a vector whose storage is reused from walk to walk.
@@ -54,7 +65,7 @@ struct walk_result {
 walk_result walk(const private_heap& heap) {
     static std::vector<block_info> entries = [] {
         std::vector<block_info> v;
-        v.reserve(4096);
+        v.reserve(std::size_t{1} << 18); // a page of 16-byte blocks alone is 4096 entries
         return v;
     }();
     entries.clear();
@@ -242,7 +253,7 @@ private:
             for (const block_info& e : w.entries) {
                 require(address(e.address) % private_heap::alignment == 0,
                         "walked blocks are aligned");
-                require(e.overhead >= header_size, "every block has a header");
+                require(e.paged || e.overhead >= header_size, "every segment block has a header");
             }
             model_.require_walk_matches(w.entries);
         }
@@ -385,9 +396,19 @@ private:
         } else {
             return;
         }
-        damaged_ = true;
+        // A block of a page has no header: its page's descriptor is damaged instead. On a heap
+        // already damaged (no walk to tell), the 16 bytes before a block are damaged unless they
+        // belong to a live block (a block of a page may follow another directly).
         auto* header = static_cast<unsigned char*>(e.address) - header_size;
-        const std::size_t at = in_.ConsumeIntegralInRange<std::size_t>(0, header_size - 1);
+        std::size_t at = in_.ConsumeIntegralInRange<std::size_t>(0, header_size - 1);
+        if (e.paged) {
+            header = descriptor_of(e.address);
+            at = sealed_descriptor_bytes[in_.ConsumeIntegralInRange<std::size_t>(
+                0, std::size(sealed_descriptor_bytes) - 1)];
+        } else if (was_damaged && model_.overlaps(header, header_size)) {
+            return;
+        }
+        damaged_ = true;
         header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
         if (was_damaged)
             return;
@@ -415,6 +436,8 @@ private:
         const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(1, header_size);
         auto* at = static_cast<unsigned char*>(p) + model_.at(p).size;
         if (!heap_->contains(at, n)) // past the last page of a large block's mapping
+            return;
+        if (model_.overlaps(at, n)) // the next block of a page: no header between
             return;
         damaged_ = true;
         for (std::size_t i = 0; i < n; ++i)

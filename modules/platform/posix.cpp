@@ -1,6 +1,6 @@
 // The POSIX platform layer: portable backends that keep the Windows semantics documented on each
 // heap. Only this file names POSIX or glibc APIs (the private heap engine it forwards to lives in
-// private_heap.hpp/.cpp, plain C++ over mmap).
+// private_heap.hpp and private_heap/, plain C++ over mmap).
 module;
 #include <atomic>
 #include <cstddef>

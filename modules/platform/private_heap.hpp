@@ -49,6 +49,9 @@ struct block_info {
     std::size_t size;     ///< in use: the size asked for; free: the bytes the block can hold
     std::size_t overhead; ///< bookkeeping and slack bytes that belong to the block
     bool in_use;
+    /// A block of a small-block page (no header: overhead is its state byte and its slack), or a
+    /// free page slot.
+    bool paged = false;
 };
 
 /// Statistics kept as blocks come and go (no walk needed).

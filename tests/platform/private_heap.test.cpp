@@ -34,6 +34,10 @@ BOOST_AUTO_TEST_SUITE(private_heap_tests)
 namespace {
 
 constexpr std::size_t first_segment = 64 * 1024; // a default heap's first mapping
+// A request served from a segment, with a 16-byte header (docs/private_heap.md, "Blocks"): above
+// 1 KiB. Smaller ones come from pages (see the page tests at the end). A multiple of 16, so that
+// the next header starts right after it.
+constexpr std::size_t segment_block = 1104;
 
 // Creates heaps until two have first segments that touch (mmap usually places a new mapping right
 // below the last): heaps[lower] ends where heaps[upper] begins. \returns false if none turned up
@@ -88,9 +92,9 @@ BOOST_AUTO_TEST_CASE(an_overflow_into_the_next_free_header_is_refused_not_carved
         win32_heap& upper = heaps[up];
         auto* u = static_cast<unsigned char*>(upper.allocate(32).value());
         fill(u, 32, 7);
-        auto* a = static_cast<unsigned char*>(lower.allocate(48).value()); // the rest is free
-        a[48] = static_cast<unsigned char>(a[48] + 0x10); // the free block's size + 256 units
-        BOOST_TEST(fails_with(lower.allocate(100), errc::heap_corrupt));
+        auto* a = static_cast<unsigned char*>(lower.allocate(segment_block).value()); // rest free
+        a[segment_block] = static_cast<unsigned char>(a[segment_block] + 0x10); // size + 16 units
+        BOOST_TEST(fails_with(lower.allocate(2000), errc::heap_corrupt));
         BOOST_TEST(upper.validate().has_value());
         BOOST_TEST(filled(u, 32, 7));
         auto q = upper.allocate(224);
@@ -111,8 +115,8 @@ BOOST_AUTO_TEST_CASE(compact_after_an_overflow_gives_back_no_page_outside_the_he
         win32_heap& upper = heaps[up];
         auto* u = static_cast<unsigned char*>(upper.allocate(5000).value());
         fill(u, 5000, 9);
-        auto* a = static_cast<unsigned char*>(lower.allocate(48).value());
-        a[49] = static_cast<unsigned char>(a[49] + 0x10); // the free block grows by 64 KiB
+        auto* a = static_cast<unsigned char*>(lower.allocate(segment_block).value());
+        a[segment_block + 1] = static_cast<unsigned char>(a[segment_block + 1] + 0x10); // 64 KiB
         BOOST_TEST(fails_with(lower.compact(), errc::heap_corrupt));
         BOOST_TEST(filled(u, 5000, 9));
         BOOST_TEST(upper.validate().has_value());
@@ -131,9 +135,11 @@ BOOST_AUTO_TEST_CASE(a_cyclic_bin_list_ends_allocate_and_compact_with_heap_corru
 
 BOOST_AUTO_TEST_CASE(a_poisoned_cache_link_is_refused_not_handed_out) {
     // engine_cache_poisoning: the second allocation of the class returned the address written.
+    // The front end of a fixed heap, whose small blocks stay in its segments (the pages' own
+    // links: a_poisoned_link_inside_a_page_is_refused_not_followed).
     if constexpr (!on_windows) {
         alignas(16) static unsigned char target[256];
-        win32_heap heap;
+        win32_heap heap({.maximum_size = 1 << 20});
         void* a = heap.allocate(48).value();
         BOOST_REQUIRE(heap.free(a));
         const auto fake = reinterpret_cast<std::uintptr_t>(target + 64);
@@ -151,7 +157,7 @@ BOOST_AUTO_TEST_CASE(walk_and_statistics_of_a_damaged_heap_report_heap_corrupt) 
         win32_heap heap;
         unsigned char* blocks[10];
         for (auto& b : blocks)
-            b = static_cast<unsigned char*>(heap.allocate(48).value());
+            b = static_cast<unsigned char*>(heap.allocate(segment_block).value());
         blocks[2][-16] ^= 1; // one bit of block 2's header
         BOOST_TEST(fails_with(heap.walk(), errc::heap_corrupt));
         BOOST_TEST(fails_with(heap.statistics(), errc::heap_corrupt));
@@ -161,8 +167,8 @@ BOOST_AUTO_TEST_CASE(walk_and_statistics_of_a_damaged_heap_report_heap_corrupt) 
 BOOST_AUTO_TEST_CASE(damage_found_is_sticky_until_release_all_rebuilds_the_heap) {
     if constexpr (!on_windows) {
         win32_heap heap;
-        auto* a = static_cast<unsigned char*>(heap.allocate(100).value());
-        void* b = heap.allocate(200).value();
+        auto* a = static_cast<unsigned char*>(heap.allocate(segment_block).value());
+        void* b = heap.allocate(1200).value();
         a[-16] ^= 0x40; // a's size
         BOOST_TEST(fails_with(heap.free(a), errc::heap_corrupt));
         a[-16] ^= 0x40; // repaired: too late, the heap has seen it
@@ -187,7 +193,7 @@ BOOST_AUTO_TEST_CASE(an_underrun_of_the_first_block_into_the_heap_object_is_foun
     // The heap object sits right before the first block; the 16 bytes between are a guard.
     if constexpr (!on_windows) {
         win32_heap heap;
-        auto* first = static_cast<unsigned char*>(heap.allocate(32).value());
+        auto* first = static_cast<unsigned char*>(heap.allocate(segment_block).value());
         BOOST_TEST(heap.validate().has_value());
         first[-17] ^= 0x20; // the byte before the block's header
         BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
@@ -195,6 +201,130 @@ BOOST_AUTO_TEST_CASE(an_underrun_of_the_first_block_into_the_heap_object_is_foun
         first[-17] ^= 0x20;
         BOOST_TEST(heap.release_all().has_value()); // the guard holds again: the heap is rebuilt
         BOOST_TEST(heap.validate().has_value());
+    }
+}
+
+// --- small blocks in pages (docs/private_heap.md, "Small blocks in pages") ---------------------
+
+namespace {
+
+// The layout the page tests reach into: 4 MiB page segments aligned to 4 MiB, 64 KiB slots, one
+// 64-byte descriptor per slot from byte 64 of the segment.
+constexpr std::uintptr_t page_segment_bytes = std::uintptr_t{4} << 20;
+unsigned char* descriptor_of(const void* block) {
+    const auto a = reinterpret_cast<std::uintptr_t>(block);
+    const std::uintptr_t base = a & ~(page_segment_bytes - 1);
+    return reinterpret_cast<unsigned char*>(base + 64 + ((a - base) >> 16) * 64);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(small_blocks_have_no_header_and_keep_their_exact_size) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        auto* a = static_cast<unsigned char*>(heap.allocate(20).value());
+        auto* b = static_cast<unsigned char*>(heap.allocate(17).value());
+        BOOST_TEST(b - a == 32); // one 32-byte block after the other, nothing between
+        BOOST_TEST(heap.size(a).value() == 20u);
+        BOOST_TEST(heap.size(b).value() == 17u);
+        // In place within the block's size, exactly; not past it.
+        BOOST_TEST(heap.resize_in_place(a, 32).has_value());
+        BOOST_TEST(heap.size(a).value() == 32u);
+        BOOST_TEST(fails_with(heap.resize_in_place(a, 33), errc::cannot_resize_in_place));
+        BOOST_TEST(heap.resize_in_place(a, 1).has_value());
+        BOOST_TEST(heap.size(a).value() == 1u);
+        auto moved = heap.reallocate(a, 500);
+        BOOST_REQUIRE(moved);
+        BOOST_TEST(heap.size(*moved).value() == 500u);
+        BOOST_TEST(heap.validate().has_value());
+        const auto stats = heap.statistics().value();
+        BOOST_TEST(stats.blocks_in_use == 2u);
+        BOOST_TEST(stats.bytes_in_use == 517u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_double_free_of_a_page_block_is_reported) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        auto* a = static_cast<unsigned char*>(heap.allocate(48).value());
+        auto* b = static_cast<unsigned char*>(heap.allocate(48).value());
+        BOOST_TEST(heap.free(a).has_value());
+        BOOST_TEST(fails_with(heap.free(a), errc::double_free));
+        BOOST_TEST(fails_with(heap.size(a), errc::double_free));
+        BOOST_TEST(fails_with(heap.free(b + 16), errc::foreign_block)); // inside a block in use
+        BOOST_TEST(fails_with(heap.free(b + 1), errc::foreign_block));
+        BOOST_TEST(!heap.owns(a));
+        BOOST_TEST(heap.owns(b));
+        BOOST_TEST(heap.validate().has_value()); // nothing was changed
+        BOOST_TEST(heap.free(b).has_value());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_poisoned_link_inside_a_page_is_refused_not_followed) {
+    if constexpr (!on_windows) {
+        alignas(16) static unsigned char target[256];
+        for (const bool junk : {false, true}) {
+            win32_heap heap;
+            void* keep = heap.allocate(48).value();
+            void* a = heap.allocate(48).value();
+            BOOST_REQUIRE(heap.free(a));
+            const auto fake =
+                junk ? std::uintptr_t{0x1234567} : reinterpret_cast<std::uintptr_t>(target + 64);
+            std::memcpy(a, &fake, sizeof fake); // the write after free: the link
+            // The link is checked before the block it leads from is handed out.
+            BOOST_TEST(fails_with(heap.allocate(48), errc::heap_corrupt));
+            BOOST_TEST(fails_with(heap.allocate(48), errc::heap_corrupt));
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+            BOOST_TEST(fails_with(heap.free(keep), errc::heap_corrupt));
+            BOOST_TEST(heap.release_all().has_value());
+            BOOST_TEST(heap.validate().has_value());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_write_over_a_page_descriptor_is_found) {
+    // Every byte of a descriptor that describes the page (its area, state bytes, block size,
+    // reciprocal, capacity, class, seal), each on a heap of its own; and the segment's header.
+    if constexpr (!on_windows) {
+        const int sealed[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                              14, 15, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+                              56, 60, 61, 62, 63, -1, -2, -3, -4, -5, -6, -7, -8};
+        for (const int at : sealed) {
+            win32_heap heap;
+            auto* p = static_cast<unsigned char*>(heap.allocate(48).value());
+            BOOST_TEST(heap.validate().has_value());
+            unsigned char* d = descriptor_of(p);
+            const auto segment = reinterpret_cast<unsigned char*>(
+                reinterpret_cast<std::uintptr_t>(p) & ~(page_segment_bytes - 1));
+            unsigned char& byte = at >= 0 ? d[at] : segment[-at - 1];
+            byte ^= 0x21;
+            BOOST_TEST_INFO("byte " << at << " (negative: of the segment's header)");
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+            BOOST_TEST(!heap.owns(p));
+            if (at >= 0)
+                BOOST_TEST(fails_with(heap.free(p), errc::heap_corrupt));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(compact_gives_back_the_pages_that_emptied) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        std::vector<void*> blocks;
+        for (std::size_t i = 0; i < 200'000; ++i)
+            blocks.push_back(heap.allocate(16 + i % 100).value());
+        for (void* b : blocks)
+            BOOST_REQUIRE(heap.free(b));
+        // A segment whose pages all emptied went as its last page did, except the last segment;
+        // compact() takes that one too.
+        const std::size_t before = heap.statistics().value().free_bytes;
+        BOOST_TEST(before < std::size_t{12} << 20); // of the 13 MB that the blocks filled
+        BOOST_TEST(heap.compact().has_value());
+        BOOST_TEST(heap.validate().has_value());
+        BOOST_TEST(heap.statistics().value().free_bytes < std::size_t{1} << 20);
+        void* again = heap.allocate(64).value();
+        BOOST_TEST(heap.size(again).value() == 64u);
+        BOOST_TEST(heap.walk().has_value());
     }
 }
 

@@ -1,0 +1,731 @@
+// The private heap engine's state (private_heap::impl) and its hot path, inline: the front end's
+// take and put, the segment lookup, headers, links and bins. The rest of its members are defined
+// by concern in the .cpp files beside this one (docs/private_heap.md, "Source layout").
+#pragma once
+
+#include "../private_heap.hpp"
+#include "layout.hpp"
+#include "os.hpp"
+#include "pages.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+namespace memmgr::detail::posix {
+
+struct private_heap::impl : private_heap {
+    mutable heap_lock lock;
+    // The list of live serialized heaps that fork() locks (see fork_prepare), under the list's
+    // own lock (forks()). First in the object, with the lock: farthest from the first block.
+    impl* fork_next = nullptr;
+    impl* fork_prev = nullptr;
+    // The small-block pages (pages.hpp): mapped at the first small allocation of a growable heap;
+    // nullptr before, and always for a fixed heap, whose small blocks stay in its segments.
+    page_directory* pages = nullptr;
+    heap_config cfg{};
+    bool is_process = false;
+    std::size_t page = 4096;
+    std::size_t budget = 0; // the most that may be mapped at once: maximum_size, or SIZE_MAX
+    std::uint64_t cookie = 0;
+    std::uint64_t link_key = 0;    // mixed into every encoded free-list link (see link_mask)
+    std::uint64_t guard_value = 0; // expected in the two words of guard() (see self_bytes)
+    std::size_t free_count = 0;    // blocks in the bins: bounds every walk of a bin's list
+    // Set at the first damage found; from then on every operation answers heap_corrupt (see
+    // corrupt()) until release_all() rebuilds the heap.
+    mutable bool damaged = false;
+    heap_usage stats{};
+    std::size_t segment_bytes = 0; // sum of segment lengths: drives the doubling
+    std::uint64_t bitmap[bitmap_words]{};
+    header* bins[num_bins]{};
+    table<segment, inline_segments> segments{};
+    table<large_block, inline_larges> larges{};
+    // The front end: per class, a singly linked LIFO list through the first word of the payloads.
+    header* cache[cache_classes]{};
+    std::uint8_t cache_count[cache_classes]{};       // at most cache_class_cap
+    mutable std::uint8_t segment_hint[hint_slots]{}; // see segment_of(); segment index + 1, 0: none
+
+    /// The heap object, then a 16-byte guard right before the first block of the first segment:
+    /// an underrun of that block lands in the guard (checked on the slow paths and by validate),
+    /// and a longer one in the segment hint table and the front end's heads and counts, which are
+    /// checked before they are used (the tables that are not sit at the object's start).
+    static constexpr std::size_t self_bytes() noexcept { return round_up(sizeof(impl) + 16, 64); }
+    std::uint64_t* guard() const noexcept {
+        return reinterpret_cast<std::uint64_t*>(address(this) + self_bytes() - 16);
+    }
+    void write_guard() noexcept {
+        guard_value = mix(cookie ^ 0x5bd1e9955bd1e995u);
+        guard()[0] = guard_value;
+        guard()[1] = ~guard_value;
+    }
+    bool guard_intact() const noexcept {
+        return guard()[1] == ~guard_value && guard()[0] == guard_value;
+    }
+
+    /// Damage found: the heap answers heap_corrupt from now on (or, with terminate_on_corruption,
+    /// the process ends here). The front end is disarmed so that its inline paths, which do not
+    /// test `damaged`, miss and reach the slow paths, which do: no head to take, every class full.
+    /// \returns heap_corrupt.
+    [[gnu::cold]] MEMMGR_ENGINE_SCAN status corrupt() const noexcept;
+    /// \returns st, having recorded the damage when st is heap_corrupt.
+    status noted(status st) const noexcept { return st == status::heap_corrupt ? corrupt() : st; }
+    /// Whether an operation must take the lock (see optional_lock).
+    bool locking() const noexcept { return cfg.serialize && !only_thread(); }
+    [[gnu::noinline]] void* allocate_locked(std::size_t n, bool zero, status& st) noexcept {
+        const std::lock_guard held(lock);
+        return allocate_block(n, zero, st);
+    }
+    [[gnu::noinline]] status free_locked(void* p) noexcept {
+        const std::lock_guard held(lock);
+        return free_block(p);
+    }
+    bool fixed() const noexcept { return cfg.maximum_size != 0; }
+    std::size_t room() const noexcept { return budget - stats.reserved_bytes; }
+
+    // --- headers ---------------------------------------------------------------------------------
+    std::uint32_t seal_of(std::uint64_t word, const header* h) const noexcept {
+        // One multiplication by an odd constant (a bijection) of the word, the cookie and the
+        // address: a header copied elsewhere, a flipped bit or random data pass with a 2^-32
+        // chance. Never 0, so a zeroed header (wiped, or a page given back with MADV_DONTNEED)
+        // never passes.
+        const std::uint64_t x =
+            (word ^ cookie ^ std::rotl(std::uint64_t{address(h)}, 32)) * 0x9e3779b97f4a7c15u;
+        return static_cast<std::uint32_t>(x >> 32) | 1u;
+    }
+    static std::uint64_t first_word(const header* h) noexcept {
+        std::uint64_t word;
+        std::memcpy(&word, h, sizeof word);
+        return word;
+    }
+    bool sealed(const header* h) const noexcept { return h->seal == seal_of(first_word(h), h); }
+    /// Writes a whole header.
+    void write(header* h, std::uint32_t prev_units, std::uint32_t size_units, std::uint8_t flags,
+               std::size_t slack) const noexcept {
+        h->prev_units = prev_units;
+        reseal(h, size_units, flags, slack);
+    }
+    /// Writes the sealed word and the seal, keeping prev_units. The word is built in a register
+    /// and stored at once: reading back fields just stored one by one would stall on store
+    /// forwarding.
+    void reseal(header* h, std::uint32_t size_units, std::uint8_t flags,
+                std::size_t slack) const noexcept {
+        static_assert(offsetof(header, size_units) == 0 && offsetof(header, flags) == 4 &&
+                      offsetof(header, slack) == 5 && offsetof(header, unused) == 6);
+        static_assert(std::endian::native == std::endian::little);
+        const std::uint64_t word = std::uint64_t{size_units} | (std::uint64_t{flags} << 32) |
+                                   (static_cast<std::uint64_t>(slack) << 40);
+        std::memcpy(h, &word, sizeof word);
+        h->seal = seal_of(word, h);
+    }
+    static void set_prev(header* h, std::uint32_t prev_units) noexcept {
+        h->prev_units = prev_units;
+    }
+    /// A large block's header: sealed, and its unsealed prev_units 0 as written, so that damage to
+    /// any of its bytes is found.
+    bool large_header_sound(const header* h) const noexcept {
+        return sealed(h) && h->flags == (flag_in_use | flag_large) && h->size_units == 0 &&
+               h->prev_units == 0;
+    }
+    /// A header swallowed by a merge must not pass for a block again (a double free of it).
+    static void wipe(header* h) noexcept { h->seal = 0; }
+
+    // --- links -----------------------------------------------------------------------------------
+    /// Free-list links are stored as address ^ link_mask(slot): the heap's secret key mixed with
+    /// the slot's own address, so that a link written by a use after free, or copied from another
+    /// slot, decodes to an address the checks refuse (not in a segment, not 16-aligned, not a
+    /// sealed header of the right kind), and a zeroed link is not read as the end of a list.
+    std::uintptr_t link_mask(const std::uintptr_t* slot) const noexcept {
+        return static_cast<std::uintptr_t>(link_key ^ std::rotl(std::uint64_t{address(slot)}, 32));
+    }
+    header* next_of(const header* h) const noexcept {
+        const std::uintptr_t* slot = &links(h).next;
+        return header_at(*slot ^ link_mask(slot));
+    }
+    header* prev_of(const header* h) const noexcept {
+        const std::uintptr_t* slot = &links(h).prev;
+        return header_at(*slot ^ link_mask(slot));
+    }
+    void put_next(header* h, const header* to) const noexcept {
+        std::uintptr_t* slot = &links(h).next;
+        *slot = address(to) ^ link_mask(slot);
+    }
+    void put_prev(header* h, const header* to) const noexcept {
+        std::uintptr_t* slot = &links(h).prev;
+        *slot = address(to) ^ link_mask(slot);
+    }
+
+    // --- bins ------------------------------------------------------------------------------------
+    // A bin's head is set only to blocks checked as free blocks of a segment, so it is followed
+    // as an address of this heap; every link read from a block is checked before it is trusted.
+    void bin_insert(header* h) noexcept {
+        const std::size_t i = bin_index(block_bytes(h));
+        header* head = bins[i];
+        put_next(h, head);
+        put_prev(h, nullptr);
+        if (head)
+            put_prev(head, h);
+        else
+            bitmap[i / 64] |= std::uint64_t{1} << (i % 64);
+        bins[i] = h;
+        ++free_count;
+    }
+    /// \returns whether h, a sealed free block, can be taken out of its bin: its neighbours in the
+    /// list are free blocks of this heap's segments in the same bin that point back at h (or h is
+    /// the bin's head), as glibc checks before unlinking.
+    bool unlinkable(const header* h) const noexcept {
+        const std::size_t i = bin_index(block_bytes(h));
+        const header* const prev = prev_of(h);
+        const header* const next = next_of(h);
+        if (prev ? !free_in_bin(prev, i) || next_of(prev) != h : bins[i] != h)
+            return false;
+        return !next || (free_in_bin(next, i) && prev_of(next) == h);
+    }
+    /// \requires unlinkable(h).
+    void bin_remove(header* h) noexcept {
+        const std::size_t i = bin_index(block_bytes(h));
+        header* const prev = prev_of(h);
+        header* const next = next_of(h);
+        if (prev)
+            put_next(prev, next);
+        else
+            bins[i] = next;
+        if (next)
+            put_prev(next, prev);
+        if (!bins[i])
+            bitmap[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+        --free_count;
+    }
+    /// Puts now in old's place in old's bin (both sizes map to that bin). \requires
+    /// unlinkable(old).
+    void bin_replace(header* old, header* now) noexcept {
+        header* const prev = prev_of(old);
+        header* const next = next_of(old);
+        put_next(now, next);
+        put_prev(now, prev);
+        if (prev)
+            put_next(prev, now);
+        else
+            bins[bin_index(block_bytes(now))] = now;
+        if (next)
+            put_prev(next, now);
+    }
+    /// \returns the first non-empty bin from i on, or num_bins.
+    std::size_t next_bin(std::size_t i) const noexcept {
+        std::size_t w = i / 64;
+        if (w >= bitmap_words)
+            return num_bins;
+        std::uint64_t bits = bitmap[w] & (~std::uint64_t{0} << (i % 64));
+        while (bits == 0) {
+            if (++w == bitmap_words)
+                return num_bins;
+            bits = bitmap[w];
+        }
+        return w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+    }
+    /// \returns a free block of at least bs bytes, still in its bin, or nullptr. Exact bins hold
+    /// one size; a logarithmic bin is probed a little, then any block of a higher bin fits.
+    header* find_fit(std::size_t bs) const noexcept;
+    /// find_fit's last resort, before the heap grows or reports heap_full: the whole list of bs's
+    /// logarithmic bin, of which find_fit probes only fit_probe blocks. Off the fast path.
+    header* find_fit_anywhere(std::size_t bs) const noexcept;
+    /// \returns the first of bin i's first `limit` blocks that holds bs bytes, or nullptr (having
+    /// recorded the damage if an entry is not a free block of the bin, or the list is longer than
+    /// the free blocks there are: a cycle).
+    header* first_fit_in(std::size_t i, std::size_t bs, std::size_t limit) const noexcept;
+
+    // --- front end -------------------------------------------------------------------------------
+    /// \returns the payload of a cached block for n bytes, now in use, or nullptr if its class is
+    /// empty. \requires n <= cache_max_request.
+    [[gnu::always_inline]] void* cache_take(std::size_t n) noexcept {
+        // cache_class(block_size_for(n)), without the branch on min_block.
+        const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
+        header* h = cache[c];
+        if (!h)
+            return nullptr;
+        // The head is checked before it is used: its link was decoded from a freed block. Inline,
+        // the segment comes from the hint table alone; a miss or a failed check returns nullptr,
+        // and the slow path asks the segment table (cache_take_unhinted), which decides. No call
+        // here: the inline path keeps needing no stack frame.
+        const std::uintptr_t a = address(h);
+        const std::size_t si =
+            std::size_t{segment_hint[(a >> hint_granule_shift) % hint_slots]} - 1; // wraps: none
+        if (si >= segments.count || !head_sound(segments.data[si], h, c)) [[unlikely]]
+            return nullptr;
+        return cache_pop(h, c, n);
+    }
+    /// \returns whether h, the head of class c, is a sealed cached block of that class inside s,
+    /// counted. The seal is checked against the word a cached block of class c has; the word
+    /// itself need not be read, since taking the block rewrites it.
+    [[gnu::always_inline]] bool head_sound(const segment& s, const header* h,
+                                           std::size_t c) const noexcept {
+        const std::size_t bs = (c + min_block / unit) * unit;
+        const std::uintptr_t a = address(h);
+        const std::uintptr_t end = address(s.end());
+        const std::uint64_t word = std::uint64_t{units(bs)} | (std::uint64_t{flag_cached} << 32);
+        // s may be a stale hint that does not hold a at all: both bounds are checked.
+        return a % alignment == 0 && a >= address(s.first) && a <= end - bs &&
+               h->seal == seal_of(word, h) && cache_count[c] != 0;
+    }
+    [[gnu::always_inline]] void* cache_pop(header* h, std::size_t c, std::size_t n) noexcept {
+        const std::size_t bs = (c + min_block / unit) * unit;
+        cache[c] = next_of(h);
+        --cache_count[c];
+        reseal(h, units(bs), flag_in_use, bs - header_size - n);
+        on_allocate(n);
+        return h + 1;
+    }
+    /// cache_take() when the hint table does not vouch for the head: the segment table decides.
+    /// A head that fails is damage: \returns nullptr, and the slow path reports heap_corrupt.
+    void* cache_take_unhinted(std::size_t n) noexcept;
+    /// Moves every cached block to the bins, each merged with the free blocks either side. Each
+    /// is checked first (a cached block of its class, in a segment, its neighbours fit to merge
+    /// with, within its class's count): the first that fails is damage, and the flush stops there.
+    void flush_caches() noexcept;
+    bool any_cached() const noexcept;
+    /// Takes the cached block h out of its class list. \returns false if it is not there.
+    bool cache_unlink(header* h) noexcept;
+
+    // --- accounting ------------------------------------------------------------------------------
+    void on_map(std::size_t n) noexcept {
+        stats.reserved_bytes += n;
+        if (stats.reserved_bytes > stats.peak_reserved_bytes)
+            stats.peak_reserved_bytes = stats.reserved_bytes;
+    }
+    void on_unmap(std::size_t n) noexcept { stats.reserved_bytes -= n; }
+    void on_used(std::size_t added, std::size_t removed) noexcept {
+        stats.used_bytes = stats.used_bytes - removed + added;
+        if (stats.used_bytes > stats.peak_used_bytes)
+            stats.peak_used_bytes = stats.used_bytes;
+    }
+    void on_allocate(std::size_t n) noexcept {
+        on_used(n, 0);
+        ++stats.used_blocks;
+        ++stats.total_allocations;
+    }
+    void on_release(std::size_t n) noexcept {
+        stats.used_bytes -= n;
+        --stats.used_blocks;
+    }
+
+    template <class T, std::size_t N>
+    status make_room(table<T, N>& t) noexcept {
+        if (t.count < t.capacity)
+            return status::ok;
+        const std::size_t bytes = round_up(t.capacity * 2 * sizeof(T), page);
+        if (bytes > room())
+            return status::heap_full;
+        void* mem = map_pages(bytes);
+        if (!mem)
+            return status::out_of_memory;
+        std::memcpy(mem, t.data, t.count * sizeof(T));
+        if (t.mapped_bytes) {
+            unmap_pages(address(t.data), t.mapped_bytes);
+            on_unmap(t.mapped_bytes);
+        }
+        t.data = static_cast<T*>(mem);
+        t.capacity = bytes / sizeof(T);
+        t.mapped_bytes = bytes;
+        on_map(bytes);
+        return status::ok;
+    }
+    template <class T, std::size_t N>
+    void back_inline(table<T, N>& t) noexcept {
+        if (!t.mapped_bytes || t.count > N)
+            return;
+        std::memcpy(t.storage, t.data, t.count * sizeof(T));
+        unmap_pages(address(t.data), t.mapped_bytes);
+        on_unmap(t.mapped_bytes);
+        t.reset_inline();
+    }
+
+    // --- segments --------------------------------------------------------------------------------
+    /// Makes [first, end) of s one free block in its bin, and writes the end marker.
+    void format(const segment& s) noexcept;
+    void add_segment(std::uintptr_t base, std::size_t length, header* first, bool initial) noexcept;
+    /// Maps a new segment able to hold a block of bs bytes. \returns its free block, or nullptr
+    /// with st set.
+    header* grow(std::size_t bs, status& st) noexcept;
+    /// \returns the index of the segment holding a, or segments.count.
+    std::size_t segment_of(std::uintptr_t a) const noexcept {
+        // Every free looks its pointer up: first in a small direct-mapped table from 64 KiB
+        // granules to the segment last found there, checked against the segment itself (so a
+        // stale entry is only a miss), then by binary search.
+        const std::size_t slot = (a >> hint_granule_shift) % hint_slots;
+        const std::size_t hinted = std::size_t{segment_hint[slot]} - 1; // wraps when empty
+        if (hinted < segments.count &&
+            a - segments.data[hinted].base < segments.data[hinted].length)
+            return hinted;
+        const std::size_t i = segments.upper(a);
+        if (i == 0 || a - segments.data[i - 1].base >= segments.data[i - 1].length)
+            return segments.count;
+        if (i <= std::numeric_limits<std::uint8_t>::max())
+            segment_hint[slot] = static_cast<std::uint8_t>(i);
+        return i - 1;
+    }
+
+    // --- blocks ----------------------------------------------------------------------------------
+    /// \returns whether h, found in a bin for a block of bs bytes, may be carved: a sealed free
+    /// block of a segment, of at least bs bytes and within its segment; the header after it sealed
+    /// and pointing back; its prev_units naming the block before; its list links sound.
+    bool carvable(const header* h, std::size_t bs) const noexcept;
+    /// \returns whether the unsealed prev_units of h, a block of s whose own header is sound,
+    /// names the block before it: 0 for the first block, else a header inside s of that size.
+    static bool prev_sound(const segment& s, const header* h) noexcept {
+        const std::size_t before = std::size_t{h->prev_units} * unit;
+        if (before == 0)
+            return h == s.first;
+        return before <= address(h) - address(s.first) &&
+               header_at(address(h) - before)->size_units == h->prev_units;
+    }
+
+    /// Turns the free block h (in its bin, at least bs bytes) into an in-use block for n bytes,
+    /// splitting off the rest when it can hold a block. \returns the payload, or nullptr (the
+    /// heap then damaged, nothing changed) when h fails carvable().
+    void* carve(header* h, std::size_t bs, std::size_t n) noexcept;
+
+    void* allocate_large(std::size_t n, status& st) noexcept;
+
+    /// allocate(): the front end first, inline; then the bins.
+    [[gnu::always_inline]] void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
+        if (n <= page_max_request && pages && !zero) {
+            if (void* p = page_take(n)) {
+                st = status::ok;
+                return p;
+            }
+        } else if (n <= cache_max_request && !zero) {
+            if (void* p = cache_take(n)) {
+                st = status::ok;
+                return p;
+            }
+        }
+        return allocate_slow(n, zero, st);
+    }
+
+    [[gnu::noinline]] void* allocate_slow(std::size_t n, bool zero, status& st) noexcept;
+
+    /// What locate() found.
+    struct found {
+        header* h = nullptr;
+        header* prev = nullptr; // the block before h in its segment (nullptr if h is first)
+        header* next = nullptr; // the block (or end marker) after h
+        std::size_t segment_index = 0;
+        std::size_t large_index = 0;
+        bool is_large = false;
+        page_desc* page = nullptr; // a block of this page (then h is nullptr)
+        std::size_t page_index = 0;
+    };
+
+    /// Finds the neighbours of h, a block of segment s whose own header is sound, and checks them
+    /// as a merge needs them: the next header (or end marker) passes its seal and points back; the
+    /// previous block (nullptr if h is first) has the size h says and, if it is in a bin, passes
+    /// its seal. \returns false if they fail.
+    bool neighbours(const segment& s, header* h, header*& prev, header*& next) const noexcept;
+    /// \returns whether the header after next, a block of segment s about to be merged, is sound
+    /// (inside s, sealed, pointing back), so that its prev_units can be updated.
+    bool sound_after(const segment& s, header* next) const noexcept;
+    /// neighbours(), and what a merge with them further needs: a next block in a bin ends where
+    /// a sound header points back, and each neighbour in a bin can be unlinked from it.
+    bool mergeable(const segment& s, header* h, header*& prev, header*& next) const noexcept;
+
+    /// Why a pointer inside segment s failed the quick checks, by walking s from its start. Only
+    /// reached for bad pointers and damaged heaps, so its cost (the blocks before p) is acceptable.
+    status classify(const segment& s, std::uintptr_t a) const noexcept;
+
+    /// \returns ok and fills f if p is the payload of a block in use; the reason otherwise. Reads
+    /// only memory of this heap's segments and mappings.
+    status locate(const void* p, found& f) const noexcept;
+
+    void release_large(std::size_t i) noexcept;
+
+    /// The fast path of free: p is a small block in use of a segment, its header passes its seal,
+    /// its unsealed prev_units agrees with the block before, and its class has room. It goes to
+    /// the front end without merging, so the block after it is not read here: that one is checked
+    /// when the block is merged (flush_caches) and by validate. \returns false, having changed
+    /// nothing, otherwise: free_to_bins() then does the full check.
+    [[gnu::always_inline]] bool free_to_cache(void* p) noexcept {
+        const std::uintptr_t a = address(p);
+        const std::size_t si = segment_of(a);
+        if (si == segments.count)
+            return false;
+        const segment& s = segments.data[si];
+        const std::uintptr_t end = address(s.end());
+        if (a % alignment != 0 || a < address(s.first) + header_size || a > end)
+            return false;
+        header* h = header_at(a - header_size);
+        const std::uint64_t word = first_word(h);
+        if (h->seal != seal_of(word, h))
+            return false;
+        const auto size_units = static_cast<std::uint32_t>(word);
+        const std::size_t c = std::size_t{size_units} - min_block / unit; // wraps if too small
+        if (h->flags != flag_in_use || c >= cache_classes || cache_count[c] >= cache_class_cap)
+            return false;
+        const std::size_t bs = std::size_t{size_units} * unit;
+        if (bs > end - address(h))
+            return false;
+        // The unsealed prev_units must agree with the block before (whose size is sealed), as on
+        // the merging path: damage there is refused here too, not carried into the cache.
+        const std::size_t before = std::size_t{h->prev_units} * unit;
+        if (before == 0 ? h != s.first
+                        : before > address(h) - address(s.first) ||
+                              header_at(address(h) - before)->size_units != h->prev_units)
+            return false;
+        on_release(capacity(h) - h->slack);
+        reseal(h, size_units, flag_cached, 0);
+        put_next(h, cache[c]);
+        cache[c] = h;
+        ++cache_count[c];
+        return true;
+    }
+
+    [[gnu::always_inline]] status free_block(void* p) noexcept {
+        if (pages) {
+            status st = status::ok;
+            const page_answer answer = page_put(p, st);
+            if (answer == page_answer::done)
+                return status::ok;
+            if (answer == page_answer::refused)
+                return st;
+        }
+        if (free_to_cache(p))
+            return status::ok;
+        return free_to_bins(p);
+    }
+
+    [[gnu::noinline]] status free_to_bins(void* p) noexcept;
+
+    /// Makes the block h (in use or cached, and out of any list) a free block in its bin, merged
+    /// with prev (the block before it, or nullptr) and next (the block or end marker after it) if
+    /// they are in bins. A run that ends up above the decommit threshold gives its pages back.
+    void merge_into_bins(header* h, header* prev, header* next) noexcept;
+    /// Gives back the pages that [from, to), a part of the free block h, touches, except those
+    /// holding h's header and links and any page that reaches outside h. Pages partly in [from,
+    /// to) go too: their other part is the rest of h, whose pages already went (a neighbour
+    /// merged in, above the threshold already), so that the page around the seam between two
+    /// freed blocks is not kept forever. Checked first, as compact() does: h is a free block of a
+    /// segment, within it, so that no page outside the block is touched.
+    [[gnu::noinline]] void decommit(const header* h, std::uintptr_t from,
+                                    std::uintptr_t to) noexcept;
+
+    /// Before f's block grows into its cached neighbour: if that neighbour, with the free block
+    /// after it if any, makes room for bs bytes, moves it out of the front end into the bins
+    /// (merged with that free block). \returns ok, cannot_resize_in_place or heap_corrupt (nothing
+    /// changed then).
+    status release_cached_neighbour(const found& f, std::size_t bs) noexcept;
+
+    /// Resizes the segment block of f to n bytes without moving it, using the free block after it
+    /// if need be. \returns ok, cannot_resize_in_place or heap_corrupt (nothing changed then).
+    status resize_in_place(const found& f, std::size_t n) noexcept;
+
+    void* reallocate_large(void* p, const found& f, std::size_t n, bool in_place_only,
+                           status& st) noexcept;
+
+    /// Grows the mapping of large block i to length bytes: in place, or (unless in_place_only)
+    /// wherever the kernel finds room, moving the pages rather than copying them (Linux's mremap;
+    /// elsewhere in place only, with MAP_FIXED_NOREPLACE). The header moves with the pages and is
+    /// sealed again at its new address, and i becomes the index of the block's entry in the table,
+    /// kept sorted by address. \returns the payload, or nullptr with nothing changed (the kernel
+    /// leaves the old mapping as it was when mremap fails). \requires the extra bytes within
+    /// room().
+    void* remap_large(std::size_t& i, std::size_t length, bool in_place_only) noexcept;
+
+    void* reallocate_block(void* p, std::size_t n, bool in_place_only, status& st) noexcept;
+
+    // --- whole heap ------------------------------------------------------------------------------
+    /// \returns whether h is a sealed header of a block of this heap's segments with these flags.
+    /// Reads only memory of the segments.
+    bool segment_block(const header* h, std::uint8_t flags,
+                       std::size_t* where = nullptr) const noexcept;
+    /// \returns whether h is a free block of this heap that belongs in bin b.
+    bool free_in_bin(const header* h, std::size_t b) const noexcept;
+    /// \returns whether h is a cached block of this heap that belongs in class c.
+    bool cached_in_class(const header* h, std::size_t c) const noexcept;
+
+    /// \returns whether [a, a + n) lies in one mapping of the heap: a segment past the heap
+    /// object, or a large block. Reads only the tables.
+    bool contains_range(std::uintptr_t a, std::size_t n) const noexcept;
+
+    /// The blocks a walk of segments' headers counted.
+    struct tally {
+        std::size_t used_blocks = 0;
+        std::size_t used_bytes = 0;
+        std::size_t free_blocks = 0;
+        std::size_t cached_blocks = 0;
+    };
+
+    /// \returns whether every header of segment s, its end marker included, is sound and in its
+    /// place, with no two free blocks in bins side by side; counts s's blocks into t.
+    MEMMGR_ENGINE_SCAN bool segment_sound(const segment& s, tally& t) const noexcept;
+
+    /// \returns whether the bins and the cache lists hold exactly the free and cached blocks the
+    /// walk counted in t, each once, each in its right list, and no bitmap bit is set past the
+    /// bins.
+    MEMMGR_ENGINE_SCAN bool lists_sound(const tally& t) const noexcept;
+
+    status check_all() const noexcept;
+
+    /// \returns the largest free block's capacity, or 0 with the heap found damaged (every block
+    /// is checked before its pages are given back, every list walk is bounded).
+    std::size_t compact_all() noexcept;
+
+    void unmap_larges() noexcept;
+
+    void release_everything() noexcept;
+
+    /// \returns whether h, the header after one of `expect` units in a segment ending at end, is
+    /// sound enough to be reported by a walk and followed.
+    MEMMGR_ENGINE_SCAN bool walkable(const header* h, std::uint32_t expect,
+                                     const header* end) const noexcept;
+
+    /// \returns heap_corrupt at the first damaged header (having visited the blocks before it),
+    /// ok when every block was visited.
+    status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept;
+
+    // --- pages (pages.hpp, pages.cpp) ----------------------------------------------------------
+    enum class page_answer : std::uint8_t { not_a_page, done, refused };
+
+    /// The seal of a page descriptor: its shape (area, states, block, recip, capacity, class), its
+    /// own address and the cookie; never 0.
+    std::uint32_t desc_seal(const page_desc* d) const noexcept {
+        const std::uint64_t shape = std::uint64_t{d->block} | (std::uint64_t{d->recip} << 32);
+        const std::uint64_t more = std::uint64_t{d->capacity} | (std::uint64_t{d->cls} << 16);
+        const std::uint64_t x =
+            (shape ^ std::rotl(std::uint64_t{d->area}, 17) ^
+             std::rotl(std::uint64_t{address(d->states)}, 41) ^ std::rotl(more, 48) ^ cookie ^
+             std::rotl(std::uint64_t{address(d)}, 32)) *
+            0x9e3779b97f4a7c15u;
+        return static_cast<std::uint32_t>(x >> 32) | 1u;
+    }
+    bool desc_sound(const page_desc* d) const noexcept { return d->seal == desc_seal(d); }
+
+    /// \returns a block of the first page with room of n's class, now in use, or nullptr when the
+    /// class has no such page or its head fails a check (page_take_slow then decides which).
+    /// \requires pages, n <= page_max_request.
+    [[gnu::always_inline]] void* page_take(std::size_t n) noexcept {
+        page_desc* const d = pages->queue[page_class(n)];
+        if (!d || !desc_sound(d)) [[unlikely]]
+            return nullptr;
+        std::size_t idx = d->free_head;
+        if (idx != 0) {
+            --idx;
+            // The head was checked when it became the head; its link is checked now, before it
+            // becomes the head in turn: within the blocks handed out, and free.
+            const auto* slot = reinterpret_cast<const std::uintptr_t*>(d->area + idx * d->block);
+            const std::uint64_t next = *slot ^ link_mask(slot);
+            if (idx >= d->bump || d->states[idx] != 0 || next > d->bump ||
+                (next != 0 && d->states[next - 1] != 0)) [[unlikely]]
+                return nullptr;
+            d->free_head = static_cast<std::uint32_t>(next);
+        } else if (d->bump < d->capacity) {
+            idx = d->bump++;
+        } else [[unlikely]] {
+            return nullptr;
+        }
+        d->states[idx] = static_cast<std::uint8_t>(d->block - n + 1);
+        if (++d->used == d->capacity)
+            page_full(d);
+        on_allocate(n);
+        return reinterpret_cast<void*>(d->area + idx * d->block);
+    }
+
+    /// free() of a block of a page: the segment from the hint (else page_put_unhinted), the
+    /// descriptor by address arithmetic and its seal, the block's index by a multiplication, its
+    /// state byte. \returns done, refused (st says why; nothing changed) or not_a_page.
+    [[gnu::always_inline]] page_answer page_put(void* p, status& st) noexcept {
+        const std::uintptr_t a = address(p);
+        const std::uintptr_t base = a & ~(pseg_bytes - 1);
+        const std::size_t si = std::size_t{pages->hint[(a >> pseg_shift) % pseg_hints]} - 1;
+        if (si >= pages->segs.count || pages->segs.data[si].base != base) [[unlikely]]
+            return page_put_unhinted(p, st);
+        return page_release(a, base, st);
+    }
+    [[gnu::always_inline]] page_answer page_release(std::uintptr_t a, std::uintptr_t base,
+                                                    status& st) noexcept {
+        const std::size_t slot = (a - base) >> page_shift;
+        page_desc* const d = descs_of(base) + slot;
+        if (slot < meta_slots || !desc_sound(d) || d->block == 0) [[unlikely]] {
+            st = page_refusal(a, base);
+            return page_answer::refused;
+        }
+        const std::size_t off = a - d->area;
+        const std::size_t idx = (off * d->recip) >> 32;
+        if (idx * d->block != off || idx >= d->bump || d->states[idx] == 0) [[unlikely]] {
+            st = page_refusal(a, base);
+            return page_answer::refused;
+        }
+        const std::size_t requested = d->block + 1 - d->states[idx];
+        d->states[idx] = 0;
+        auto* link = reinterpret_cast<std::uintptr_t*>(a);
+        *link = std::uintptr_t{d->free_head} ^ link_mask(link);
+        d->free_head = static_cast<std::uint32_t>(idx + 1);
+        on_release(requested);
+        if (d->used-- == d->capacity)
+            page_unfull(d);
+        if (d->used == 0)
+            page_emptied(d);
+        return page_answer::done;
+    }
+
+    [[gnu::noinline]] void* page_take_slow(std::size_t n) noexcept;
+    [[gnu::noinline]] page_answer page_put_unhinted(void* p, status& st) noexcept;
+    [[gnu::noinline, gnu::cold]] status page_refusal(std::uintptr_t a,
+                                                     std::uintptr_t base) const noexcept;
+    [[gnu::noinline]] void page_full(page_desc* d) noexcept;
+    [[gnu::noinline]] void page_unfull(page_desc* d) noexcept;
+    [[gnu::noinline]] void page_emptied(page_desc* d) noexcept;
+    bool make_directory() noexcept;
+    std::uint64_t pseg_seal(std::uintptr_t base) const noexcept;
+    bool map_pseg() noexcept;
+    void unmap_pseg(std::size_t i) noexcept;
+    /// Unmaps every page segment and the directory (release_all, destroy).
+    void release_pages() noexcept;
+    /// \returns the index of the page segment holding a, or pages->segs.count.
+    std::size_t pseg_index(std::uintptr_t a) const noexcept;
+    void reseal_desc(page_desc* d) const noexcept;
+    void push_free_slot(page_desc* d) noexcept;
+    void unlink_free_slot(page_desc* d) noexcept;
+    void enqueue(page_desc* d) noexcept;
+    void dequeue(page_desc* d) noexcept;
+    page_desc* start_page(std::size_t c) noexcept;
+    void retire(page_desc* d) noexcept;
+    bool page_shape_sound(const page_desc* d) const noexcept;
+    /// \returns false if a is in no page segment; else true, with st ok and f filled, or the
+    /// reason a is refused.
+    bool page_locate(std::uintptr_t a, found& f, status& st) const noexcept;
+    void* page_reallocate(void* p, const found& f, std::size_t n, bool in_place_only,
+                          status& st) noexcept;
+    bool pages_contain(std::uintptr_t a, std::size_t n) const noexcept;
+    status visit_pages(void (*visit)(void*, const block_info&), void* context) const noexcept;
+    MEMMGR_ENGINE_SCAN bool pages_sound(tally& t, std::size_t& reserved) const noexcept;
+    MEMMGR_ENGINE_SCAN bool page_sound(const page_desc& d, tally& t,
+                                       std::size_t& chunks) const noexcept;
+    /// \returns the largest free slot (a page's bytes), having retired empty pages and unmapped
+    /// wholly free segments.
+    std::size_t compact_pages() noexcept;
+
+    // --- fork ------------------------------------------------------------------------------------
+    // A thread that forks while another holds a heap's lock leaves the child a lock that nobody
+    // will release, and possibly a heap halfway through an operation. So, as glibc's malloc,
+    // jemalloc and mimalloc do for their arenas, fork() (through pthread_atfork) first takes the
+    // lock of every live serialized heap: no operation is under way in any of them when the
+    // process is copied. The parent then releases them; the child, whose only thread is the one
+    // that took them, makes them free again. The list of heaps has a lock of its own, taken first:
+    // create() and destroy() hold it while they link and unlink a heap, so the list does not change
+    // under a fork. Heaps that are not serialized are not listed: one thread at a time uses them,
+    // and forking while another thread does is the caller's bug, as any other concurrent use.
+    struct fork_list {
+        heap_lock lock;
+        impl* first = nullptr;
+    };
+    static fork_list& forks() noexcept;
+    static void fork_prepare() noexcept;
+    static void fork_parent() noexcept;
+    static void fork_child() noexcept;
+    /// Lists a serialized heap, installing the fork handlers with the first one. If they cannot be
+    /// installed (pthread_atfork reports ENOMEM), the heaps work as before, without fork safety.
+    void enlist_for_fork() noexcept;
+    void delist_for_fork() noexcept;
+};
+
+} // namespace memmgr::detail::posix

@@ -1,0 +1,96 @@
+// The private heap engine's OS layer: pages from mmap, the heap lock, and whether the process has
+// ever had a second thread. Internal to the engine (modules/platform/private_heap/*.cpp).
+#pragma once
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define MEMMGR_HAS_SINGLE_THREADED 1
+#endif
+
+namespace memmgr::detail::posix {
+
+inline void* map_pages(std::size_t length) noexcept {
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+}
+
+inline void unmap_pages(std::uintptr_t base, std::size_t length) noexcept {
+    ::munmap(reinterpret_cast<void*>(base), length);
+}
+
+inline std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64's finaliser
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/// A futex-style lock: 0 free, 1 held, 2 held and maybe waited for. Uncontended, lock is one
+/// compare-exchange and unlock one exchange, inline; std::mutex costs two calls into libc more.
+class heap_lock {
+public:
+    void lock() noexcept {
+        std::uint32_t expected = 0;
+        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                            std::memory_order_relaxed))
+            lock_contended();
+    }
+    void unlock() noexcept {
+        if (state_.exchange(0, std::memory_order_release) == 2)
+            wake_one();
+    }
+    /// In the child of a fork(), whose only thread is the one that took the lock before forking:
+    /// free again, without a wake (no thread of the child waits on it).
+    void reset_after_fork() noexcept { state_.store(0, std::memory_order_relaxed); }
+
+private:
+    // Out of line, so that the callers' fast paths stay small.
+    [[gnu::noinline]] void wake_one() noexcept { state_.notify_one(); }
+    [[gnu::noinline]] void lock_contended() noexcept {
+        // Whoever takes the lock from here on marks it waited for, so that its unlock wakes the
+        // next sleeper. std::atomic::wait spins briefly before it sleeps on the futex.
+        while (state_.exchange(2, std::memory_order_acquire) != 0)
+            state_.wait(2, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint32_t> state_{0};
+};
+
+/// \returns true while the process has never had a second thread (glibc's own malloc and mutexes
+/// skip their atomics then too). Once false it stays false, and a thread can only be started by
+/// the one running, so no heap operation can be under way elsewhere while this is true.
+inline bool only_thread() noexcept {
+#ifdef MEMMGR_HAS_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
+/// Locks the heap when it is serialized and another thread could be using it.
+class optional_lock {
+public:
+    /// always: take the lock even in a single-threaded process (walk runs the caller's code, which
+    /// might start a thread, while it holds the heap).
+    optional_lock(heap_lock& l, bool serialize, bool always = false) noexcept
+        : l_(serialize && (always || !only_thread()) ? &l : nullptr) {
+        if (l_)
+            l_->lock();
+    }
+    ~optional_lock() {
+        if (l_)
+            l_->unlock();
+    }
+    optional_lock(const optional_lock&) = delete;
+    optional_lock& operator=(const optional_lock&) = delete;
+
+private:
+    heap_lock* l_;
+};
+
+} // namespace memmgr::detail::posix

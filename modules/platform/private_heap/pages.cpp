@@ -1,0 +1,549 @@
+// The private heap engine's small-block pages, off the inline path (pages.hpp has the layout,
+// impl.hpp the inline take and put): the page directory, mapping page segments, starting and
+// retiring pages, and the queues of pages with room; what a refused pointer is; locate, resize,
+// walk, check, compact and release for the blocks of pages.
+#include "impl.hpp"
+
+#include <sys/mman.h>
+
+#include <bit>
+
+namespace memmgr::detail::posix {
+
+// --- the directory and the segments
+// ----------------------------------------------------------------
+
+bool private_heap::impl::make_directory() noexcept {
+    const std::size_t length = round_up(sizeof(page_directory), page);
+    void* mem = map_pages(length);
+    if (!mem)
+        return false;
+    auto* dir = static_cast<page_directory*>(mem); // zero-filled by mmap
+    dir->mapped_bytes = length;
+    dir->segs.reset_inline();
+    on_map(length);
+    pages = dir;
+    return true;
+}
+
+std::uint64_t private_heap::impl::pseg_seal(std::uintptr_t base) const noexcept {
+    return mix(base ^ cookie ^ 0x7f4a7c159e3779b9u) | 1u;
+}
+
+bool private_heap::impl::map_pseg() noexcept {
+    if (make_room(pages->segs) != status::ok)
+        return false;
+    // An aligned mapping: the kernel's choice when it happens to be aligned, else twice the size
+    // trimmed to the aligned part.
+    void* mem = map_pages(pseg_bytes);
+    if (!mem)
+        return false;
+    std::uintptr_t base = address(mem);
+    if (base % pseg_bytes != 0) {
+        unmap_pages(base, pseg_bytes);
+        mem = map_pages(2 * pseg_bytes);
+        if (!mem)
+            return false;
+        const std::uintptr_t start = address(mem);
+        base = round_up(start, pseg_bytes);
+        if (base != start)
+            unmap_pages(start, base - start);
+        if (start + 2 * pseg_bytes != base + pseg_bytes)
+            unmap_pages(base + pseg_bytes, start + 2 * pseg_bytes - base - pseg_bytes);
+    }
+    on_map(pseg_bytes);
+    pseg_of(base)->seal = pseg_seal(base);
+    pseg_of(base)->pages = 0;
+    // The free slots in address order: the lowest is taken first.
+    for (std::size_t slot = pseg_slots; slot-- > meta_slots;) {
+        page_desc* d = descs_of(base) + slot;
+        d->area = base + slot * page_bytes;
+        reseal_desc(d);
+        push_free_slot(d);
+    }
+    pages->segs.insert({base, pseg_bytes});
+    return true;
+}
+
+void private_heap::impl::unmap_pseg(std::size_t i) noexcept {
+    const page_segment s = pages->segs.data[i];
+    for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot)
+        unlink_free_slot(descs_of(s.base) + slot);
+    pages->segs.erase(i);
+    back_inline(pages->segs);
+    unmap_pages(s.base, s.length);
+    on_unmap(s.length);
+}
+
+void private_heap::impl::release_pages() noexcept {
+    if (!pages)
+        return;
+    for (std::size_t i = 0; i < pages->segs.count; ++i) {
+        unmap_pages(pages->segs.data[i].base, pages->segs.data[i].length);
+        on_unmap(pages->segs.data[i].length);
+    }
+    if (pages->segs.mapped_bytes) {
+        unmap_pages(address(pages->segs.data), pages->segs.mapped_bytes);
+        on_unmap(pages->segs.mapped_bytes);
+    }
+    const std::size_t length = pages->mapped_bytes;
+    unmap_pages(address(pages), length);
+    on_unmap(length);
+    pages = nullptr;
+}
+
+std::size_t private_heap::impl::pseg_index(std::uintptr_t a) const noexcept {
+    const std::size_t i = pages->segs.upper(a);
+    if (i == 0 || a - pages->segs.data[i - 1].base >= pages->segs.data[i - 1].length)
+        return pages->segs.count;
+    return i - 1;
+}
+
+// --- slots and queues
+// ------------------------------------------------------------------------------
+
+void private_heap::impl::reseal_desc(page_desc* d) const noexcept {
+    d->seal = desc_seal(d);
+}
+
+void private_heap::impl::push_free_slot(page_desc* d) noexcept {
+    d->queued = 2;
+    d->prev = nullptr;
+    d->next = pages->free_slots;
+    if (d->next)
+        d->next->prev = d;
+    pages->free_slots = d;
+    ++pages->free_slot_count;
+}
+
+void private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        pages->free_slots = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->next = d->prev = nullptr;
+    d->queued = 0;
+    --pages->free_slot_count;
+}
+
+void private_heap::impl::enqueue(page_desc* d) noexcept {
+    page_desc*& head = pages->queue[d->cls];
+    d->queued = 1;
+    d->prev = nullptr;
+    d->next = head;
+    if (head)
+        head->prev = d;
+    head = d;
+}
+
+void private_heap::impl::dequeue(page_desc* d) noexcept {
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        pages->queue[d->cls] = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->next = d->prev = nullptr;
+    d->queued = 0;
+}
+
+page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
+    if (!pages->free_slots && !map_pseg())
+        return nullptr;
+    page_desc* d = pages->free_slots;
+    if (!desc_sound(d) || d->block != 0 || d->queued != 2) {
+        corrupt();
+        return nullptr;
+    }
+    const auto block = static_cast<std::uint32_t>((c + 1) * page_unit);
+    const std::uintptr_t base = d->area & ~(pseg_bytes - 1);
+    // The state bytes: the first free run of 1, 2 or 4 chunks aligned to its length. With at most
+    // 59 other pages in the segment, each in one aligned group of 4, a group is always free.
+    const std::size_t k = chunks_for(page_bytes / block);
+    std::uint64_t* const chunks = pseg_of(base)->chunks;
+    std::size_t first = state_chunks;
+    for (std::size_t at = 0; at < state_chunks; at += k) {
+        const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (at % 64);
+        if ((chunks[at / 64] & run) == 0) {
+            chunks[at / 64] |= run;
+            first = at;
+            break;
+        }
+    }
+    if (first == state_chunks) {
+        corrupt();
+        return nullptr;
+    }
+    unlink_free_slot(d);
+    d->states = reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
+    std::memset(d->states, 0, page_bytes / block);
+    d->block = block;
+    d->recip = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block);
+    d->capacity = static_cast<std::uint32_t>(page_bytes / block);
+    d->bump = 0;
+    d->used = 0;
+    d->free_head = 0;
+    d->cls = static_cast<std::uint8_t>(c);
+    reseal_desc(d);
+    ++pseg_of(base)->pages;
+    enqueue(d);
+    return d;
+}
+
+void private_heap::impl::page_full(page_desc* d) noexcept {
+    dequeue(d);
+}
+
+void private_heap::impl::page_unfull(page_desc* d) noexcept {
+    // It becomes the head: an empty page kept as the head before goes (one empty page per class).
+    page_desc* const old = pages->queue[d->cls];
+    enqueue(d);
+    if (old && old->used == 0)
+        retire(old);
+}
+
+void private_heap::impl::page_emptied(page_desc* d) noexcept {
+    // The head of its queue stays: the next allocation of the class would start a page again.
+    if (pages->queue[d->cls] == d)
+        return;
+    retire(d);
+}
+
+void private_heap::impl::retire(page_desc* d) noexcept {
+    if (d->queued == 1)
+        dequeue(d);
+    const std::uintptr_t base = d->area & ~(pseg_bytes - 1);
+    const std::size_t first = (address(d->states) - (base + states_offset)) / state_chunk;
+    const std::size_t k = chunks_for(d->capacity);
+    pseg_of(base)->chunks[first / 64] &= ~(((std::uint64_t{1} << k) - 1) << (first % 64));
+    d->states = nullptr;
+    d->block = 0;
+    d->recip = 0;
+    d->capacity = 0;
+    d->bump = d->used = d->free_head = 0;
+    d->cls = 0;
+    reseal_desc(d);
+    push_free_slot(d);
+    if (--pseg_of(base)->pages == 0 && pages->segs.count > 1) {
+        const std::size_t i = pseg_index(base);
+        if (i != pages->segs.count)
+            unmap_pseg(i);
+    }
+}
+
+// --- the slow paths of allocate and free
+// -----------------------------------------------------------
+
+void* private_heap::impl::page_take_slow(std::size_t n) noexcept {
+    if (!pages && !make_directory())
+        return nullptr;
+    if (void* p = page_take(n))
+        return p;
+    if (pages->queue[page_class(n)]) {
+        // A page with room that the inline path refused: its descriptor or its free list's head
+        // is damaged.
+        corrupt();
+        return nullptr;
+    }
+    if (!start_page(page_class(n)))
+        return nullptr;
+    return page_take(n);
+}
+
+private_heap::impl::page_answer private_heap::impl::page_put_unhinted(void* p,
+                                                                      status& st) noexcept {
+    if (damaged) {
+        st = status::heap_corrupt;
+        return page_answer::refused;
+    }
+    const std::uintptr_t a = address(p);
+    const std::size_t i = pseg_index(a);
+    if (i == pages->segs.count)
+        return page_answer::not_a_page;
+    if (i < 0xffff)
+        pages->hint[(a >> pseg_shift) % pseg_hints] = static_cast<std::uint16_t>(i + 1);
+    return page_release(a, pages->segs.data[i].base, st);
+}
+
+status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) const noexcept {
+    // As for the blocks of segments (docs/private_heap.md, "Detection"): a 16-aligned pointer
+    // into a free block (or a free slot, or a block never handed out) is a double free; into a
+    // block in use, or anywhere else, a foreign block.
+    const std::size_t slot = (a - base) >> page_shift;
+    if (slot < meta_slots || a % alignment != 0)
+        return status::foreign_block;
+    const page_desc* d = descs_of(base) + slot;
+    if (!desc_sound(d))
+        return corrupt();
+    if (d->block == 0)
+        return status::double_free;
+    if (!page_shape_sound(d))
+        return corrupt();
+    const std::size_t idx = (a - d->area) / d->block;
+    if (idx >= d->capacity)
+        return status::foreign_block;
+    if (idx >= d->bump || d->states[idx] == 0)
+        return status::double_free;
+    if (a != d->area + idx * d->block || d->states[idx] > d->block + 1)
+        return d->states[idx] > d->block + 1 ? corrupt() : status::foreign_block;
+    return corrupt(); // a block in use that the fast path refused
+}
+
+bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
+    return d->block >= page_unit && d->block <= page_max_request && d->block % page_unit == 0 &&
+           d->cls == d->block / page_unit - 1 && d->capacity == page_bytes / d->block &&
+           d->recip == ((std::uint64_t{1} << 32) + d->block - 1) / d->block &&
+           d->bump <= d->capacity && d->used <= d->bump && d->free_head <= d->bump;
+}
+
+// --- locate, size, reallocate
+// ----------------------------------------------------------------------
+
+bool private_heap::impl::page_locate(std::uintptr_t a, found& f, status& st) const noexcept {
+    if (!pages)
+        return false;
+    const std::size_t i = pseg_index(a);
+    if (i == pages->segs.count)
+        return false;
+    const std::uintptr_t base = pages->segs.data[i].base;
+    const std::size_t slot = (a - base) >> page_shift;
+    const page_desc* d = descs_of(base) + slot;
+    if (slot < meta_slots || a % alignment != 0 || !desc_sound(d) || d->block == 0 ||
+        !page_shape_sound(d)) {
+        st = page_refusal(a, base);
+        return true;
+    }
+    const std::size_t off = a - d->area;
+    const std::size_t idx = off / d->block;
+    if (off % d->block != 0 || idx >= d->bump || d->states[idx] == 0 ||
+        d->states[idx] > d->block + 1) {
+        st = page_refusal(a, base);
+        return true;
+    }
+    f = {};
+    f.page = const_cast<page_desc*>(d);
+    f.page_index = idx;
+    st = status::ok;
+    return true;
+}
+
+void* private_heap::impl::page_reallocate(void* p, const found& f, std::size_t n,
+                                          bool in_place_only, status& st) noexcept {
+    page_desc* d = f.page;
+    const std::size_t old = d->block + 1 - d->states[f.page_index];
+    // Within the block, as long as the slack fits its state byte.
+    if (n <= d->block && d->block - n < 255) {
+        d->states[f.page_index] = static_cast<std::uint8_t>(d->block - n + 1);
+        on_used(n, old);
+        st = status::ok;
+        return p;
+    }
+    if (in_place_only) {
+        st = status::cannot_resize_in_place;
+        return nullptr;
+    }
+    void* q = allocate_block(n, false, st);
+    if (!q)
+        return nullptr;
+    std::memcpy(q, p, old < n ? old : n);
+    if (free_block(p) != status::ok) {
+        st = status::heap_corrupt;
+        return nullptr;
+    }
+    return q;
+}
+
+// --- whole heap
+// ------------------------------------------------------------------------------------
+
+bool private_heap::impl::pages_contain(std::uintptr_t a, std::size_t n) const noexcept {
+    if (!pages)
+        return false;
+    const std::size_t i = pseg_index(a);
+    if (i == pages->segs.count)
+        return false;
+    const page_segment& s = pages->segs.data[i];
+    return a >= s.base + meta_slots * page_bytes && s.base + s.length - a >= n;
+}
+
+status private_heap::impl::visit_pages(void (*visit)(void*, const block_info&),
+                                       void* context) const noexcept {
+    if (!pages)
+        return status::ok;
+    for (std::size_t i = 0; i < pages->segs.count; ++i) {
+        const std::uintptr_t base = pages->segs.data[i].base;
+        for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
+            const page_desc* d = descs_of(base) + slot;
+            if (!desc_sound(d))
+                return status::heap_corrupt;
+            if (d->block == 0) {
+                visit(context, {reinterpret_cast<void*>(d->area), page_bytes, 0, false, true});
+                continue;
+            }
+            if (!page_shape_sound(d))
+                return status::heap_corrupt;
+            for (std::size_t idx = d->bump; idx < d->capacity; ++idx)
+                if (d->states[idx] != 0)
+                    return status::heap_corrupt;
+            for (std::size_t idx = 0; idx < d->bump; ++idx) {
+                void* at = reinterpret_cast<void*>(d->area + idx * d->block);
+                const std::size_t s = d->states[idx];
+                if (s > d->block + 1)
+                    return status::heap_corrupt;
+                // The overhead is the slack: size + overhead is the block, as for a segment's
+                // blocks it is the block less its header.
+                if (s == 0)
+                    visit(context, {at, d->block, 0, false, true});
+                else
+                    visit(context, {at, d->block + 1 - s, s - 1, true, true});
+            }
+            // The blocks never handed out are one free block, as the rest of a segment is.
+            if (d->bump < d->capacity)
+                visit(context, {reinterpret_cast<void*>(d->area + d->bump * d->block),
+                                (d->capacity - d->bump) * d->block, 0, false, true});
+        }
+    }
+    return status::ok;
+}
+
+bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noexcept {
+    if (!pages)
+        return true;
+    const page_directory& dir = *pages;
+    if (dir.segs.count > dir.segs.capacity)
+        return false;
+    reserved += dir.mapped_bytes + dir.segs.mapped_bytes;
+    const std::size_t all_slots = dir.segs.count * (pseg_slots - meta_slots);
+    // The free slots' list and the class queues: each entry a sound descriptor of the right kind,
+    // linked both ways, the walks bounded by the slots there are.
+    std::size_t free_listed = 0;
+    const page_desc* prev = nullptr;
+    for (const page_desc* d = dir.free_slots; d; prev = d, d = d->next) {
+        if (++free_listed > all_slots || pseg_index(address(d)) == dir.segs.count ||
+            !desc_sound(d) || d->block != 0 || d->queued != 2 || d->prev != prev)
+            return false;
+    }
+    if (free_listed != dir.free_slot_count)
+        return false;
+    std::size_t queued = 0;
+    for (std::size_t c = 0; c < page_classes; ++c) {
+        prev = nullptr;
+        for (const page_desc* d = dir.queue[c]; d; prev = d, d = d->next) {
+            if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
+                !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
+                d->queued != 1 || d->prev != prev || d->used >= d->capacity)
+                return false;
+        }
+    }
+    std::size_t free_found = 0;
+    std::size_t queued_found = 0;
+    for (std::size_t i = 0; i < dir.segs.count; ++i) {
+        const page_segment& s = dir.segs.data[i];
+        if (s.base % pseg_bytes != 0 || s.length != pseg_bytes ||
+            (i > 0 && s.base <= dir.segs.data[i - 1].base))
+            return false;
+        if (pseg_of(s.base)->seal != pseg_seal(s.base))
+            return false;
+        reserved += s.length;
+        std::size_t active = 0;
+        std::size_t chunks = 0;
+        for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
+            const page_desc* d = descs_of(s.base) + slot;
+            if (!desc_sound(d) || d->area != s.base + slot * page_bytes)
+                return false;
+            if (d->block == 0) {
+                if (d->queued != 2)
+                    return false;
+                ++free_found;
+                continue;
+            }
+            ++active;
+            if (!page_sound(*d, t, chunks))
+                return false;
+            if (d->queued == 1)
+                ++queued_found;
+        }
+        // No chunk in use but those of the pages (each page's own were checked marked).
+        std::size_t marked = 0;
+        for (const std::uint64_t word : pseg_of(s.base)->chunks)
+            marked += static_cast<std::size_t>(std::popcount(word));
+        if (active != pseg_of(s.base)->pages || marked != chunks)
+            return false;
+    }
+    return free_found == free_listed && queued_found == queued;
+}
+
+bool private_heap::impl::page_sound(const page_desc& d, tally& t,
+                                    std::size_t& chunks) const noexcept {
+    if (!page_shape_sound(&d) || d.queued != (d.used < d.capacity ? 1 : 0))
+        return false;
+    // Its state chunks: inside the segment's, aligned to their count, marked in use.
+    const std::uintptr_t base = d.area & ~(pseg_bytes - 1);
+    const std::size_t k = chunks_for(d.capacity);
+    const std::uintptr_t offset = address(d.states) - (base + states_offset);
+    if (address(d.states) < base + states_offset || offset % (k * state_chunk) != 0 ||
+        offset / state_chunk >= state_chunks)
+        return false;
+    const std::size_t first = offset / state_chunk;
+    const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (first % 64);
+    if ((pseg_of(base)->chunks[first / 64] & run) != run)
+        return false;
+    chunks += k;
+    std::size_t in_use = 0;
+    for (std::size_t idx = 0; idx < d.capacity; ++idx) {
+        const std::size_t s = d.states[idx];
+        if (s > d.block + 1 || (idx >= d.bump && s != 0))
+            return false;
+        if (s != 0) {
+            ++in_use;
+            t.used_bytes += d.block + 1 - s;
+        }
+    }
+    if (in_use != d.used)
+        return false;
+    t.used_blocks += in_use;
+    // The free list holds every free block below bump once: as many entries, each free, none
+    // seen twice.
+    std::uint64_t seen[page_max_blocks / 64]{};
+    std::size_t listed = 0;
+    for (std::size_t v = d.free_head; v != 0;) {
+        const std::size_t idx = v - 1;
+        if (++listed > d.bump - d.used || idx >= d.bump || d.states[idx] != 0 ||
+            (seen[idx / 64] >> (idx % 64) & 1) != 0)
+            return false;
+        seen[idx / 64] |= std::uint64_t{1} << (idx % 64);
+        const auto* slot = reinterpret_cast<const std::uintptr_t*>(d.area + idx * d.block);
+        v = static_cast<std::size_t>(*slot ^ link_mask(slot));
+        if (v > d.bump)
+            return false;
+    }
+    return listed == d.bump - d.used;
+}
+
+std::size_t private_heap::impl::compact_pages() noexcept {
+    if (!pages)
+        return 0;
+    // Empty pages kept at the head of their queue go too, then every wholly free segment; the
+    // pages of the free slots left are given back to the OS.
+    for (std::size_t c = 0; c < page_classes; ++c) {
+        for (page_desc* d = pages->queue[c]; d;) {
+            page_desc* const next = d->next;
+            if (d->used == 0)
+                retire(d);
+            d = next;
+        }
+    }
+    for (std::size_t i = pages->segs.count; i-- > 0;)
+        if (pseg_of(pages->segs.data[i].base)->pages == 0)
+            unmap_pseg(i);
+    std::size_t largest = 0;
+    for (const page_desc* d = pages->free_slots; d; d = d->next) {
+        ::madvise(reinterpret_cast<void*>(d->area), page_bytes, MADV_DONTNEED);
+        largest = page_bytes;
+    }
+    return largest;
+}
+
+} // namespace memmgr::detail::posix
