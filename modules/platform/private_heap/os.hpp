@@ -7,6 +7,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "../../core/light_lock.hpp"
+
 #if __has_include(<sys/single_threaded.h>)
 #include <sys/single_threaded.h>
 #define MEMMGR_HAS_SINGLE_THREADED 1
@@ -31,35 +34,9 @@ inline std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64's finaliser
     return x ^ (x >> 31);
 }
 
-/// A futex-style lock: 0 free, 1 held, 2 held and maybe waited for. Uncontended, lock is one
-/// compare-exchange and unlock one exchange, inline; std::mutex costs two calls into libc more.
-class heap_lock {
-public:
-    void lock() noexcept {
-        std::uint32_t expected = 0;
-        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
-                                            std::memory_order_relaxed))
-            lock_contended();
-    }
-    void unlock() noexcept {
-        if (state_.exchange(0, std::memory_order_release) == 2)
-            wake_one();
-    }
-    /// In the child of a fork(), whose only thread is the one that took the lock before forking:
-    /// free again, without a wake (no thread of the child waits on it).
-    void reset_after_fork() noexcept { state_.store(0, std::memory_order_relaxed); }
-
-private:
-    // Out of line, so that the callers' fast paths stay small.
-    [[gnu::noinline]] void wake_one() noexcept { state_.notify_one(); }
-    [[gnu::noinline]] void lock_contended() noexcept {
-        // Whoever takes the lock from here on marks it waited for, so that its unlock wakes the
-        // next sleeper. std::atomic::wait spins briefly before it sleeps on the futex.
-        while (state_.exchange(2, std::memory_order_acquire) != 0)
-            state_.wait(2, std::memory_order_relaxed);
-    }
-    std::atomic<std::uint32_t> state_{0};
-};
+/// The heap lock: memmgr's futex-style lock (modules/core/light_lock.hpp), shared with the debug
+/// heap's books.
+using heap_lock = detail::light_lock;
 
 /// \returns true while the process has never had a second thread (glibc's own malloc and mutexes
 /// skip their atomics then too). Once false it stays false, and a thread can only be started by
