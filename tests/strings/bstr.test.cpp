@@ -10,7 +10,9 @@
 
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
+#ifndef NOMINMAX // libstdc++'s os_defines.h, which Boost.Test brings, defines it already
 #define NOMINMAX
+#endif
 #include <windows.h>
 // after windows.h, which it needs
 #include <oleauto.h>
@@ -675,7 +677,7 @@ BOOST_AUTO_TEST_CASE(assignment_from_views_and_text_makes_a_new_bstr) {
     // A view of itself: the new BSTR is made before the old one goes.
     b = bstr_view(b);
     BOOST_TEST((b == u"literal"sv));
-    b = std::u16string_view(b.data() + 3, 4);
+    b = std::basic_string_view<olechar>(b.data() + 3, 4);
     BOOST_TEST((b == u"eral"sv));
     BOOST_TEST(task.live() == 2);
     // On error nothing changes (strong guarantee).

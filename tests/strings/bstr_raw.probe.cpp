@@ -18,50 +18,50 @@ using memmgr::olechar;
 
 #if MEMMGR_PROBE == 0
 bool probe(olechar* raw) {
-    bstr copy = bstr::copy_of_bstr(raw).value();          // copied through its prefix
-    bstr same(bstr_view{raw});                             // the same, throwing
-    bstr owner = bstr::adopt(raw);                         // ownership taken
-    bstr text(u"literal");                                 // an array, not a pointer
+    bstr copy = bstr::copy_of_bstr(raw).value(); // copied through its prefix
+    bstr same(bstr_view{raw});                   // the same, throwing
+    bstr owner = bstr::adopt(raw);               // ownership taken
+    bstr text(u"literal");                       // an array, not a pointer
     text = u"literal";
     text += u"!";
     return copy == bstr_view(raw) && same == copy && owner == bstr_view(raw) && text == u"x" &&
            (bstr_view(raw) <=> copy) == 0 && (bstr_view(raw) + bstr_view(raw)).size() > 0 &&
            (owner.release() != nullptr);
 }
-#elif MEMMGR_PROBE == 1 // direct construction
+#elif MEMMGR_PROBE == 1  // direct construction
 bstr probe(olechar* raw) {
     return bstr(raw);
 }
-#elif MEMMGR_PROBE == 2 // copy-initialisation
+#elif MEMMGR_PROBE == 2  // copy-initialisation
 bstr probe(olechar* raw) {
     bstr b = raw;
     return b;
 }
-#elif MEMMGR_PROBE == 3 // equality with an owner
+#elif MEMMGR_PROBE == 3  // equality with an owner
 bool probe(const bstr& b, olechar* raw) {
     return b == raw;
 }
-#elif MEMMGR_PROBE == 4 // equality, reversed, with a const pointer
+#elif MEMMGR_PROBE == 4  // equality, reversed, with a const pointer
 bool probe(const bstr& b, const olechar* raw) {
     return raw == b;
 }
-#elif MEMMGR_PROBE == 5 // equality with a view
+#elif MEMMGR_PROBE == 5  // equality with a view
 bool probe(bstr_view v, olechar* raw) {
     return v == raw;
 }
-#elif MEMMGR_PROBE == 6 // ordering
+#elif MEMMGR_PROBE == 6  // ordering
 bool probe(const bstr& b, olechar* raw) {
     return b < raw;
 }
-#elif MEMMGR_PROBE == 7 // assignment
+#elif MEMMGR_PROBE == 7  // assignment
 void probe(bstr& b, olechar* raw) {
     b = raw;
 }
-#elif MEMMGR_PROBE == 8 // appending
+#elif MEMMGR_PROBE == 8  // appending
 void probe(bstr& b, olechar* raw) {
     b += raw;
 }
-#elif MEMMGR_PROBE == 9 // joining
+#elif MEMMGR_PROBE == 9  // joining
 bstr probe(bstr_view v, olechar* raw) {
     return v + raw;
 }
