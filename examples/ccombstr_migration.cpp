@@ -83,9 +83,9 @@ int main() {
     std::cout << "null name: \"" << unnamed << "\"\n";
 
     // CComBSTR assignments from text: bstr takes string views and UTF-8.
-    out = "caf\xC3\xA9";                      // out = L"café";
+    out = "caf\xC3\xA9";                        // out = L"café";
     std::cout << "reassigned: " << out << '\n'; // UTF-8 out
-    if (out != "caf\xC3\xA9")                 // compares with UTF-8 text, by its code units
+    if (out != "caf\xC3\xA9")                   // compares with UTF-8 text, by its code units
         return 1;
 
 #ifdef _WIN32
@@ -94,7 +94,7 @@ int main() {
     ::VariantInit(&v);
     if (!out.copy_to(v)) // v = VT_BSTR holding a copy; what v held before is cleared first
         return 1;
-    bstr back = bstr::copy_of(v).value(); // a copy; v keeps its own
+    bstr back = bstr::copy_of(v).value();      // a copy; v keeps its own
     bstr taken = bstr::detach_from(v).value(); // v.Detach-like: v is VT_EMPTY, nothing leaks
     std::cout << "from a VARIANT: " << back << ", then taken: " << taken
               << (V_VT(&v) == VT_EMPTY ? " (VARIANT now empty)" : " (VARIANT still full!)") << '\n';

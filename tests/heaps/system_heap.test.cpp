@@ -207,6 +207,7 @@ BOOST_AUTO_TEST_CASE(the_crt_heap_itself_is_a_non_owning_win32_heap_on_windows) 
     // as a failure (not_supported); either way the heap and its blocks are as they were.
     fill(*block, 200, 7);
     auto trimmed = memmgr::crt_heap::trim();
+    BOOST_TEST_MESSAGE("crt_heap::trim: " << (trimmed ? "done" : "not_supported"));
     if constexpr (on_windows)
         BOOST_TEST((trimmed.has_value() || trimmed.error() == errc::not_supported));
     else

@@ -95,6 +95,8 @@ static_assert(std::ranges::contiguous_range<const bstr>);
 static_assert(std::ranges::contiguous_range<bstr_view>);
 static_assert(std::is_same_v<std::ranges::range_value_t<bstr>, olechar>);
 static_assert(std::is_trivially_copyable_v<bstr_view>);
+// One BSTR pointer each, nothing more: the layout debugger visualizers read.
+static_assert(sizeof(bstr) == sizeof(olechar*) && sizeof(bstr_view) == sizeof(olechar*));
 // No implicit way to a raw BSTR's address: CComBSTR's operator& (which keeps the old value in and
 // so leaks it) has no counterpart. put() is the only door, and it frees first.
 static_assert(!std::is_convertible_v<bstr*, olechar**>);
