@@ -121,9 +121,9 @@ public:
     /// \errors null_pointer (out is null); out_of_memory, and then *out is nullptr.
     result<void> copy_to(olechar** out) const noexcept;
 #ifdef _WIN32
-    /// Windows only: \effects VariantClear(target) (which frees what it held), then stores a copy
-    /// of this BSTR in it as VT_BSTR. \errors out_of_memory, or what VariantClear refused with
-    /// (not_supported); target is then as VariantClear left it, or untouched if it refused.
+    /// Windows only: \effects makes a copy of this BSTR, then VariantClear(target) (which frees
+    /// what it held), then stores the copy in it as VT_BSTR. \errors out_of_memory (the copy could
+    /// not be made), not_supported (VariantClear refused); target is untouched either way.
     result<void> copy_to(tagVARIANT& target) const noexcept;
 #endif
 
