@@ -46,7 +46,7 @@ concept heap = requires(H& h, const H& ch, void* p, std::size_t n) {
 /// A heap that hands out zero-filled blocks for count objects of size bytes, checking count x size
 /// for overflow (as calloc, LMEM_ZEROINIT, HEAP_ZERO_MEMORY).
 ///
-/// Satisfied by: crt_heap, local_heap, global_heap, win32_heap.
+/// Satisfied by: crt_heap, local_heap, global_heap, win32_heap, debug_heap<H> (over any heap).
 template <class H>
 concept zeroing_heap = heap<H> && requires(H& h, std::size_t n) {
     { h.allocate_zeroed(n, n) } noexcept -> std::same_as<result<void*>>;

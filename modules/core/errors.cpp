@@ -39,6 +39,8 @@ std::string_view describe(errc e) noexcept {
         return "invalid UTF-8";
     case errc::string_too_long:
         return "string too long for a BSTR";
+    case errc::not_a_bstr:
+        return "the VARIANT does not hold a BSTR (VT_BSTR)";
     }
     return "unknown memmgr error";
 }

@@ -37,6 +37,7 @@ enum class errc : int {
     heap_destroyed,         ///< the heap was destroyed (or moved from) before the call
     invalid_utf8,           ///< a byte sequence that is not well-formed UTF-8
     string_too_long,        ///< a string longer than a BSTR's 32-bit byte-length prefix can hold
+    not_a_bstr,             ///< a VARIANT whose type is not VT_BSTR where a BSTR is required
 };
 
 /// The error category of memmgr's codes; its name is "memmgr".

@@ -71,4 +71,15 @@ result<std::size_t> crt_heap::size_aligned(const void* p, std::size_t alignment)
     return aligned_header_of(p)->size;
 }
 
+result<win32_heap> crt_heap::native_heap() noexcept {
+    void* handle = detail::os::crt_heap_handle();
+    if (handle == nullptr)
+        return fail(errc::not_supported);
+    return win32_heap::attach(handle, {.serialize = true});
+}
+
+result<void> crt_heap::trim() noexcept {
+    return detail::os::crt_heap_trim();
+}
+
 } // namespace memmgr

@@ -8,6 +8,7 @@ export module memmgr:crt_heap;
 import :errors;
 import :platform;
 import :system_heap;
+import :win32_heap;
 
 export namespace memmgr {
 
@@ -46,6 +47,20 @@ public:
     /// \errors null_pointer; bad_alignment if p is not aligned to `alignment`; foreign_block.
     [[nodiscard]] result<std::size_t> size_aligned(const void* p,
                                                    std::size_t alignment) const noexcept;
+
+    /// _get_heap_handle, and through it _heapchk (validate), _heapwalk (walk, statistics) and
+    /// HeapCompact: \returns a non-owning win32_heap over the heap the C runtime's malloc takes its
+    /// blocks from (serialized and growable: walks lock it). It never destroys or clears that heap
+    /// (release_all is refused, as on every non-owning heap); free crt_heap blocks with crt_heap.
+    /// Windows only in substance: \errors not_supported on POSIX, where glibc's malloc is no heap
+    /// object that can be validated or walked, and where the C runtime reports no heap handle.
+    [[nodiscard]] static result<win32_heap> native_heap() noexcept;
+
+    /// _heapmin: \effects gives the C runtime heap's unused memory back to the system: _heapmin on
+    /// Windows, malloc_trim(0) on POSIX (glibc). Blocks in use are untouched.
+    /// \errors not_supported when the C runtime refuses (Wine's _heapmin does, its HeapCompact
+    /// being a stub).
+    static result<void> trim() noexcept;
 };
 
 } // namespace memmgr

@@ -273,6 +273,28 @@ public:
         return ledger_.allocate(n, type, where);
     }
 
+    /// _calloc_dbg: \returns a guarded, recorded block for count objects of size bytes (as allocate
+    /// makes one), filled with zeros instead of allocated_fill. \errors size_overflow when count x
+    /// size wraps or exceeds the largest block (nothing is allocated, no request number is used);
+    /// as allocate.
+    [[nodiscard]] result<void*>
+    allocate_zeroed(std::size_t count, std::size_t size,
+                    std::source_location where = std::source_location::current()) noexcept {
+        return allocate_zeroed(count, size, block_type::normal, where);
+    }
+
+    /// As above, for a block of the given type.
+    [[nodiscard]] result<void*>
+    allocate_zeroed(std::size_t count, std::size_t size, block_type type,
+                    std::source_location where = std::source_location::current()) noexcept {
+        return checked_multiply(count, size).and_then([&](std::size_t n) {
+            return allocate(n, type, where).map([n](void* p) {
+                std::memset(p, 0, n);
+                return p;
+            });
+        });
+    }
+
     /// \effects checks p's guards, fills it with freed_fill and frees it (or quarantines it).
     /// \errors double_free, wrong_heap reads as foreign_block, foreign_block: the handler hears of
     /// it first, and nothing is freed. When the heap beneath refuses to free the block (it was

@@ -40,6 +40,14 @@ result<std::size_t> block_size(block_family f, const void* p) noexcept;         
 result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept;     // p, n != 0
 result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept; // not com
 
+/// _get_heap_handle: the heap the CRT's malloc allocates from, as a private-heap handle (below).
+/// Windows: the HANDLE the CRT reports (nullptr if it reports none). POSIX: nullptr, as glibc's
+/// malloc is no heap object.
+void* crt_heap_handle() noexcept;
+/// _heapmin: gives the CRT heap's unused memory back to the system. Windows: _heapmin, whose
+/// failure is not_supported. POSIX: glibc's malloc_trim(0), which cannot fail.
+result<void> crt_heap_trim() noexcept;
+
 // --- private heaps (win32_heap)
 // ------------------------------------------------------------------- A heap is named by an opaque
 // handle: a HANDLE from HeapCreate on Windows, the engine's private_heap* on POSIX.
@@ -96,6 +104,21 @@ result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) 
 result<void> bstr_free(void* s) noexcept;
 std::uint32_t bstr_length(const void* s) noexcept;      // SysStringLen: s != nullptr
 std::uint32_t bstr_byte_length(const void* s) noexcept; // SysStringByteLen: s != nullptr
+
+#ifdef _WIN32
+// --- VARIANTs holding a BSTR (bstr; Windows only) ------------------------------------------------
+// v is a VARIANT*, passed as void* so that no OS type appears here.
+
+/// \returns v's bstrVal (possibly null) if v's type is exactly VT_BSTR. \errors not_a_bstr.
+result<void*> variant_bstr(const void* v) noexcept;
+/// \effects makes v VT_EMPTY without freeing what it held (its BSTR has been taken over).
+void variant_forget(void* v) noexcept;
+/// VariantClear: \effects frees what v holds and makes it VT_EMPTY. \errors not_supported when
+/// VariantClear refuses (an invalid type, a locked array); v is then untouched.
+result<void> variant_clear(void* v) noexcept;
+/// \effects makes v, which holds nothing (VT_EMPTY), a VT_BSTR holding bstr.
+void variant_set_bstr(void* v, void* bstr) noexcept;
+#endif
 
 #ifndef _WIN32
 /// The number of live blocks of the POSIX process heap (com, local and global blocks, and every

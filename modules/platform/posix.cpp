@@ -191,6 +191,18 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
     });
 }
 
+// --- the CRT's heap: glibc's malloc
+// ---------------------------------------------------------------
+
+void* crt_heap_handle() noexcept {
+    return nullptr;
+}
+
+result<void> crt_heap_trim() noexcept {
+    (void)::malloc_trim(0); // 1 if memory went back, 0 if there was none to give: both success
+    return {};
+}
+
 // --- BSTRs on the process heap ------------------------------------------------------------------
 // Windows' x64 layout, which oleaut32 builds on a task-allocator block: 4 unused bytes, the 4-byte
 // length in bytes, the data, then zero bytes from the end of the data through the wide NUL that

@@ -212,6 +212,45 @@ std::uint32_t bstr_byte_length(const void* s) noexcept {
     return ::SysStringByteLen(static_cast<BSTR>(const_cast<void*>(s)));
 }
 
+// --- the CRT's heap ------------------------------------------------------------------------------
+
+void* crt_heap_handle() noexcept {
+    return reinterpret_cast<void*>(::_get_heap_handle());
+}
+
+result<void> crt_heap_trim() noexcept {
+    if (::_heapmin() != 0)
+        return fail(errc::not_supported);
+    return {};
+}
+
+// --- VARIANTs holding a BSTR ---------------------------------------------------------------------
+
+result<void*> variant_bstr(const void* v) noexcept {
+    const auto* var = static_cast<const VARIANT*>(v);
+    if (V_VT(var) != VT_BSTR)
+        return fail(errc::not_a_bstr);
+    return static_cast<void*>(V_BSTR(var));
+}
+
+void variant_forget(void* v) noexcept {
+    auto* var = static_cast<VARIANT*>(v);
+    V_BSTR(var) = nullptr;
+    V_VT(var) = VT_EMPTY;
+}
+
+result<void> variant_clear(void* v) noexcept {
+    if (FAILED(::VariantClear(static_cast<VARIANT*>(v))))
+        return fail(errc::not_supported);
+    return {};
+}
+
+void variant_set_bstr(void* v, void* bstr) noexcept {
+    auto* var = static_cast<VARIANT*>(v);
+    V_VT(var) = VT_BSTR;
+    V_BSTR(var) = static_cast<BSTR>(bstr);
+}
+
 // --- private heaps
 // ---------------------------------------------------------------------------------
 

@@ -11,6 +11,10 @@ module;
 #include <string_view>
 #include <utility>
 
+#ifdef _WIN32
+struct tagVARIANT; // oaidl.h's VARIANT, as bstr.cppm declares it (its body is only win32.cpp's)
+#endif
+
 module memmgr;
 
 namespace memmgr {
@@ -148,6 +152,44 @@ std::strong_ordering operator<=>(bstr_view a, std::wstring_view b) noexcept {
 }
 #endif
 
+bool operator==(bstr_view a, std::string_view utf8) noexcept {
+    return a.byte_size() % 2 == 0 && detail::utf8_matches(utf8, a.data(), a.size());
+}
+
+bool operator==(bstr_view a, std::u8string_view utf8) noexcept {
+    return a == detail::as_chars(utf8);
+}
+
+result<void> detail::bstr_chars::copy_to(olechar** out) const noexcept {
+    if (out == nullptr)
+        return fail(errc::null_pointer);
+    *out = nullptr;
+    return bstr::copy_of(bstr_view(p_)).map([out](bstr copy) { *out = copy.release(); });
+}
+
+#ifdef _WIN32
+result<void> detail::bstr_chars::copy_to(tagVARIANT& target) const noexcept {
+    return bstr::copy_of(bstr_view(p_)).and_then([&](bstr copy) { return copy.move_to(target); });
+}
+
+result<bstr> bstr::copy_of(const tagVARIANT& v) noexcept {
+    return detail::os::variant_bstr(&v).and_then(
+        [](void* raw) { return copy_of(bstr_view(static_cast<olechar*>(raw))); });
+}
+
+result<bstr> bstr::detach_from(tagVARIANT& v) noexcept {
+    return detail::os::variant_bstr(&v).map([&v](void* raw) {
+        detail::os::variant_forget(&v);
+        return adopt(static_cast<olechar*>(raw));
+    });
+}
+
+result<void> bstr::move_to(tagVARIANT& target) noexcept {
+    return detail::os::variant_clear(&target).map(
+        [&] { detail::os::variant_set_bstr(&target, release()); });
+}
+#endif
+
 std::ostream& operator<<(std::ostream& os, bstr_view v) {
     const std::string utf8 = v.to_utf8();
     return os.write(utf8.data(), static_cast<std::streamsize>(utf8.size()));
@@ -211,6 +253,10 @@ result<bstr> bstr::copy_of(bstr_view v) noexcept {
     return concat(v.data(), v.byte_size(), nullptr, 0);
 }
 
+result<bstr> bstr::copy_of_bstr(const olechar* raw) noexcept {
+    return copy_of(bstr_view(raw));
+}
+
 bstr bstr::adopt(olechar* raw) noexcept {
     bstr b;
     b.p_ = raw;
@@ -223,6 +269,30 @@ bstr bstr::clone() const {
 
 result<bstr> bstr::try_clone() const noexcept {
     return copy_of(view());
+}
+
+// --- bstr: assignment: a new BSTR first, then the old one goes (so a view of *this is safe) ------
+
+bstr& bstr::operator=(bstr_view v) {
+    return *this = bstr(v);
+}
+
+bstr& bstr::operator=(std::u16string_view s) {
+    return *this = bstr(s);
+}
+
+#ifdef _WIN32
+bstr& bstr::operator=(std::wstring_view s) {
+    return *this = bstr(s);
+}
+#endif
+
+bstr& bstr::operator=(std::string_view utf8) {
+    return *this = bstr(utf8);
+}
+
+bstr& bstr::operator=(std::u8string_view utf8) {
+    return *this = bstr(utf8);
 }
 
 // --- bstr: ownership ----------------------------------------------------------------------------
@@ -381,6 +451,14 @@ std::strong_ordering operator<=>(const bstr& a, std::wstring_view b) noexcept {
     return a.view() <=> b;
 }
 #endif
+
+bool operator==(const bstr& a, std::string_view utf8) noexcept {
+    return a.view() == utf8;
+}
+
+bool operator==(const bstr& a, std::u8string_view utf8) noexcept {
+    return a.view() == utf8;
+}
 
 bstr operator+(bstr_view a, bstr_view b) {
     return join(a, b.data(), b.byte_size());

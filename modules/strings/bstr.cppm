@@ -10,6 +10,14 @@
 // forms (constructors, clone, +=, +, resize) throw string_error for the first two and heap_error
 // (a std::bad_alloc naming "bstr") for the third. docs/bstr.md has the whole contract.
 //
+// Raw BSTRs (olechar*, and any pointer to 16-bit code units) never become string views silently:
+// a view of a pointer would read to its first NUL, although a BSTR's length is in its prefix and
+// may count NULs, and would be undefined for the null BSTR, a valid (empty) string. Every overload
+// that takes a UTF-16 string view therefore has a deleted twin for such pointers; the explicit
+// doors are bstr_view(raw) (a view through the prefix, null included), bstr::copy_of_bstr(raw) (a
+// copy) and bstr::adopt(raw) (ownership). String literals are arrays, not pointers: they still
+// convert.
+//
 // Bodies live in bstr.cpp, except the accessors and the moves, which are marked inline: each is a
 // load or two, as std::string_view's are, and a call would cost more than the work. (In a named
 // module a member defined in its class is not implicitly inline; without the keyword an importer
@@ -22,15 +30,29 @@ module;
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+
+#ifdef _WIN32
+// oaidl.h's VARIANT, declared (not defined) here, in the global module, where the Windows headers
+// declare it too: bstr's VARIANT functions name it without bringing <oaidl.h> to importers.
+struct tagVARIANT;
+#endif
 
 export module memmgr:bstr;
 
 import :errors;
 import :sys_string;
+import :utf;
 
 // Internal (module linkage): the base of both exported classes, reachable through them.
 namespace memmgr::detail {
+
+/// A pointer to 16-bit code units (olechar*, const char16_t*, ...), which is what a raw BSTR looks
+/// like: the type the deleted overloads refuse. An array (a string literal) is not one.
+template <class T>
+concept utf16_pointer =
+    std::is_pointer_v<T> && utf16_code_unit<std::remove_cv_t<std::remove_pointer_t<T>>>;
 
 /// What bstr and bstr_view share: reading one BSTR (or null) through its length prefix.
 class bstr_chars {
@@ -59,6 +81,9 @@ public:
     }
     /// \returns size() == 0 (null, empty, or a single byte).
     [[nodiscard]] inline bool empty() const noexcept { return size() == 0; }
+    /// \returns !empty(). Null reads as the empty string and equals it, so both are false (unlike
+    /// CComBSTR's operator!, which tests for null alone: is_null() does that).
+    [[nodiscard]] inline explicit operator bool() const noexcept { return !empty(); }
 
     [[nodiscard]] inline const olechar* data() const noexcept { return p_; }
     [[nodiscard]] inline const olechar* begin() const noexcept { return p_; }
@@ -90,6 +115,18 @@ public:
     /// code unit, is not converted). \throws std::bad_alloc.
     [[nodiscard]] std::string to_utf8() const;
 
+    /// CComBSTR::CopyTo, for an out-parameter: \effects stores in *out a new BSTR with the same
+    /// bytes (nullptr for null), which the caller then owns. *out is not freed first: by the COM
+    /// rules an out-parameter holds nothing yet.
+    /// \errors null_pointer (out is null); out_of_memory, and then *out is nullptr.
+    result<void> copy_to(olechar** out) const noexcept;
+#ifdef _WIN32
+    /// Windows only: \effects makes a copy of this BSTR, then VariantClear(target) (which frees
+    /// what it held), then stores the copy in it as VT_BSTR. \errors out_of_memory (the copy could
+    /// not be made), not_supported (VariantClear refused); target is untouched either way.
+    result<void> copy_to(tagVARIANT& target) const noexcept;
+#endif
+
 protected:
     constexpr bstr_chars() noexcept = default;
     constexpr explicit bstr_chars(olechar* p) noexcept : p_(p) {}
@@ -117,9 +154,10 @@ class bstr_view : public detail::bstr_chars {
 public:
     /// The null BSTR.
     constexpr bstr_view() noexcept = default;
-    /// Views `raw`, which must be a BSTR or nullptr: the prefix before it is read. Explicit, as a
-    /// plain string (a literal, a std::u16string's data) is no BSTR.
-    constexpr explicit bstr_view(olechar* raw) noexcept : bstr_chars(raw) {}
+    /// Views `raw`, which must be a BSTR or nullptr (the null BSTR, which reads as empty): the
+    /// prefix before it is read. Explicit, as a plain string (a std::u16string's data) is no BSTR.
+    constexpr explicit bstr_view(const olechar* raw) noexcept
+        : bstr_chars(const_cast<olechar*>(raw)) {}
 
     /// \returns an owning copy (as bstr::copy_of). \throws string_error, heap_error.
     [[nodiscard]] bstr clone() const;
@@ -135,6 +173,17 @@ public:
     friend bool operator==(bstr_view a, std::wstring_view b) noexcept;
     friend std::strong_ordering operator<=>(bstr_view a, std::wstring_view b) noexcept;
 #endif
+    /// \returns true if utf8 is well-formed UTF-8 and decodes to exactly a's code units (never for
+    /// an odd byte length, nor for unpaired surrogates, which UTF-8 cannot encode). No ordering
+    /// with UTF-8 text: ill-formed text has no place in the order of code units.
+    friend bool operator==(bstr_view a, std::string_view utf8) noexcept;
+    friend bool operator==(bstr_view a, std::u8string_view utf8) noexcept;
+
+    // A raw pointer is no string view: compare bstr_view(raw) instead.
+    template <detail::utf16_pointer P>
+    friend bool operator==(bstr_view, const P&) = delete;
+    template <detail::utf16_pointer P>
+    friend std::strong_ordering operator<=>(bstr_view, const P&) = delete;
 };
 
 /// The tag of bstr's constructor that makes an uninitialised buffer.
@@ -204,11 +253,34 @@ public:
     bstr(uninitialized_t, size_type n);
     /// \effects an owning copy of v, byte for byte (as copy_of).
     explicit bstr(bstr_view v);
+    /// A raw BSTR does not convert: bstr(bstr_view(raw)) or copy_of_bstr(raw) copies it through its
+    /// prefix, adopt(raw) takes it.
+    template <detail::utf16_pointer P>
+    bstr(const P&) = delete;
+
+    // --- assignment, throwing as the constructors; on error nothing changes --------------------
+    /// \effects replaces the BSTR with one made as the matching constructor makes it (a new BSTR;
+    /// the old one is freed after). Assigning a view of this bstr itself is safe.
+    bstr& operator=(bstr_view v);
+    bstr& operator=(std::u16string_view s);
+#ifdef _WIN32
+    bstr& operator=(std::wstring_view s);
+#endif
+    bstr& operator=(std::string_view utf8);
+    bstr& operator=(std::u8string_view utf8);
+    template <detail::utf16_pointer P>
+    bstr& operator=(const P&) = delete;
 
     // --- creation, by value: noexcept, result<bstr> -------------------------------------------
     [[nodiscard]] static result<bstr> from_utf16(std::u16string_view s) noexcept;
 #ifdef _WIN32
     [[nodiscard]] static result<bstr> from_wide(std::wstring_view s) noexcept;
+#endif
+    template <detail::utf16_pointer P>
+    static result<bstr> from_utf16(const P&) = delete;
+#ifdef _WIN32
+    template <detail::utf16_pointer P>
+    static result<bstr> from_wide(const P&) = delete;
 #endif
     /// \errors invalid_utf8 (nothing is allocated), string_too_long, out_of_memory.
     [[nodiscard]] static result<bstr> from_utf8(std::string_view utf8) noexcept;
@@ -219,8 +291,19 @@ public:
     [[nodiscard]] static result<bstr> allocate(size_type n) noexcept;
     /// \returns a copy of v with the same bytes (an odd byte length kept); null for null.
     [[nodiscard]] static result<bstr> copy_of(bstr_view v) noexcept;
+    /// \returns a copy of the raw BSTR `raw` (or nullptr: null), read through its length prefix,
+    /// so embedded NULs and an odd byte length are kept: copy_of(bstr_view(raw)).
+    [[nodiscard]] static result<bstr> copy_of_bstr(const olechar* raw) noexcept;
     /// Takes ownership of `raw`, a BSTR from SysAllocString's allocator, or nullptr.
     [[nodiscard]] static bstr adopt(olechar* raw) noexcept;
+#ifdef _WIN32
+    /// Windows only. \returns a copy of the BSTR `v` holds (VT_BSTR; a null bstrVal gives null);
+    /// v is unchanged. \errors not_a_bstr for any other type (VT_BYREF included), out_of_memory.
+    [[nodiscard]] static result<bstr> copy_of(const tagVARIANT& v) noexcept;
+    /// Windows only. \returns the BSTR `v` holds, taken over: v is VT_EMPTY afterwards and frees
+    /// nothing when cleared. \errors not_a_bstr for any other type; v is then untouched.
+    [[nodiscard]] static result<bstr> detach_from(tagVARIANT& v) noexcept;
+#endif
 
     /// \returns a copy with the same bytes; throwing form of copy_of.
     [[nodiscard]] bstr clone() const;
@@ -235,6 +318,12 @@ public:
     [[nodiscard]] olechar** put() noexcept;
     /// \effects frees the BSTR; this is null afterwards.
     void clear() noexcept;
+#ifdef _WIN32
+    /// Windows only: \effects VariantClear(target) (which frees what it held), then hands this
+    /// BSTR to it as VT_BSTR; this is null afterwards. \errors not_supported if VariantClear
+    /// refuses (target untouched); this bstr then keeps its BSTR.
+    result<void> move_to(tagVARIANT& target) noexcept;
+#endif
     void swap(bstr& other) noexcept;
     friend void swap(bstr& a, bstr& b) noexcept;
 
@@ -264,6 +353,10 @@ public:
 #endif
     bstr& operator+=(bstr_view s);
     bstr& operator+=(std::u16string_view s);
+    template <detail::utf16_pointer P>
+    result<void> try_append(const P&) = delete;
+    template <detail::utf16_pointer P>
+    bstr& operator+=(const P&) = delete;
 
     /// \effects makes size() n: the first code units kept, new ones zero (as std::string::resize);
     /// a null bstr stays null for n == 0. On error nothing changes. \errors string_too_long,
@@ -281,6 +374,13 @@ public:
     friend bool operator==(const bstr& a, std::wstring_view b) noexcept;
     friend std::strong_ordering operator<=>(const bstr& a, std::wstring_view b) noexcept;
 #endif
+    /// As bstr_view's: the UTF-8 text decodes to exactly these code units.
+    friend bool operator==(const bstr& a, std::string_view utf8) noexcept;
+    friend bool operator==(const bstr& a, std::u8string_view utf8) noexcept;
+    template <detail::utf16_pointer P>
+    friend bool operator==(const bstr&, const P&) = delete;
+    template <detail::utf16_pointer P>
+    friend std::strong_ordering operator<=>(const bstr&, const P&) = delete;
 
     /// \returns a new BSTR of a's bytes followed by b's. \throws string_error, heap_error.
     friend bstr operator+(bstr_view a, bstr_view b);
@@ -292,6 +392,8 @@ public:
     friend bstr operator+(bstr_view a, std::wstring_view b);
     friend bstr operator+(bstr&& a, std::wstring_view b);
 #endif
+    template <detail::utf16_pointer P>
+    friend bstr operator+(bstr&&, const P&) = delete;
 
 private:
     // Frees p (nullptr does nothing); a failure goes to report_deallocation_error.
@@ -308,6 +410,9 @@ bstr operator+(bstr_view a, std::u16string_view b);
 #ifdef _WIN32
 bstr operator+(bstr_view a, std::wstring_view b);
 #endif
+// A raw BSTR joined as a view would be read to its first NUL: join bstr_view(raw) instead.
+template <detail::utf16_pointer P>
+bstr operator+(bstr_view, const P&) = delete;
 
 /// \effects writes v as UTF-8 (unpaired surrogates as U+FFFD).
 std::ostream& operator<<(std::ostream& os, bstr_view v);

@@ -156,6 +156,28 @@ C* decode_units(std::string_view utf8, C* out) noexcept {
     return out;
 }
 
+// The code units of [units, units + n) against what utf8 decodes to, one code point at a time.
+template <utf16_code_unit C>
+bool matches(std::string_view utf8, const C* units, std::size_t n) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
+    const C* const last = units + n;
+    for (const auto* end = p + utf8.size(); p != end;) {
+        const char32_t cp = next_utf8(p, end);
+        if (cp == ill_formed)
+            return false;
+        if (cp < 0x10000) {
+            if (units == last || static_cast<char16_t>(*units++) != cp)
+                return false;
+        } else {
+            if (last - units < 2 ||
+                static_cast<char16_t>(*units++) != 0xD800 + ((cp - 0x10000) >> 10) ||
+                static_cast<char16_t>(*units++) != 0xDC00 + ((cp - 0x10000) & 0x3FF))
+                return false;
+        }
+    }
+    return units == last;
+}
+
 template <utf16_code_unit C>
 std::string utf8_of(std::basic_string_view<C> utf16) {
     std::string s(utf8_length(utf16.data(), utf16.size()), '\0');
@@ -171,6 +193,15 @@ char16_t* detail::decode_utf8(std::string_view valid_utf8, char16_t* out) noexce
 #ifdef _WIN32
 wchar_t* detail::decode_utf8(std::string_view valid_utf8, wchar_t* out) noexcept {
     return decode_units(valid_utf8, out);
+}
+#endif
+
+bool detail::utf8_matches(std::string_view utf8, const char16_t* units, std::size_t n) noexcept {
+    return matches(utf8, units, n);
+}
+#ifdef _WIN32
+bool detail::utf8_matches(std::string_view utf8, const wchar_t* units, std::size_t n) noexcept {
+    return matches(utf8, units, n);
 }
 #endif
 

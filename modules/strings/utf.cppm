@@ -56,6 +56,15 @@ char16_t* decode_utf8(std::string_view valid_utf8, char16_t* out) noexcept;
 wchar_t* decode_utf8(std::string_view valid_utf8, wchar_t* out) noexcept;
 #endif
 
+/// \returns true if utf8 is well-formed and decodes to exactly the n code units at `units` (an
+/// unpaired surrogate never matches: UTF-8 cannot encode one). Allocates nothing.
+[[nodiscard]] bool utf8_matches(std::string_view utf8, const char16_t* units,
+                                std::size_t n) noexcept;
+#ifdef _WIN32
+[[nodiscard]] bool utf8_matches(std::string_view utf8, const wchar_t* units,
+                                std::size_t n) noexcept;
+#endif
+
 /// utf8's bytes, as the char-based functions take them. Inline: a cast, shared by utf.cpp and
 /// bstr.cpp, that no call should stand for.
 [[nodiscard]] inline std::string_view as_chars(std::u8string_view utf8) noexcept {

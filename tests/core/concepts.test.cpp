@@ -127,10 +127,13 @@ static_assert(models_exactly<memmgr::counting_heap<memmgr::com_heap>, false, fal
                              false, false, false, true>);
 static_assert(models_exactly<memmgr::counting_heap<memmgr::win32_heap&>, false, false, false, true,
                              true, false, false, false>);
-static_assert(models_exactly<memmgr::debug_heap<memmgr::crt_heap>, false, false, false, true, true,
+// debug_heap zeroes (_calloc_dbg) over any heap, with its own guarded blocks.
+static_assert(models_exactly<memmgr::debug_heap<memmgr::crt_heap>, true, false, false, true, true,
                              false, false, true>);
-static_assert(models_exactly<memmgr::debug_heap<memmgr::win32_heap>, false, false, false, true,
-                             true, false, false, false>);
+static_assert(models_exactly<memmgr::debug_heap<memmgr::win32_heap>, true, false, false, true, true,
+                             false, false, false>);
+static_assert(models_exactly<memmgr::debug_heap<memmgr::com_heap>, true, false, false, true, true,
+                             false, false, true>);
 
 static_assert(memmgr::guaranteed_alignment_v<memmgr::crt_heap> == 16);
 static_assert(memmgr::guaranteed_alignment_v<memmgr::com_heap> == 16);

@@ -30,8 +30,8 @@ BOOST_AUTO_TEST_CASE(errc_converts_to_error_code_in_memmgr_category) {
 
 BOOST_AUTO_TEST_CASE(every_code_has_its_own_readable_message) {
     std::set<std::string> seen;
-    for (int v = static_cast<int>(errc::out_of_memory);
-         v <= static_cast<int>(errc::string_too_long); ++v) {
+    for (int v = static_cast<int>(errc::out_of_memory); v <= static_cast<int>(errc::not_a_bstr);
+         ++v) {
         const auto message = memmgr::make_error_code(static_cast<errc>(v)).message();
         BOOST_TEST_INFO("code " << v);
         BOOST_TEST(!message.empty());

@@ -59,4 +59,29 @@ BOOST_AUTO_TEST_CASE(the_failure_handler_is_asked_before_an_adapter_throws) {
     BOOST_TEST(heap.bytes_in_use() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(new_mode_1_is_asked_for_per_call_and_the_heap_layer_never_asks) {
+    // _set_new_mode(1) has no process-wide counterpart (docs/crt_routines.md says why): a heap's
+    // own allocate reports failure by value and never calls the handler; a call site that wants
+    // malloc's new-mode-1 behaviour wraps its call in allocate_with_retry, outside any layer's
+    // lock.
+    memmgr::failing_heap<memmgr::crt_heap> heap;
+    reserve::heap = &heap;
+    reserve::calls = 0;
+    auto previous = memmgr::set_allocation_failure_handler(&reserve::release);
+    heap.fail_past_bytes(0);
+    BOOST_TEST(fails_with(heap.allocate(32), errc::heap_full));
+    BOOST_TEST(reserve::calls == 0); // the heap layer: by value, no handler
+    auto block =
+        memmgr::allocate_with_retry(decltype(heap)::name, 32, [&] { return heap.allocate(32); });
+    BOOST_TEST(reserve::calls == 1); // asked once, freed its reserve, the retry worked
+    BOOST_REQUIRE(block.has_value());
+    BOOST_TEST(heap.free(*block).has_value());
+    heap.fail_after(0); // the handler declines now: the failure comes back by value
+    BOOST_TEST(fails_with(
+        memmgr::allocate_with_retry(decltype(heap)::name, 8, [&] { return heap.allocate(8); }),
+        errc::out_of_memory));
+    BOOST_TEST(reserve::calls == 2);
+    memmgr::set_allocation_failure_handler(previous);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 // real Windows); crt_heap's aligned family.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
@@ -172,6 +173,47 @@ BOOST_AUTO_TEST_CASE(crt_aligned_family_rejects_bad_input) {
     BOOST_TEST(fails_with(heap.free_aligned(*p), errc::foreign_block)); // double free
     BOOST_TEST(fails_with(heap.size_aligned(*p, 256), errc::foreign_block));
     BOOST_TEST(heap.free(*plain).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_crt_heap_itself_is_a_non_owning_win32_heap_on_windows) {
+    // _get_heap_handle, _heapchk, _heapwalk: on Windows the heap malloc takes its blocks from,
+    // attached (never owned); POSIX's glibc malloc is no heap object, and says so.
+    memmgr::crt_heap crt;
+    auto block = crt.allocate(200);
+    BOOST_REQUIRE(block);
+    auto native = memmgr::crt_heap::native_heap();
+    if constexpr (on_windows) {
+        BOOST_REQUIRE(native.has_value());
+        BOOST_TEST(!native->is_owning());
+        BOOST_TEST(native->is_serialized());
+        BOOST_TEST((native->native_handle() == crt_heap_handle()));
+        BOOST_TEST(native->owns(*block)); // malloc's block, as HeapValidate sees it
+        BOOST_TEST(native->validate().has_value());
+        BOOST_TEST(native->validate(*block).has_value());
+        BOOST_TEST(native->size(*block).value() >= 200u);
+        auto entries = native->walk();
+        BOOST_REQUIRE(entries.has_value());
+        BOOST_TEST(std::ranges::any_of(*entries, [&](const memmgr::heap_entry& e) {
+            return e.in_use && e.address == *block;
+        }));
+        BOOST_TEST(native->statistics()->blocks_in_use >= 1u);
+        // Not ours to clear, nor to destroy: the attached object goes, the CRT heap stays.
+        BOOST_TEST(fails_with(native->release_all(), errc::not_supported));
+        native = memmgr::crt_heap::native_heap();
+    } else {
+        BOOST_TEST(fails_with(native, errc::not_supported));
+    }
+    // _heapmin: glibc's malloc_trim cannot fail; Wine's _heapmin reports its stubbed HeapCompact
+    // as a failure (not_supported); either way the heap and its blocks are as they were.
+    fill(*block, 200, 7);
+    auto trimmed = memmgr::crt_heap::trim();
+    BOOST_TEST_MESSAGE("crt_heap::trim: " << (trimmed ? "done" : "not_supported"));
+    if constexpr (on_windows)
+        BOOST_TEST((trimmed.has_value() || trimmed.error() == errc::not_supported));
+    else
+        BOOST_TEST(trimmed.has_value());
+    BOOST_TEST(filled(*block, 200, 7));
+    BOOST_TEST(crt.free(*block).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(all_objects_of_a_system_heap_are_one_heap) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <memory_resource>
+#include <source_location>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -62,6 +63,44 @@ BOOST_AUTO_TEST_CASE(blocks_are_filled_and_guarded_as_the_crt_does) {
     BOOST_TEST(heap.size(*p).value() == 24u);
     BOOST_TEST(heap.check() == 0u);
     BOOST_TEST(heap.free(*p).has_value());
+    BOOST_TEST(heap.problems.empty());
+}
+
+static_assert(memmgr::zeroing_heap<memmgr::debug_heap<memmgr::com_heap>>); // _calloc_dbg
+
+BOOST_AUTO_TEST_CASE(allocate_zeroed_is_calloc_dbg_guarded_recorded_and_overflow_checked) {
+    recorded<> heap;
+    const auto before = heap.checkpoint();
+    auto p = heap.allocate_zeroed(6, 4); // line recorded below
+    const auto line = std::source_location::current().line() - 1;
+    BOOST_REQUIRE(p);
+    const auto* bytes = static_cast<const unsigned char*>(*p);
+    for (std::size_t i = 0; i < 24; ++i)
+        BOOST_TEST(bytes[i] == 0); // zeros, not allocated_fill
+    for (std::size_t i = 24; i < 28; ++i)
+        BOOST_TEST(bytes[i] == 0xFD); // guarded as allocate's blocks are
+    BOOST_TEST(heap.size(*p).value() == 24u);
+    auto typed = heap.allocate_zeroed(3, 5, block_type::client);
+    BOOST_REQUIRE(typed);
+    BOOST_TEST(static_cast<const unsigned char*>(*typed)[14] == 0);
+    const auto blocks = heap.blocks_since(before);
+    BOOST_REQUIRE(blocks.size() == 2u);
+    BOOST_TEST(blocks[0].where.line() == line);
+    BOOST_TEST((blocks[1].type == block_type::client));
+    BOOST_TEST(blocks[1].size == 15u);
+    // count x size that wraps, or exceeds the largest block: refused before any allocation, and no
+    // request number is spent.
+    const auto next = heap.checkpoint().next_request;
+    BOOST_TEST(fails_with(heap.allocate_zeroed(SIZE_MAX / 2 + 1, 2), errc::size_overflow));
+    BOOST_TEST(fails_with(heap.allocate_zeroed(2, memmgr::max_request_size), errc::size_overflow));
+    BOOST_TEST(heap.checkpoint().next_request == next);
+    // Zero objects: a real (empty) block, as calloc(0, n) may give.
+    auto none = heap.allocate_zeroed(0, 8);
+    BOOST_REQUIRE(none);
+    BOOST_TEST(heap.size(*none).value() == 0u);
+    for (void* q : {*p, *typed, *none})
+        BOOST_TEST(heap.free(q).has_value());
+    BOOST_TEST(heap.check() == 0u);
     BOOST_TEST(heap.problems.empty());
 }
 

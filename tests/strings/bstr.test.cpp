@@ -2,8 +2,21 @@
 // BSTR backend on POSIX: null versus empty, creation from UTF-16/UTF-8/bytes (every bad input),
 // the layout read from memory, moves, ownership across raw code (put, release, adopt), comparisons
 // and hashes with embedded NULs and odd byte lengths, append/resize/clear, stream output, and no
-// leaks (counted on the task allocator itself).
+// leaks (counted on the task allocator itself). Raw BSTRs: the explicit doors (copy_of_bstr, adopt,
+// bstr_view, null included), the implicit ones closed (here as traits; the expressions themselves
+// are the compile-fail probes of bstr_raw.probe.cpp), copy_to, assignment, UTF-8 comparison and,
+// on Windows, VARIANTs of type VT_BSTR (Wine's oleaut32: VariantClear frees what a VARIANT held).
 #include <boost/test/unit_test.hpp>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#ifndef NOMINMAX // libstdc++'s os_defines.h, which Boost.Test brings, defines it already
+#define NOMINMAX
+#endif
+#include <windows.h>
+// after windows.h, which it needs
+#include <oleauto.h>
+#endif
 
 #include <algorithm>
 #include <compare>
@@ -82,6 +95,8 @@ static_assert(std::ranges::contiguous_range<const bstr>);
 static_assert(std::ranges::contiguous_range<bstr_view>);
 static_assert(std::is_same_v<std::ranges::range_value_t<bstr>, olechar>);
 static_assert(std::is_trivially_copyable_v<bstr_view>);
+// One BSTR pointer each, nothing more: the layout debugger visualizers read.
+static_assert(sizeof(bstr) == sizeof(olechar*) && sizeof(bstr_view) == sizeof(olechar*));
 // No implicit way to a raw BSTR's address: CComBSTR's operator& (which keeps the old value in and
 // so leaks it) has no counterpart. put() is the only door, and it frees first.
 static_assert(!std::is_convertible_v<bstr*, olechar**>);
@@ -90,6 +105,34 @@ static_assert(std::is_same_v<decltype(std::declval<bstr&>().put()), olechar**>);
 // A plain string is not a BSTR: a view of one must be asked for explicitly.
 static_assert(!std::is_convertible_v<olechar*, bstr_view>);
 static_assert(!std::is_convertible_v<std::u16string_view, bstr>);
+
+// A raw BSTR (a pointer to 16-bit code units) never becomes a string view silently: the overloads
+// that take one are deleted. A literal is an array, not a pointer: it still converts.
+template <class A, class B>
+concept comparable = requires(const A& a, const B& b) { a == b; };
+template <class A, class B>
+concept ordered = requires(const A& a, const B& b) { a <=> b; };
+template <class A, class B>
+concept assignable = requires(A& a, const B& b) { a = b; };
+template <class A, class B>
+concept appendable = requires(A& a, const B& b) { a += b; };
+template <class A, class B>
+concept joinable = requires(const A& a, const B& b) { a + b; };
+static_assert(!std::is_constructible_v<bstr, olechar*>);
+static_assert(!std::is_constructible_v<bstr, const olechar*>);
+static_assert(!std::is_constructible_v<bstr, const char16_t*>);
+static_assert(!comparable<bstr, olechar*> && !comparable<olechar*, bstr>);
+static_assert(!comparable<bstr_view, const olechar*> && !comparable<const olechar*, bstr_view>);
+static_assert(!ordered<bstr, olechar*> && !ordered<bstr_view, olechar*>);
+static_assert(!assignable<bstr, olechar*> && !appendable<bstr, olechar*>);
+static_assert(!joinable<bstr_view, olechar*> && !joinable<bstr, olechar*>);
+static_assert(std::is_constructible_v<bstr, const char16_t (&)[3]>);
+static_assert(comparable<bstr, char16_t[3]> && comparable<bstr, std::u16string>);
+static_assert(std::is_constructible_v<bstr_view, const olechar*>);
+static_assert(std::is_constructible_v<bstr_view, std::nullptr_t>);
+// Truth: explicit, so that a bstr never turns into a number or a bool by accident.
+static_assert(std::is_constructible_v<bool, bstr> && !std::is_convertible_v<bstr, bool>);
+static_assert(!std::is_convertible_v<bstr_view, bool>);
 
 BOOST_AUTO_TEST_SUITE(bstr_tests)
 
@@ -544,6 +587,221 @@ BOOST_AUTO_TEST_CASE(a_foreign_bstr_reaches_the_deallocation_handler_on_posix) {
         BOOST_TEST(on_windows);
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_raw_bstr_is_copied_through_its_prefix_adopted_or_viewed) {
+    task_memory task;
+    // A BSTR with embedded NULs, as other code hands it over: the first NUL is not its end.
+    olechar* raw = memmgr::sys_alloc_string_len(bstr(u"a\0b\0c"sv).get(), 5);
+    {
+        auto copy = bstr::copy_of_bstr(raw);
+        BOOST_TEST_REQUIRE(copy.has_value());
+        BOOST_TEST(copy->size() == 5u);
+        BOOST_TEST((*copy == u"a\0b\0c"sv));
+        BOOST_TEST((copy->get() != raw));
+        BOOST_TEST((bstr(bstr_view(raw)) == *copy));
+        BOOST_TEST((bstr_view(raw) == *copy));
+        BOOST_TEST(task.live() == 2);
+    }
+    // An odd byte length survives the copy too.
+    olechar* odd = memmgr::sys_alloc_string_byte_len("abc", 3);
+    BOOST_TEST(bstr::copy_of_bstr(odd)->byte_size() == 3u);
+    memmgr::sys_free_string(odd);
+    // Null is a valid BSTR: the empty string, copied as null, viewed as empty.
+    const olechar* null_raw = nullptr;
+    BOOST_TEST(bstr::copy_of_bstr(null_raw)->is_null());
+    const bstr_view null_view(null_raw);
+    BOOST_TEST(null_view.is_null());
+    BOOST_TEST(null_view.empty());
+    BOOST_TEST((null_view == u""sv));
+    BOOST_TEST((null_view == ""sv));
+    BOOST_TEST((bstr_view(nullptr) == bstr()));
+    // Ownership: adopted, then freed with the bstr.
+    {
+        bstr owner = bstr::adopt(raw);
+        BOOST_TEST(owner.size() == 5u);
+    }
+    BOOST_TEST(task.live() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(truth_is_non_empty_for_owners_and_views) {
+    BOOST_TEST(!bstr());
+    BOOST_TEST(!bstr(u""sv));
+    BOOST_TEST(!bstr(bytes("x"))); // one byte: no code unit
+    BOOST_TEST(static_cast<bool>(bstr(u"x"sv)));
+    BOOST_TEST(static_cast<bool>(bstr(u"\0"sv))); // one code unit, a NUL
+    BOOST_TEST(!bstr_view());
+    const bstr x(u"x"sv);
+    BOOST_TEST(static_cast<bool>(bstr_view(x)));
+    BOOST_TEST(static_cast<bool>(x) == !x.empty());
+}
+
+BOOST_AUTO_TEST_CASE(copy_to_fills_an_out_parameter_as_ccombstr_copyto) {
+    task_memory task;
+    const bstr text(u"out\0param"sv);
+    olechar* out = nullptr;
+    BOOST_TEST(text.copy_to(&out).has_value());
+    BOOST_TEST((out != nullptr && out != text.get()));
+    BOOST_TEST((bstr_view(out) == text));
+    BOOST_TEST(task.live() == 2);
+    memmgr::sys_free_string(out);
+    // A view copies too; null gives null; a null out-parameter is refused.
+    out = memmgr::sys_alloc_string_len(nullptr, 0); // an out-parameter is not freed: keep it
+    olechar* const kept = out;
+    BOOST_TEST(bstr_view().copy_to(&out).has_value());
+    BOOST_TEST((out == nullptr));
+    memmgr::sys_free_string(kept);
+    BOOST_TEST(fails_with(text.copy_to(nullptr), errc::null_pointer));
+    // Out of memory: an error, and *out is null (never garbage).
+    out = reinterpret_cast<olechar*>(&out);
+    {
+        failing_task_allocations failing(0);
+        BOOST_TEST(fails_with(bstr_view(text).copy_to(&out), errc::out_of_memory));
+    }
+    BOOST_TEST((out == nullptr));
+    BOOST_TEST(task.live() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(assignment_from_views_and_text_makes_a_new_bstr) {
+    task_memory task;
+    bstr b;
+    b = u"utf-16"sv;
+    BOOST_TEST((b == u"utf-16"sv));
+    b = "caf\xC3\xA9"sv;
+    BOOST_TEST((b == u"caf\u00E9"sv));
+    b = u8"caf\u00E9 cr\u00E8me"sv;
+    BOOST_TEST((b == u"caf\u00E9 cr\u00E8me"sv));
+    const bstr other(u"other"sv);
+    b = other.view();
+    BOOST_TEST((b == other));
+    BOOST_TEST((b.get() != other.get()));
+    b = u"literal"; // a literal is an array: it converts
+    BOOST_TEST((b == u"literal"sv));
+    // A view of itself: the new BSTR is made before the old one goes.
+    b = bstr_view(b);
+    BOOST_TEST((b == u"literal"sv));
+    b = std::basic_string_view<olechar>(b.data() + 3, 4);
+    BOOST_TEST((b == u"eral"sv));
+    BOOST_TEST(task.live() == 2);
+    // On error nothing changes (strong guarantee).
+    BOOST_TEST(throws_string_error([&] { b = "\xC0\xAF"sv; }, errc::invalid_utf8));
+    BOOST_TEST((b == u"eral"sv));
+    b = bstr_view();
+    BOOST_TEST(b.is_null());
+    BOOST_TEST(task.live() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(utf8_text_compares_by_what_it_decodes_to) {
+    const bstr a(u"Gr\u00FC\u00DFe \U0001F30D"sv);
+    BOOST_TEST((a == "Gr\xC3\xBC\xC3\x9F"
+                     "e \xF0\x9F\x8C\x8D"sv));
+    BOOST_TEST((a == u8"Gr\u00FC\u00DFe \U0001F30D"sv));
+    BOOST_TEST(("Gr\xC3\xBC\xC3\x9F"
+                "e \xF0\x9F\x8C\x8D"sv == a)); // reversed
+    BOOST_TEST((a != "Gr\xC3\xBC\xC3\x9F"
+                     "e"sv)); // a proper prefix
+    BOOST_TEST((a != "Gr\xC3\xBC\xC3\x9F"
+                     "e \xF0\x9F\x8C\x8D!"sv)); // longer
+    BOOST_TEST((bstr_view(a) == std::string(a.to_utf8())));
+    BOOST_TEST((bstr(u"x\0y"sv) == "x\0y"sv)); // embedded NULs count
+    BOOST_TEST((bstr(u"x\0y"sv) != "x"sv));
+    BOOST_TEST((bstr() == ""sv));
+    BOOST_TEST((bstr(u""sv) == ""));
+    // Ill-formed UTF-8 equals nothing; an unpaired surrogate (which UTF-8 cannot encode) is not
+    // its U+FFFD replacement; an odd byte length is no text.
+    BOOST_TEST((bstr(u"\u00E9"sv) != "\xC3"sv));
+    BOOST_TEST((bstr(u"\u00E9"sv) != "\xC3\xA9\xA9"sv));
+    BOOST_TEST((bstr(u"\xD800"sv) != "\xEF\xBF\xBD"sv));
+    BOOST_TEST((bstr(u"\xD800"sv) != "\xED\xA0\x80"sv)); // CESU-style surrogate: ill-formed
+    BOOST_TEST((bstr(bytes("ab\0"sv)) != "ab"sv));
+}
+
+BOOST_AUTO_TEST_CASE(hash_equality_and_ordering_agree) {
+    // Pairs that are equal by == are equivalent by <=> and hash alike; unequal pairs are ordered
+    // one way, consistently both ways round.
+    const bstr values[] = {bstr(),           bstr(u""sv),      bstr(u"a"sv),
+                           bstr(u"a\0"sv),   bstr(bytes("a")), bstr(bytes("a\0b"sv)),
+                           bstr(u"a\0b"sv),  bstr(u"b"sv),     bstr(u"\U0001F30D"sv),
+                           bstr(u"\uFFFD"sv)};
+    const std::hash<bstr> h;
+    const std::hash<bstr_view> hv;
+    for (const bstr& x : values) {
+        for (const bstr& y : values) {
+            const bool equal = x == y;
+            BOOST_TEST(equal == ((x <=> y) == 0));
+            BOOST_TEST(((x <=> y) < 0) == ((y <=> x) > 0));
+            BOOST_TEST((bstr_view(x) == bstr_view(y)) == equal);
+            if (equal)
+                BOOST_TEST(h(x) == h(y));
+        }
+        BOOST_TEST(h(x) == hv(x));
+        BOOST_TEST(h(x) == h(x.clone()));
+    }
+}
+
+#ifdef _WIN32
+BOOST_AUTO_TEST_CASE(a_variant_holding_a_bstr_is_copied_detached_and_given_one) {
+    task_memory task;
+    VARIANT v;
+    ::VariantInit(&v);
+    V_VT(&v) = VT_BSTR;
+    V_BSTR(&v) = ::SysAllocStringLen(L"in\0variant", 10);
+    {
+        // Copy: the VARIANT keeps its BSTR.
+        auto copy = bstr::copy_of(v);
+        BOOST_TEST_REQUIRE(copy.has_value());
+        BOOST_TEST((*copy == L"in\0variant"sv));
+        BOOST_TEST((V_VT(&v) == VT_BSTR));
+        BOOST_TEST(task.live() == 2);
+    }
+    // Detach: the bstr takes the very BSTR; the VARIANT is left VT_EMPTY, owning nothing.
+    BSTR inside = V_BSTR(&v);
+    {
+        auto taken = bstr::detach_from(v);
+        BOOST_TEST_REQUIRE(taken.has_value());
+        BOOST_TEST((taken->get() == inside));
+        BOOST_TEST((V_VT(&v) == VT_EMPTY));
+        BOOST_TEST(SUCCEEDED(::VariantClear(&v))); // frees nothing: the bstr owns it
+        BOOST_TEST(task.live() == 1);
+    }
+    BOOST_TEST(task.live() == 0);
+
+    // Hand one over: what the target held is cleared (freed) first, nothing leaks.
+    V_VT(&v) = VT_BSTR;
+    V_BSTR(&v) = ::SysAllocString(L"old");
+    bstr given(u"new"sv);
+    BSTR given_raw = given.get();
+    BOOST_TEST(given.move_to(v).has_value());
+    BOOST_TEST(given.is_null());
+    BOOST_TEST((V_VT(&v) == VT_BSTR && V_BSTR(&v) == given_raw));
+    BOOST_TEST(task.live() == 1); // "old" was freed
+    // copy_to: a copy, the source keeps its own; the target's BSTR is freed first.
+    const bstr source(u"copied"sv);
+    BOOST_TEST(source.copy_to(v).has_value());
+    BOOST_TEST((bstr_view(V_BSTR(&v)) == u"copied"sv));
+    BOOST_TEST((V_BSTR(&v) != source.get()));
+    BOOST_TEST(task.live() == 2);
+    // A null BSTR is a valid VT_BSTR value: it copies and detaches as null.
+    BOOST_TEST(bstr().copy_to(v).has_value());
+    BOOST_TEST((V_VT(&v) == VT_BSTR && V_BSTR(&v) == nullptr));
+    BOOST_TEST(bstr::copy_of(v)->is_null());
+    BOOST_TEST(task.live() == 1);
+
+    // Another type is refused and left as it is.
+    V_VT(&v) = VT_I4;
+    V_I4(&v) = 42;
+    BOOST_TEST(fails_with(bstr::copy_of(v), errc::not_a_bstr));
+    BOOST_TEST(fails_with(bstr::detach_from(v), errc::not_a_bstr));
+    BOOST_TEST((V_VT(&v) == VT_I4 && V_I4(&v) == 42));
+    // A VARIANT that VariantClear refuses is left untouched, and the bstr keeps its BSTR.
+    V_VT(&v) = 0x7FFF; // no such type
+    bstr kept(u"kept"sv);
+    BOOST_TEST(fails_with(kept.move_to(v), errc::not_supported));
+    BOOST_TEST((kept == u"kept"sv));
+    BOOST_TEST((V_VT(&v) == 0x7FFF));
+    V_VT(&v) = VT_EMPTY;
+    BOOST_TEST(task.live() == 2);
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(a_workload_of_every_operation_leaks_nothing) {
     task_memory task;

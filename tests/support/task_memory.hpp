@@ -33,12 +33,18 @@ void task_did_alloc_cannot_tell(const void* p);
 /// local_heap and global_heap live: (HANDLE)_get_heap_handle() == GetProcessHeap(). True for the
 /// Universal CRT on Windows; false for msvcrt.dll and under Wine 8 for both CRTs.
 bool crt_heap_is_process_heap();
+/// \returns (void*)_get_heap_handle(): the heap the C runtime's malloc allocates from.
+void* crt_heap_handle();
 #else
 /// POSIX has no IMalloc::DidAlloc (its registry of live blocks screens pointers): nothing to do.
 inline void task_did_alloc_cannot_tell(const void*) {}
 /// POSIX: glibc's malloc is never the process heap of com, local and global blocks.
 inline bool crt_heap_is_process_heap() {
     return false;
+}
+/// POSIX: glibc's malloc has no heap handle.
+inline void* crt_heap_handle() {
+    return nullptr;
 }
 inline std::size_t task_blocks_in_use() {
     return memmgr::testing::process_heap_blocks_in_use();

@@ -151,4 +151,8 @@ bool crt_heap_is_process_heap() {
     return reinterpret_cast<HANDLE>(::_get_heap_handle()) == ::GetProcessHeap();
 }
 
+void* crt_heap_handle() {
+    return reinterpret_cast<void*>(::_get_heap_handle());
+}
+
 } // namespace memmgr_test
