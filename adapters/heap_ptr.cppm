@@ -129,8 +129,8 @@ public:
     using pointer = T*;
 
 private:
-    static_assert(memmgr::heap<heap_type>, "heap_ptr<T, H>: H (or H& for the referring form) must model "
-                                   "memmgr::heap.");
+    static_assert(memmgr::heap<heap_type>,
+                  "heap_ptr<T, H>: H (or H& for the referring form) must model memmgr::heap.");
     static_assert(!std::is_const_v<heap_type>,
                   "heap_ptr<T, H>: the heap frees, so it cannot be const.");
     static_assert(!(std::is_reference_v<H> && stateless_heap<heap_type>),
@@ -145,7 +145,8 @@ private:
                   "heap_ptr owns a raw block and never runs destructors: T must be void or a "
                   "trivially destructible object type (not an array: heap_ptr<T> already points "
                   "to n elements).");
-    static_assert(detail::element_alignment<std::remove_cv_t<T>> <= guaranteed_alignment_v<heap_type>,
+    static_assert(detail::element_alignment<std::remove_cv_t<T>> <=
+                      guaranteed_alignment_v<heap_type>,
                   "heap_ptr takes the heap's own blocks (so that put() and release() interoperate "
                   "with the heap's API): T may not need more alignment than the heap guarantees.");
     static constexpr bool stateless = stateless_heap<heap_type>;
@@ -158,7 +159,8 @@ public:
     requires stateless
     = default;
     /// \effects holds nothing.
-    constexpr heap_ptr(std::nullptr_t) noexcept // NOLINT(google-explicit-constructor): as unique_ptr
+    // NOLINTNEXTLINE(google-explicit-constructor): as unique_ptr
+    constexpr heap_ptr(std::nullptr_t) noexcept
     requires stateless
     {}
     /// \effects takes ownership of p, a block of H (or nullptr).
@@ -358,9 +360,10 @@ private:
 ///
 /// Example usage:
 /// \code
-///   auto point = memmgr::allocate_unique<POINT>(memmgr::com_heap{}, 1, 2);   // heap_ptr<POINT, com_heap>
+///   // heap_ptr<POINT, com_heap>
+///   auto point = memmgr::allocate_unique<POINT>(memmgr::com_heap{}, 1, 2);
 ///   memmgr::win32_heap arena;
-///   auto header = memmgr::allocate_unique<header_t>(arena);                  // heap_ptr<header_t, win32_heap&>
+///   auto header = memmgr::allocate_unique<header_t>(arena); // heap_ptr<header_t, win32_heap&>
 /// \endcode
 template <class T, class Heap, class... Args>
 requires heap<std::remove_cvref_t<Heap>> && (!std::is_void_v<T>)
@@ -368,7 +371,8 @@ requires heap<std::remove_cvref_t<Heap>> && (!std::is_void_v<T>)
                                                                          Args&&... args) {
     using owner = heap_ptr<T, detail::heap_ptr_heap_t<Heap>>;
     owner p(std::forward<Heap>(heap));
-    auto grown = allocate_with_retry(owner::heap_type::name, sizeof(T), [&] { return p.allocate(1); });
+    auto grown =
+        allocate_with_retry(owner::heap_type::name, sizeof(T), [&] { return p.allocate(1); });
     if (!grown)
         throw heap_error(owner::heap_type::name, sizeof(T), grown.error());
     // If T's constructor throws, p frees the block (T is trivially destructible: nothing to undo).
@@ -388,14 +392,14 @@ requires heap<std::remove_cvref_t<Heap>> && (!std::is_void_v<T>)
 /// \endcode
 template <class T, class Heap>
 requires heap<std::remove_cvref_t<Heap>> && (!std::is_void_v<T>)
-[[nodiscard]] heap_ptr<T, detail::heap_ptr_heap_t<Heap>>
-allocate_unique_for_overwrite(Heap&& heap, std::size_t n) {
+[[nodiscard]] heap_ptr<T, detail::heap_ptr_heap_t<Heap>> allocate_unique_for_overwrite(
+    Heap&& heap, std::size_t n) {
     using owner = heap_ptr<T, detail::heap_ptr_heap_t<Heap>>;
     owner p(std::forward<Heap>(heap));
     const auto bytes = checked_multiply(n, sizeof(T));
-    auto grown = bytes ? allocate_with_retry(owner::heap_type::name, *bytes,
-                                             [&] { return p.allocate(n); })
-                       : result<void>(fail(bytes.error()));
+    auto grown =
+        bytes ? allocate_with_retry(owner::heap_type::name, *bytes, [&] { return p.allocate(n); })
+              : result<void>(fail(bytes.error()));
     if (!grown)
         throw heap_error(owner::heap_type::name, bytes.value_or(max_request_size), grown.error());
     std::uninitialized_default_construct_n(p.get(), n);

@@ -120,12 +120,12 @@ static_assert(std::is_constructible_v<heap_ptr<int, memmgr::com_heap>, int*>);
 // The helpers pick the form from the heap argument.
 static_assert(std::is_same_v<decltype(memmgr::allocate_unique<int>(memmgr::com_heap{})),
                              heap_ptr<int, memmgr::com_heap>>);
-static_assert(std::is_same_v<decltype(memmgr::allocate_unique<int>(
-                                 std::declval<memmgr::win32_heap&>())),
-                             heap_ptr<int, memmgr::win32_heap&>>);
-static_assert(std::is_same_v<decltype(memmgr::allocate_unique<int>(
-                                 std::declval<memmgr::win32_heap>())),
-                             heap_ptr<int, memmgr::win32_heap>>);
+static_assert(
+    std::is_same_v<decltype(memmgr::allocate_unique<int>(std::declval<memmgr::win32_heap&>())),
+                   heap_ptr<int, memmgr::win32_heap&>>);
+static_assert(
+    std::is_same_v<decltype(memmgr::allocate_unique<int>(std::declval<memmgr::win32_heap>())),
+                   heap_ptr<int, memmgr::win32_heap>>);
 static_assert(std::is_same_v<decltype(memmgr::allocate_unique_for_overwrite<char>(
                                  std::declval<const memmgr::crt_heap&>(), 1)),
                              heap_ptr<char, memmgr::crt_heap>>);
@@ -356,7 +356,8 @@ BOOST_AUTO_TEST_CASE(allocate_unique_for_overwrite_gives_n_elements) {
 // The migration the example shows, against the real ole32 (Wine's on this leg): StringFromCLSID
 // returns a CoTaskMem string, which the owner frees with CoTaskMemFree.
 BOOST_AUTO_TEST_CASE(string_from_clsid_through_put) {
-    const CLSID clsid = {0x12345678, 0x9abc, 0xdef0, {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}};
+    const CLSID clsid = {
+        0x12345678, 0x9abc, 0xdef0, {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}};
     const auto before = task_blocks_in_use();
     {
         heap_ptr<wchar_t, memmgr::com_heap> text;

@@ -14,8 +14,8 @@ import memmgr;
 int main() {
     memmgr::bstr text("Caf\xC3\xA9 \xE2\x82\xAC 5"); // "Café € 5": two non-ASCII code units
     memmgr::bstr with_nul(std::u16string_view(u"a\0b", 3));
-    const char bytes[] = {'a', 0, 'b', 0, 'c'}; // u"ab" and half a code unit
-    memmgr::bstr odd(std::as_bytes(std::span(bytes)));  // SysAllocStringByteLen: 5 bytes
+    const char bytes[] = {'a', 0, 'b', 0, 'c'};        // u"ab" and half a code unit
+    memmgr::bstr odd(std::as_bytes(std::span(bytes))); // SysAllocStringByteLen: 5 bytes
     memmgr::bstr empty("");
     memmgr::bstr null;
     memmgr::bstr_view view = text;
@@ -34,8 +34,9 @@ int main() {
     memmgr::com_heap task_allocator;
 
     inspect_here();
-    return text.size() == 8 && with_nul.size() == 3 && odd.byte_size() == 5 && empty.empty() && null.is_null() &&
-                   view.size() == 8 && nothing == nullptr && sizeof(task_allocator) == 1
+    return text.size() == 8 && with_nul.size() == 3 && odd.byte_size() == 5 && empty.empty() &&
+                   null.is_null() && view.size() == 8 && nothing == nullptr &&
+                   sizeof(task_allocator) == 1
                ? 0
                : 1;
 }
