@@ -129,10 +129,10 @@ public:
     using pointer = T*;
 
 private:
-    static_assert(memmgr::heap<heap_type>,
-                  "heap_ptr<T, H>: H (or H& for the referring form) must model memmgr::heap.");
     static_assert(!std::is_const_v<heap_type>,
                   "heap_ptr<T, H>: the heap frees, so it cannot be const.");
+    static_assert(memmgr::heap<heap_type>,
+                  "heap_ptr<T, H>: H (or H& for the referring form) must model memmgr::heap.");
     static_assert(!(std::is_reference_v<H> && stateless_heap<heap_type>),
                   "heap_ptr<T, H&>: a stateless heap is held by value, in no room: write "
                   "heap_ptr<T, H>.");
