@@ -362,7 +362,7 @@ BOOST_AUTO_TEST_CASE(string_from_clsid_through_put) {
     {
         heap_ptr<wchar_t, memmgr::com_heap> text;
         BOOST_REQUIRE(SUCCEEDED(::StringFromCLSID(clsid, text.put())));
-        BOOST_TEST(std::wstring_view(text.get()) == L"{12345678-9ABC-DEF0-0123-456789ABCDEF}");
+        BOOST_TEST((std::wstring_view(text.get()) == L"{12345678-9ABC-DEF0-0123-456789ABCDEF}"));
         BOOST_TEST(task_blocks_in_use() == before + 1);
         BOOST_TEST(memmgr::com_heap{}.size(text.get()).value() >= 39 * sizeof(wchar_t));
         BOOST_REQUIRE(SUCCEEDED(::StringFromCLSID(clsid, text.put())));
