@@ -52,6 +52,8 @@ export import :memory_manager; // memory_manager: IAtlMemMgr as a virtual interf
 export import :heap_resource;  // heap_resource<H>: a pmr::memory_resource; scoped_default_resource
 export import :resource_heap;  // resource_heap: any std::pmr::memory_resource as a heap
 export import :heap_allocator; // heap_allocator<T, H>: a std::allocator-compatible allocator
+export import :heap_ptr;       // heap_ptr<T, H>: owns one raw block of any heap (CHeapPtr);
+                               // allocate_unique
 
 // Not the API: the internals memmgr's own tests and fuzzers reach for, in memmgr::testing.
 export import :testing;

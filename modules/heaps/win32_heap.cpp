@@ -188,7 +188,9 @@ bool operator==(const win32_heap& a, const win32_heap& b) noexcept {
 }
 
 win32_heap::win32_heap(void* handle, const win32_heap_options& options, bool owning) noexcept
-    : handle_(handle), options_(options), owning_(owning) {}
+    : handle_(handle), options_(options), owning_(owning) {
+    detail::win32_heap_debug_info_anchor(); // see its comment
+}
 
 void win32_heap::reset() noexcept {
     if (owning_ && handle_ != nullptr)

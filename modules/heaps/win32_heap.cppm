@@ -199,3 +199,15 @@ private:
 };
 
 } // namespace memmgr
+
+namespace memmgr::detail {
+
+// Debug information: clang describes a type defined in a module interface (here
+// win32_heap_options, an aggregate with no member function to be homed with) in that interface's
+// object file only, and the linker leaves that object out of a program linking the static library
+// unless the program uses something defined in it. win32_heap's constructor calls this (empty,
+// not inline, so defined in that object), so that a debugger sees a win32_heap's options in every
+// program that has one (docs/debugging.md; the gdb test prints them).
+void win32_heap_debug_info_anchor() noexcept {}
+
+} // namespace memmgr::detail

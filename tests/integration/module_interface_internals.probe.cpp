@@ -70,6 +70,14 @@ std::uint32_t probe(const memmgr::olechar* bstr) {
 std::size_t probe(const memmgr::detail::bstr_chars& chars) {
     return chars.size();
 }
+#elif MEMMGR_PROBE == 13 // :heap_ptr's base class
+std::size_t probe(const memmgr::detail::referred_heap_holder<memmgr::win32_heap>& holder) {
+    return sizeof(holder);
+}
+#elif MEMMGR_PROBE == 14 // :win32_heap's debug information anchor
+void probe() {
+    memmgr::detail::win32_heap_debug_info_anchor();
+}
 #else
-#error "MEMMGR_PROBE: 0 (the positive twin) to 12, as tests/CMakeLists.txt defines them"
+#error "MEMMGR_PROBE: 0 (the positive twin) to 14, as tests/CMakeLists.txt defines them"
 #endif
