@@ -212,6 +212,20 @@ struct debug_ledger::books final : debug_heap_registry::member {
     void for_each_live(F&& f) const {
         blocks.for_each([&](const void* p, bool) { f(p, *header_of(p)); });
     }
+    // \returns a copy of p's header, taken under the lock, when p is a live block whose header is
+    // sound (and, with_guards, whose guards are intact). \errors null_pointer, foreign_block,
+    // heap_corrupt.
+    result<block_header> live_header(const void* p, bool with_guards = false) const noexcept {
+        if (p == nullptr)
+            return fail(errc::null_pointer);
+        std::lock_guard lock(mutex);
+        if (!is_live(p))
+            return fail(errc::foreign_block);
+        const block_header& h = *header_of(p);
+        if (!sound(p, h) || (with_guards && !sound_guards_intact(p, h)))
+            return fail(errc::heap_corrupt);
+        return h;
+    }
     bool has_live_block(const void* p) const noexcept override {
         std::lock_guard lock(mutex);
         return is_live(p);
@@ -494,16 +508,7 @@ result<void> debug_ledger::free(void* p) noexcept {
 }
 
 result<std::size_t> debug_ledger::size(const void* p) const noexcept {
-    const books& b = *books_;
-    if (p == nullptr)
-        return fail(errc::null_pointer);
-    std::lock_guard lock(b.mutex);
-    if (!b.is_live(p))
-        return fail(errc::foreign_block);
-    const block_header& h = *b.header_of(p);
-    if (!b.sound(p, h))
-        return fail(errc::heap_corrupt);
-    return h.size;
+    return books_->live_header(p).map([](const block_header& h) { return h.size; });
 }
 
 result<void*> debug_ledger::reallocate(void* p, std::size_t n,
@@ -511,19 +516,11 @@ result<void*> debug_ledger::reallocate(void* p, std::size_t n,
     books& b = *books_;
     if (p == nullptr)
         return allocate(n, block_type::normal, where);
-    block_type type;
-    std::size_t old;
-    {
-        std::lock_guard lock(b.mutex);
-        if (!b.is_live(p))
-            return fail(errc::foreign_block);
-        const block_header& h = *b.header_of(p);
-        if (!b.sound(p, h))
-            return fail(errc::heap_corrupt);
-        type = h.type;
-        old = h.size;
-    }
-    return allocate(n, type, where).and_then([&](void* q) -> result<void*> {
+    const auto h = b.live_header(p);
+    if (!h)
+        return fail(h.error());
+    const std::size_t old = h->size;
+    return allocate(n, h->type, where).and_then([&](void* q) -> result<void*> {
         std::memcpy(q, p, std::min(old, n));
         // p gone meanwhile (freed by another thread): p is not ours to move after all. A
         // refusal of the heap beneath went to the handler; q holds the contents.
@@ -550,16 +547,7 @@ result<void> debug_ledger::validate() const noexcept {
 }
 
 result<void> debug_ledger::validate(const void* p) const noexcept {
-    const books& b = *books_;
-    if (p == nullptr)
-        return fail(errc::null_pointer);
-    std::lock_guard lock(b.mutex);
-    if (!b.is_live(p))
-        return fail(errc::foreign_block);
-    const block_header& h = *b.header_of(p);
-    if (!b.sound(p, h) || !b.sound_guards_intact(p, h))
-        return fail(errc::heap_corrupt);
-    return {};
+    return books_->live_header(p, true).map([](const block_header&) {});
 }
 
 bool debug_ledger::owns(const void* p) const noexcept {

@@ -4,14 +4,8 @@
 // string of the real StringFromCLSID taken through put().
 #include <boost/test/unit_test.hpp>
 
-#if defined(_WIN32)
-#define WIN32_LEAN_AND_MEAN
-#ifndef NOMINMAX // libstdc++ for MinGW defines it
-#define NOMINMAX
-#endif
-#include <windows.h>
-// after windows.h, which it needs
-#include <objbase.h>
+#ifdef _WIN32
+#include "support/windows.hpp"
 #endif
 
 #include <cstddef>

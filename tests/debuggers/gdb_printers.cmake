@@ -5,25 +5,8 @@
 # -DBUILD_DIR= the build tree; -DWORK_DIR= a scratch folder; -DGDB= gdb; -DSUBJECT= the program.
 cmake_minimum_required(VERSION 3.30)
 
-foreach(var BUILD_DIR WORK_DIR GDB SUBJECT)
-    if(NOT DEFINED ${var})
-        message(FATAL_ERROR "gdb_printers.cmake: ${var} is not set")
-    endif()
-endforeach()
-
-set(prefix "${WORK_DIR}/prefix")
-file(REMOVE_RECURSE "${WORK_DIR}")
-execute_process(
-    COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --component memmgr_debuggers
-        --prefix "${prefix}"
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "gdb test: installing the debugger files failed (${rc})\n${out}\n${err}")
-endif()
-file(GLOB_RECURSE printers "${prefix}/*/memmgr/gdb/memmgr_printers.py")
-if(NOT printers)
-    message(FATAL_ERROR "gdb test: the package has no share/memmgr/gdb/memmgr_printers.py")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/debugger_test.cmake")
+memmgr_installed_debugger_script(gdb printers gdb/memmgr_printers.py GDB)
 
 # -nx: no ~/.gdbinit; the printers come from the installed package and nowhere else. Sourced
 # twice: the second time must replace the first, not add a second set.
@@ -57,11 +40,7 @@ set(expected
     [[\$10 = com_heap \(stateless\)]]
     [[\$11 = win32_heap \(owning, handle 0x[0-9a-f]+\) = {initial_size = 0, maximum_size = 1048576]])
 set(failures "")
-foreach(pattern IN LISTS expected)
-    if(NOT out MATCHES "${pattern}")
-        string(APPEND failures "\n  expected: ${pattern}")
-    endif()
-endforeach()
+memmgr_expect_printed(failures "${out}" expected)
 # The printers were replaced, not registered twice.
 string(REGEX MATCHALL "\n  memmgr\n" sets "${out}")
 list(LENGTH sets count)

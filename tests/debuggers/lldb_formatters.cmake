@@ -5,25 +5,8 @@
 # -DBUILD_DIR= the build tree; -DWORK_DIR= a scratch folder; -DLLDB= lldb; -DSUBJECT= the program.
 cmake_minimum_required(VERSION 3.30)
 
-foreach(var BUILD_DIR WORK_DIR LLDB SUBJECT)
-    if(NOT DEFINED ${var})
-        message(FATAL_ERROR "lldb_formatters.cmake: ${var} is not set")
-    endif()
-endforeach()
-
-set(prefix "${WORK_DIR}/prefix")
-file(REMOVE_RECURSE "${WORK_DIR}")
-execute_process(
-    COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --component memmgr_debuggers
-        --prefix "${prefix}"
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "lldb test: installing the debugger files failed (${rc})\n${out}\n${err}")
-endif()
-file(GLOB_RECURSE formatters "${prefix}/*/memmgr/lldb/memmgr_lldb.py")
-if(NOT formatters)
-    message(FATAL_ERROR "lldb test: the package has no share/memmgr/lldb/memmgr_lldb.py")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/debugger_test.cmake")
+memmgr_installed_debugger_script(lldb formatters lldb/memmgr_lldb.py LLDB)
 
 # --no-lldbinit: the formatters come from the installed package and nowhere else.
 execute_process(
@@ -54,11 +37,7 @@ set(expected
     [[\(memmgr::win32_heap\) arena = win32_heap \(owning, handle 0x[0-9a-f]+\) {]]
     [[maximum_size = 1048576]])
 set(failures "")
-foreach(pattern IN LISTS expected)
-    if(NOT out MATCHES "${pattern}")
-        string(APPEND failures "\n  expected: ${pattern}")
-    endif()
-endforeach()
+memmgr_expect_printed(failures "${out}" expected)
 if(failures)
     message(FATAL_ERROR "lldb test: the printed values are not what the formatters should show:"
         "${failures}\n(lldb's stderr: ${err})")

@@ -14,15 +14,8 @@
 //   the differences table of docs/heaps.md or docs/bstr.md.
 #include <boost/test/unit_test.hpp>
 
-#if defined(_WIN32)
-#define WIN32_LEAN_AND_MEAN
-#ifndef NOMINMAX // libstdc++ for MinGW defines it
-#define NOMINMAX
-#endif
-#include <windows.h>
-// after windows.h, which they need
-#include <objbase.h>
-#include <oleauto.h>
+#ifdef _WIN32
+#include "support/windows.hpp"
 #endif
 
 #include <algorithm>

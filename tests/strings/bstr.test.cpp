@@ -9,13 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #ifdef _WIN32
-#define WIN32_LEAN_AND_MEAN
-#ifndef NOMINMAX // libstdc++'s os_defines.h, which Boost.Test brings, defines it already
-#define NOMINMAX
-#endif
-#include <windows.h>
-// after windows.h, which it needs
-#include <oleauto.h>
+#include "support/windows.hpp"
 #endif
 
 #include <algorithm>

@@ -1,11 +1,7 @@
 // The Windows half of task_memory.hpp: an IMallocSpy that keeps the set of live task-allocator
 // blocks, installed once (CoRegisterMallocSpy) and never revoked, since ole32 refuses to revoke a
 // spy while blocks it saw are still live. Test code, so it may name Windows APIs.
-#define WIN32_LEAN_AND_MEAN
-#define NOMINMAX
-#include <windows.h>
-// after windows.h, which it needs
-#include <objbase.h>
+#include "windows.hpp"
 
 #include <cstddef>
 #include <cstdint>
