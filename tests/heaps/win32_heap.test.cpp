@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_CASE(threads_in_different_size_classes_while_another_walks_and_v
     for (std::size_t t = 0; t < users_count; ++t) {
         users.emplace_back([&, t] {
             std::vector<block>& mine = holds[t];
-            const std::size_t operations = t == 3 ? 200 : 3000; // large blocks map and unmap
+            const std::size_t operations = t == 3 ? 100 : 1000; // large blocks map and unmap
             for (std::size_t i = 0; i < operations; ++i) {
                 const std::size_t n = ranges_of[t].low + (i * 97 + t * 13) % ranges_of[t].spread;
                 auto p = heap.allocate(n);
