@@ -12,6 +12,7 @@
 #include <jemalloc/jemalloc.h>
 
 #include "map_strings.hpp"
+#include "threads.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
     static jemalloc_default plain;
     register_churn("jemalloc_arena", &arena);
     register_churn("jemalloc_default", &plain);
+    // One arena shared by the threads (no thread cache), and jemalloc's default path.
+    register_threads_churn("jemalloc_arena", &arena);
+    register_threads_churn("jemalloc_default", &plain);
     register_map_strings(
         "jemalloc_arena", [] { return std::make_unique<jemalloc_resource>(); }, true);
     return run_registered_benchmarks(argc, argv);

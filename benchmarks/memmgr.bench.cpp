@@ -25,6 +25,7 @@
 #include <foonathan/memory/namespace_alias.hpp>
 
 #include "map_strings.hpp"
+#include "threads.hpp"
 #include "workloads.hpp"
 
 import memmgr;
@@ -103,6 +104,10 @@ void register_churns(heaps& h) {
     register_churn("pmr_unsynchronized_pool", new pmr_backend{&h.unsync_pool});
     register_churn("pmr_synchronized_pool", new pmr_backend{&h.sync_pool});
     register_churn("foonathan_pool_collection", new foonathan_pools);
+    // Shared by 2 and 4 threads: the serialized heap (its own, so that the other benchmarks' blocks
+    // do not change its figure) against glibc.
+    register_threads_churn("glibc_malloc", new glibc_malloc);
+    register_threads_churn("win32_heap", new direct<memmgr::win32_heap>{*new memmgr::win32_heap});
 }
 
 // --- 2. pmr::vector growth

@@ -15,6 +15,7 @@
 #include <mimalloc.h>
 
 #include "map_strings.hpp"
+#include "threads.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -24,6 +25,12 @@ using namespace memmgr_bench;
 struct mimalloc_heap {
     mi_heap_t* heap = mi_heap_new();
     void* allocate(std::size_t n) { return mi_heap_malloc(heap, n); }
+    void deallocate(void* p, std::size_t) { mi_free(p); }
+};
+
+// mimalloc's default path, mi_malloc and mi_free: the threaded churn's peer.
+struct mimalloc_plain {
+    void* allocate(std::size_t n) { return mi_malloc(n); }
     void deallocate(void* p, std::size_t) { mi_free(p); }
 };
 
@@ -88,6 +95,10 @@ int main(int argc, char** argv) {
     }
     static mimalloc_heap heap;
     register_churn("mimalloc_heap", &heap);
+    // A mimalloc heap allocates only on the thread that made it, so the threads share plain
+    // mi_malloc/mi_free (each thread's own heap, frees from others queued to it).
+    static mimalloc_plain plain;
+    register_threads_churn("mimalloc", &plain);
     benchmark::RegisterBenchmark(
         "map_build_destroy/mimalloc_heap",
         [](benchmark::State& s) {

@@ -246,6 +246,97 @@ BOOST_AUTO_TEST_CASE(release_all_may_run_while_other_threads_use_the_heap) {
     BOOST_TEST_MESSAGE("frees refused after a release_all: " << refused.load());
 }
 
+// Threads allocating and freeing in different size classes (small blocks of pages, blocks of
+// segments, large blocks) while another thread walks, validates and reads the statistics of the
+// same serialized heap (issue #17: a heap shared by threads must keep every Win32 semantic). Every
+// walk, validation and statistics call succeeds while they run, and at the end the heap holds
+// exactly the blocks the threads kept, with their sizes and bytes. Boost.Test is not thread-safe:
+// the users count their own failures and the test checks the counts.
+BOOST_AUTO_TEST_CASE(threads_in_different_size_classes_while_another_walks_and_validates) {
+    win32_heap heap;
+    struct size_range {
+        std::size_t low, spread;
+    };
+    // Two ranges of page blocks (up to 1 KiB), one of segment blocks, one of large blocks.
+    constexpr size_range ranges_of[] = {{1, 64}, {600, 424}, {1100, 3000}, {600 * 1024, 4096}};
+    constexpr std::size_t users_count = std::size(ranges_of);
+    constexpr std::size_t kept = 20; // blocks each user still holds at the end
+    std::atomic<std::size_t> finished{0}, failures{0};
+    std::vector<std::vector<block>> holds(users_count);
+    std::vector<std::thread> users;
+    for (std::size_t t = 0; t < users_count; ++t) {
+        users.emplace_back([&, t] {
+            std::vector<block>& mine = holds[t];
+            const std::size_t operations = t == 3 ? 100 : 1000; // large blocks map and unmap
+            for (std::size_t i = 0; i < operations; ++i) {
+                const std::size_t n = ranges_of[t].low + (i * 97 + t * 13) % ranges_of[t].spread;
+                auto p = heap.allocate(n);
+                if (!p) {
+                    failures.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                fill(*p, n, static_cast<unsigned char>(n + t));
+                mine.push_back({*p, n});
+                if (mine.size() > kept + 8 || (i % 3 == 0 && mine.size() > kept)) {
+                    // Free one from the middle, checking its bytes were nobody else's to write.
+                    const std::size_t k = (i * 7) % mine.size();
+                    const block b = mine[k];
+                    if (!filled(b.p, b.n, static_cast<unsigned char>(b.n + t)) ||
+                        heap.size(b.p).value_or(0) != b.n || !heap.free(b.p))
+                        failures.fetch_add(1, std::memory_order_relaxed);
+                    mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(k));
+                }
+            }
+            for (; mine.size() > kept; mine.pop_back())
+                if (!heap.free(mine.back().p))
+                    failures.fetch_add(1, std::memory_order_relaxed);
+            finished.fetch_add(1, std::memory_order_release);
+        });
+    }
+    std::size_t rounds = 0, refused = 0;
+    for (; rounds < 20 || finished.load(std::memory_order_acquire) < users_count; ++rounds) {
+        const auto entries = heap.walk();
+        const auto valid = heap.validate();
+        const auto stats = heap.statistics();
+        refused += !entries.has_value() + !valid.has_value() + !stats.has_value();
+        std::this_thread::yield();
+    }
+    for (auto& t : users)
+        t.join();
+    BOOST_TEST(refused == 0u);
+    BOOST_TEST(failures.load() == 0u);
+    BOOST_TEST_MESSAGE("walks and validations while the threads ran: " << rounds);
+
+    // Exactly what the threads kept: each block in the walk with its size, the counts exact.
+    BOOST_TEST(heap.validate().has_value());
+    const auto entries = heap.walk();
+    BOOST_REQUIRE(entries);
+    std::size_t blocks = 0, bytes = 0;
+    for (std::size_t t = 0; t < users_count; ++t) {
+        for (const block& b : holds[t]) {
+            const auto it =
+                ranges::find_if(*entries, [&](const heap_entry& e) { return e.address == b.p; });
+            BOOST_REQUIRE(it != entries->end());
+            BOOST_TEST(it->in_use);
+            BOOST_TEST(it->size == b.n);
+            BOOST_TEST(filled(b.p, b.n, static_cast<unsigned char>(b.n + t)));
+            ++blocks;
+            bytes += b.n;
+        }
+    }
+    BOOST_TEST(blocks == users_count * kept);
+    BOOST_TEST(static_cast<std::size_t>(ranges::count_if(*entries, &heap_entry::in_use)) == blocks);
+    const auto stats = heap.statistics();
+    BOOST_REQUIRE(stats);
+    BOOST_TEST(stats->blocks_in_use == blocks);
+    BOOST_TEST(stats->bytes_in_use == bytes);
+    for (const auto& mine : holds)
+        for (const block& b : mine)
+            BOOST_TEST(heap.free(b.p).has_value());
+    BOOST_TEST(in_use_count(heap) == 0u);
+    BOOST_TEST(heap.validate().has_value());
+}
+
 // heap_full means no free block holds the request: one free block that fits, behind many smaller
 // ones of the same size range, must be found (the POSIX engine once probed only 8 of a list).
 BOOST_AUTO_TEST_CASE(a_full_fixed_heap_serves_what_any_free_block_holds) {
