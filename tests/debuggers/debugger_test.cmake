@@ -28,14 +28,15 @@ function(memmgr_installed_debugger_script test out relative)
     set(${out} "${found}" PARENT_SCOPE)
 endfunction()
 
-# \effects appends to the variable `failures` a line for each regex of the list `expected` that
-# the debugger's output `printed` does not match.
-function(memmgr_expect_printed failures printed expected)
-    set(missing "${${failures}}")
-    foreach(pattern IN LISTS ${expected})
+# \effects appends to the variable named by `failures_var` a line for each regex of the list named
+# by `patterns_var` that the debugger's output `printed` does not match. (The parameters are
+# variable names, unlike the callers' variables, which a function's own parameters would hide.)
+function(memmgr_expect_printed failures_var printed patterns_var)
+    set(missing "${${failures_var}}")
+    foreach(pattern IN LISTS ${patterns_var})
         if(NOT printed MATCHES "${pattern}")
             string(APPEND missing "\n  expected: ${pattern}")
         endif()
     endforeach()
-    set(${failures} "${missing}" PARENT_SCOPE)
+    set(${failures_var} "${missing}" PARENT_SCOPE)
 endfunction()
