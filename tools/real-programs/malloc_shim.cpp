@@ -36,6 +36,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 import memmgr;
@@ -57,6 +58,8 @@ win32_heap* ready_heap() noexcept {
     return std::launder(reinterpret_cast<win32_heap*>(heap_storage));
 }
 
+void hook_fork() noexcept;
+
 /// \returns the heap, creating it at the first call; nullptr while another call creates it, or if
 /// it could not be created (the caller then uses the bootstrap arena).
 [[gnu::noinline]] win32_heap* create_heap() noexcept {
@@ -71,6 +74,7 @@ win32_heap* ready_heap() noexcept {
     // Never destroyed: the program may free blocks after the last destructor has run.
     ::new (static_cast<void*>(heap_storage)) win32_heap(std::move(*created));
     heap_state.store(heap_ready, std::memory_order_release);
+    hook_fork();
     return ready_heap();
 }
 
@@ -178,6 +182,10 @@ public:
         return base;
     }
 
+    /// For fork(): the table's mutex held across it.
+    void lock() noexcept { mutex_.lock(); }
+    void unlock() noexcept { mutex_.unlock(); }
+
 private:
     struct slot {
         std::uintptr_t key = 0;
@@ -236,6 +244,14 @@ private:
 };
 
 constinit aligned_blocks aligned;
+
+// The heap makes itself fork-safe; the table's mutex is ours to hold across fork(), so that a
+// child forked while another thread held it does not wait for it forever. Registered once the
+// heap exists (pthread_atfork may allocate). Taken before the heap's lock, as grow() takes them.
+void hook_fork() noexcept {
+    (void)::pthread_atfork([] { aligned.lock(); }, [] { aligned.unlock(); },
+                           [] { aligned.unlock(); });
+}
 
 // --- the operations ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -223,6 +225,40 @@ BOOST_AUTO_TEST_CASE(valloc_and_pvalloc_give_pages) {
     BOOST_TEST(::malloc_usable_size(pv) >= page); // pvalloc rounds the size up to a page
     std::free(v);
     std::free(pv);
+}
+
+BOOST_AUTO_TEST_CASE(fork_while_other_threads_allocate_aligned_blocks) {
+    // A child forked while another thread holds the table of aligned blocks (or the heap) must
+    // still allocate: the library holds both across fork(). A hung child is killed by its alarm.
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> hammers;
+    for (int t = 0; t != 2; ++t)
+        hammers.emplace_back([&stop, t] {
+            std::size_t i = 0;
+            while (!stop.load(std::memory_order_relaxed))
+                std::free(escape(::memalign(std::size_t{64} << (i++ % 6),
+                                            std::size_t{100} + 10 * static_cast<std::size_t>(t))));
+        });
+    int hung = 0;
+    for (int f = 0; f != 40; ++f) {
+        const pid_t child = ::fork();
+        BOOST_REQUIRE(child >= 0);
+        if (child == 0) {
+            ::alarm(10);
+            void* p = escape(::memalign(128, 64));
+            void* q = escape(std::malloc(64));
+            std::free(p);
+            std::free(q);
+            ::_exit(p && q ? 0 : 1);
+        }
+        int status = 0;
+        BOOST_REQUIRE_EQUAL(::waitpid(child, &status, 0), child);
+        hung += WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    }
+    stop = true;
+    for (auto& t : hammers)
+        t.join();
+    BOOST_TEST(hung == 0);
 }
 
 BOOST_AUTO_TEST_CASE(the_verdict_at_exit_says_valid_for_a_sound_program) {

@@ -243,7 +243,7 @@ def setup_git(folder, size):
 
 def setup_xz(folder, size):
     rng = random.Random(41)
-    megabytes = 2 if size == "short" else 32
+    megabytes = 2 if size == "short" else 8
     with open(folder / "data.txt", "w") as out:
         written = 0
         while written < megabytes << 20:
@@ -267,7 +267,7 @@ WORKLOADS = [
     {
         "name": "python3", "label": "python3 (PYTHONMALLOC=malloc)", "setup": setup_text,
         "command": lambda f, size, threads: ["/usr/bin/python3", "-s", str(f / "script.py"),
-                                             "30000" if size == "short" else "300000", str(f / "words.txt")],
+                                             "30000" if size == "short" else "150000", str(f / "words.txt")],
         "env": {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"},
         "outputs": [], "needs": ["/usr/bin/python3"],
     },
@@ -287,14 +287,14 @@ WORKLOADS = [
     },
     {
         "name": "perl", "label": "perl (hashes, regexes, sort)", "setup": setup_text,
-        "command": lambda f, size, threads: ["perl", str(f / "script.pl"), "30000" if size == "short" else "300000",
+        "command": lambda f, size, threads: ["perl", str(f / "script.pl"), "30000" if size == "short" else "200000",
                                              str(f / "words.txt")],
         "env": {"PERL_HASH_SEED": "0", "PERL_PERTURB_KEYS": "0"},
         "outputs": [], "needs": ["perl"],
     },
     {
         "name": "threads", "label": "4 threads, frees on another thread", "setup": None,
-        "command": lambda f, size, threads: [threads, "50000" if size == "short" else "400000"],
+        "command": lambda f, size, threads: [threads, "50000" if size == "short" else "300000"],
         "outputs": [], "needs": [],
     },
 ]
