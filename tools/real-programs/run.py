@@ -379,14 +379,16 @@ def markdown(summary, allocators, runs, size):
         cells = [f"{ratio(m['cpu'], w['medians'][p]['cpu']):.2f}, RSS {ratio(m['rss_kib'], w['medians'][p]['rss_kib']):.2f}"
                  for p in peers]
         out.append(f"| {w['label']} | " + " | ".join(cells) + " |")
-    out += ["", "Medians: CPU s / wall s / peak RSS MiB.", ""]
+    out += ["", "Medians: CPU s (lowest–highest of the runs) / wall s / peak RSS MiB.", ""]
     out.append("| workload | " + " | ".join(allocators) + " |")
     out.append("|---|" + "---|" * len(allocators))
     for w in summary:
         cells = []
         for a in allocators:
             m = w["medians"][a]
-            cells.append(f"{m['cpu']:.2f} / {m['wall']:.2f} / {m['rss_kib'] / 1024:.1f}")
+            cpus = [r["cpu"] for r in w["runs"][a]]
+            spread = f" ({min(cpus):.2f}–{max(cpus):.2f})" if len(cpus) > 1 else ""
+            cells.append(f"{m['cpu']:.2f}{spread} / {m['wall']:.2f} / {m['rss_kib'] / 1024:.1f}")
         out.append(f"| {w['label']} | " + " | ".join(cells) + " |")
     out += ["", "Heap verdicts (the first process of each workload's last memmgr run):", ""]
     out += [f"- {w['label']}: `{w['verdicts'][0] if w['verdicts'] else 'none'}` "
@@ -408,7 +410,16 @@ def main():
     parser.add_argument("--only", help="comma-separated workload names (default: all)")
     parser.add_argument("--markdown", help="write the tables there too")
     parser.add_argument("--json", help="write every run's figures there")
+    parser.add_argument("--tables-from", metavar="JSON",
+                        help="run nothing: print the tables of an earlier run's --json")
     args = parser.parse_args()
+
+    if args.tables_from:
+        summary = json.loads(pathlib.Path(args.tables_from).read_text())
+        allocators = list(summary[0]["runs"])
+        runs = len(summary[0]["runs"]["glibc"])
+        print(markdown(summary, allocators, runs, "short" if args.short else "full"), end="")
+        return 0
 
     size = "short" if args.short else "full"
     runs = args.runs or (1 if args.short else 5)
