@@ -451,12 +451,17 @@ def main():
     threads = str(pathlib.Path(args.threads).resolve())
 
     scratch = None
+    marker = ".memmgr-real-programs"  # what makes a folder ours to empty
     if args.work:
         work = pathlib.Path(args.work).resolve()
-        shutil.rmtree(work, ignore_errors=True)
+        if work.exists() and any(work.iterdir()):
+            if not (work / marker).exists():
+                fail(f"--work {work}: not empty and not an earlier run's folder; name a new one")
+            shutil.rmtree(work)
     else:
         scratch = work = pathlib.Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
     work.mkdir(parents=True, exist_ok=True)
+    (work / marker).touch()
 
     started = time.monotonic()
     summary = []
@@ -483,7 +488,7 @@ def main():
               f"{ratio(m['cpu'], g['cpu']):.2f} ({m['cpu']:.2f} vs {g['cpu']:.2f} s), RSS "
               f"{ratio(m['rss_kib'], g['rss_kib']):.2f} ({m['rss_kib'] / 1024:.1f} vs {g['rss_kib'] / 1024:.1f} MiB); "
               f"{len(results['memmgr'][-1]['verdicts'])} heap verdict(s), "
-              f"{'all valid' if not any('heap:' in p for p in problems) else 'NOT all valid'}", flush=True)
+              f"{'NOT all valid' if any('heap' in p for p in problems) else 'all valid'}", flush=True)
         for p in problems:
             print(f"  {p}")
         failures += problems
