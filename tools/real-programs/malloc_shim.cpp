@@ -422,7 +422,8 @@ private:
     } else if (auto valid = ready_heap()->validate(); !valid) {
         out << "memmgr-heap: INVALID (validate: " << memmgr::describe(valid.error()) << ")";
     } else if (const std::size_t n = refused_count.load(); n != 0) {
-        out << "memmgr-heap: INVALID (" << n << " pointers refused, the first: "
+        out << "memmgr-heap: INVALID (" << n << (n == 1 ? " pointer" : " pointers")
+            << " refused, the first: "
             << memmgr::describe(static_cast<memmgr::errc>(first_refusal.load())) << ")";
     } else if (auto entries = ready_heap()->walk(); !entries) {
         out << "memmgr-heap: INVALID (walk: " << memmgr::describe(entries.error()) << ")";
