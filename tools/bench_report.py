@@ -3,8 +3,9 @@
 
 Usage: bench_report.py <results folder>
 The folder holds what tools/dev bench wrote there: *.json from Google Benchmark (run with
-repetitions and aggregates), memory-*.json (one line per backend) and instructions.json (callgrind
-totals). Writes report.md and one SVG per workload into the same folder.
+repetitions and aggregates), memory-*.json (one line per backend), instructions.json (callgrind
+totals) and real-programs.md (the tables of tools/real-programs/run.py --full, copied into the
+report as they are). Writes report.md and one SVG per workload into the same folder.
 
 Every figure is a median (of CPU time, which other processes on a shared machine disturb less
 than wall time) or a ratio of two medians from the same run.
@@ -30,7 +31,7 @@ def load_medians(folder):
     """{workload: {backend: ns per item (or per iteration when no items)}}"""
     medians = {}
     for path in sorted(folder.glob("*.json")):
-        if path.name.startswith(("memory-", "instructions")):
+        if path.name.startswith(("memory-", "instructions", "real-programs")):
             continue
         data = json.loads(path.read_text())
         for b in data.get("benchmarks", []):
@@ -192,6 +193,9 @@ def main():
     mem = memory_table(folder)
     if mem:
         parts += ["## Memory (random churn, 20,000 live blocks of 16–1024 bytes)", "", mem, ""]
+    real = folder / "real-programs.md"
+    if real.exists():
+        parts += ["## Real programs (tools/real-programs/run.py --full)", "", real.read_text(), ""]
     for workload in sorted(medians):
         baseline = BASELINES.get(workload)
         if workload.startswith("bstr"):
