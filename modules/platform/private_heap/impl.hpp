@@ -531,6 +531,11 @@ struct private_heap::impl : private_heap {
     void* remap_large(std::size_t& i, std::size_t length, bool in_place_only) noexcept;
 
     void* reallocate_block(void* p, std::size_t n, bool in_place_only, status& st) noexcept;
+    /// The move a reallocation falls back to: a new block of n bytes, p's first min(old, n) bytes
+    /// copied, p freed. \returns the new block, or nullptr with st set (p untouched when the
+    /// allocation fails; when freeing p finds damage, st is heap_corrupt and the new block is not
+    /// handed out: the heap is damaged).
+    void* move_block(void* p, std::size_t old, std::size_t n, status& st) noexcept;
 
     // --- whole heap ------------------------------------------------------------------------------
     /// \returns whether h is a sealed header of a block of this heap's segments with these flags.

@@ -344,15 +344,7 @@ void* private_heap::impl::page_reallocate(void* p, const found& f, std::size_t n
         st = status::cannot_resize_in_place;
         return nullptr;
     }
-    void* q = allocate_block(n, false, st);
-    if (!q)
-        return nullptr;
-    std::memcpy(q, p, old < n ? old : n);
-    if (free_block(p) != status::ok) {
-        st = status::heap_corrupt;
-        return nullptr;
-    }
-    return q;
+    return move_block(p, old, n, st);
 }
 
 // --- whole heap

@@ -94,12 +94,16 @@ void* private_heap::impl::reallocate_block(void* p, std::size_t n, bool in_place
         return p;
     if (st != status::cannot_resize_in_place || in_place_only)
         return nullptr;
+    return move_block(p, old, n, st);
+}
+
+void* private_heap::impl::move_block(void* p, std::size_t old, std::size_t n, status& st) noexcept {
     void* q = allocate_block(n, false, st);
     if (!q)
         return nullptr;
     std::memcpy(q, p, old < n ? old : n);
-    // Found again: the allocation may have split p's neighbour. A damaged neighbour found now
-    // leaves p in use, and the heap damaged: q is not handed out then.
+    // p is found again: the allocation may have split its neighbour. A damaged neighbour found
+    // now leaves p in use, and the heap damaged: q is not handed out then.
     if (free_block(p) != status::ok) {
         st = status::heap_corrupt;
         return nullptr;

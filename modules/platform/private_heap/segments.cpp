@@ -96,33 +96,27 @@ void* private_heap::impl::carve(header* h, std::size_t bs, std::size_t n) noexce
         st = status::size_overflow;
         return nullptr;
     }
+    // A block taken from the pages, the front end or the segments: zeroed if asked, handed out.
+    auto served = [&](void* p) {
+        if (zero)
+            std::memset(p, 0, n);
+        st = status::ok;
+        return p;
+    };
     // A growable heap's small blocks come from its pages; when no page can be mapped, from its
-    // segments as a fixed heap's do.
-    if (n <= page_max_request && !fixed()) {
-        if (void* p = page_take_slow(n)) {
-            if (zero)
-                std::memset(p, 0, n);
-            st = status::ok;
-            return p;
-        }
-        if (damaged) {
-            st = status::heap_corrupt;
-            return nullptr;
-        }
-    }
-    // Zero-filled blocks from the front end are served here, off the inline path (which then
-    // needs no stack frame), and so are heads the inline path could not vouch for.
-    if (n <= cache_max_request) {
-        if (void* p = cache_take_unhinted(n)) {
-            if (zero)
-                std::memset(p, 0, n);
-            st = status::ok;
-            return p;
-        }
-        if (damaged) {
-            st = status::heap_corrupt;
-            return nullptr;
-        }
+    // segments as a fixed heap's do. Zero-filled blocks from the front end are served here, off
+    // the inline path (which then needs no stack frame), and so are heads the inline path could
+    // not vouch for. Either source may find damage instead.
+    void* taken = nullptr;
+    if (n <= page_max_request && !fixed())
+        taken = page_take_slow(n);
+    if (!taken && !damaged && n <= cache_max_request)
+        taken = cache_take_unhinted(n);
+    if (taken)
+        return served(taken);
+    if (damaged) {
+        st = status::heap_corrupt;
+        return nullptr;
     }
     // A fixed heap first looks for large blocks in its segments: its budget may be all there.
     const bool in_segments = n < large_threshold || (fixed() && n < max_segment - 2 * page);
@@ -150,10 +144,7 @@ void* private_heap::impl::carve(header* h, std::size_t bs, std::size_t n) noexce
                 return nullptr;
             }
             on_allocate(n);
-            if (zero)
-                std::memset(p, 0, n);
-            st = status::ok;
-            return p;
+            return served(p);
         }
     }
     return allocate_large(n, st);
