@@ -1,5 +1,5 @@
 # The Natvis check (memmgr.tests.natvis): no Visual Studio runs here, so this checks what can be
-# checked without one: debuggers/memmgr.natvis is well-formed XML in Natvis's namespace, every type
+# checked without one: tools/debuggers/memmgr.natvis is well-formed XML in Natvis's namespace, every type
 # it matches is a class memmgr exports, and every member its expressions read (p_, handle_,
 # options_.serialize, ...) is declared in memmgr's sources, so that renaming a member without the
 # Natvis file fails here. Run by gdb's own Python (the gdb test's dependency, no other interpreter):
