@@ -154,33 +154,30 @@ void fill_list(List& l, std::size_t n) {
         l.push_back(static_cast<int>(i));
 }
 
+// One build-and-destroy benchmark: make() a container, fill(container, node_count()), destroy it.
+template <class Make, class Fill>
+void register_build_destroy(const std::string& title, Make make, Fill fill) {
+    benchmark::RegisterBenchmark(title.c_str(),
+                                 [make, fill](benchmark::State& s) {
+                                     const std::size_t n = node_count();
+                                     for (auto _ : s) {
+                                         auto c = make();
+                                         fill(*c, n);
+                                         benchmark::DoNotOptimize(c->size());
+                                     }
+                                     count_items(s, n);
+                                 })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3);
+}
+
 // Build and destroy a map and a list of node_count() nodes on one allocator.
 template <class MakeMap, class MakeList>
 void register_nodes(const std::string& name, MakeMap make_map, MakeList make_list) {
-    benchmark::RegisterBenchmark(("map_build_destroy/" + name).c_str(),
-                                 [make_map](benchmark::State& s) {
-                                     const std::size_t n = node_count();
-                                     for (auto _ : s) {
-                                         auto m = make_map();
-                                         fill_map(*m, n);
-                                         benchmark::DoNotOptimize(m->size());
-                                     }
-                                     count_items(s, n);
-                                 })
-        ->Unit(benchmark::kMillisecond)
-        ->Iterations(3);
-    benchmark::RegisterBenchmark(("list_build_destroy/" + name).c_str(),
-                                 [make_list](benchmark::State& s) {
-                                     const std::size_t n = node_count();
-                                     for (auto _ : s) {
-                                         auto l = make_list();
-                                         fill_list(*l, n);
-                                         benchmark::DoNotOptimize(l->size());
-                                     }
-                                     count_items(s, n);
-                                 })
-        ->Unit(benchmark::kMillisecond)
-        ->Iterations(3);
+    register_build_destroy("map_build_destroy/" + name, make_map,
+                           [](auto& m, std::size_t n) { fill_map(m, n); });
+    register_build_destroy("list_build_destroy/" + name, make_list,
+                           [](auto& l, std::size_t n) { fill_list(l, n); });
 }
 
 template <class T, class H>
