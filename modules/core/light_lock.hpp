@@ -5,7 +5,7 @@
 // A futex-style lock on std::atomic's wait and notify: 0 free, 1 held, 2 held and perhaps waited
 // for. Uncontended, lock is one compare-exchange and unlock one exchange, both inline, where
 // std::mutex makes two calls into the C library (about 100 instructions per lock and unlock on
-// glibc, measured under callgrind). It meets Lockable, so std::lock_guard and std::unique_lock
+// glibc, measured under callgrind). It meets BasicLockable, so std::lock_guard and std::unique_lock
 // take it.
 #pragma once
 
@@ -21,11 +21,6 @@ public:
         if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
                                             std::memory_order_relaxed))
             lock_contended();
-    }
-    [[nodiscard]] bool try_lock() noexcept {
-        std::uint32_t expected = 0;
-        return state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
-                                              std::memory_order_relaxed);
     }
     void unlock() noexcept {
         if (state_.exchange(0, std::memory_order_release) == 2)
