@@ -4,6 +4,7 @@
 //
 // Names are <workload>/<backend>; tools/dev bench turns the JSON output into docs-ready tables.
 // MEMMGR_BENCH_QUICK=1 shrinks the node counts (the CI smoke run).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -19,12 +20,15 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <foonathan/memory/container.hpp>
 #include <foonathan/memory/memory_pool.hpp>
 #include <foonathan/memory/memory_pool_collection.hpp>
 #include <foonathan/memory/namespace_alias.hpp>
 
+#include "fragmentation.hpp"
 #include "map_strings.hpp"
+#include "private_heap.hpp" // the engine behind win32_heap: its usage() and walk()
 #include "threads.hpp"
 #include "workloads.hpp"
 
@@ -575,6 +579,138 @@ int measure_rss_after_free(std::string_view backend) {
     return 2;
 }
 
+// --- 13. fragmentation (issue 17 item 5): free bytes and pieces when a heap grows or fails
+// -------
+
+// A win32_heap as the fragmentation workload's backend: nullptr when an allocation fails.
+struct nullable_win32 {
+    memmgr::win32_heap& heap;
+    void* allocate(std::size_t n) {
+        auto p = heap.allocate(n);
+        return p ? *p : nullptr;
+    }
+    void deallocate(void* p, std::size_t) { (void)heap.free(p); }
+};
+
+// The free memory of a private heap's segments (its blocks above 1 KiB, every block of a fixed
+// heap), from a walk: the pages' free slots are counted apart.
+struct free_tally {
+    std::size_t free_bytes = 0;  // free segment blocks' capacities (cached ones included)
+    std::size_t free_pieces = 0; // how many
+    std::size_t largest = 0;
+    std::size_t used_bytes = 0; // segment blocks in use, as asked for
+    std::size_t paged_free_bytes = 0;
+};
+
+free_tally tally_free(const memmgr::detail::posix::private_heap& engine) {
+    free_tally t;
+    auto visit = [](void* context, const memmgr::detail::posix::block_info& e) {
+        auto& t = *static_cast<free_tally*>(context);
+        if (e.paged) {
+            if (!e.in_use)
+                t.paged_free_bytes += e.size;
+        } else if (e.in_use) {
+            t.used_bytes += e.size;
+        } else {
+            t.free_bytes += e.size;
+            ++t.free_pieces;
+            t.largest = std::max(t.largest, e.size);
+        }
+    };
+    if (engine.walk(visit, &t) != memmgr::detail::posix::status::ok)
+        std::fprintf(stderr, "fragmentation: the walk found the heap damaged\n");
+    return t;
+}
+
+void print_tally(const char* event, std::size_t step, std::size_t request,
+                 const memmgr::detail::posix::private_heap& engine) {
+    const free_tally t = tally_free(engine);
+    const auto u = engine.usage();
+    std::printf("{\"event\": \"%s\", \"step\": %zu, \"request\": %zu, \"used_bytes\": %zu, "
+                "\"reserved_bytes\": %zu, \"segment_used_bytes\": %zu, "
+                "\"segment_free_bytes\": %zu, \"free_pieces\": %zu, \"largest_free\": %zu, "
+                "\"page_free_bytes\": %zu}\n",
+                event, step, request, u.used_bytes, u.reserved_bytes, t.used_bytes, t.free_bytes,
+                t.free_pieces, t.largest, t.paged_free_bytes);
+}
+
+// Runs the workload on a win32_heap (maximum_size 0: growable) and prints a line each time its
+// segments grow (reserved_bytes rises and the walk finds more segment bytes: not a page segment)
+// or, for a fixed heap, at its first failure; then a summary line with the peak resident set.
+int fragmentation_win32(std::string_view name, std::size_t maximum_size) {
+    memmgr::win32_heap heap(memmgr::win32_heap_options{.maximum_size = maximum_size});
+    const auto& engine = *static_cast<memmgr::detail::posix::private_heap*>(heap.native_handle());
+    nullable_win32 b{heap};
+    std::size_t reserved = engine.usage().reserved_bytes;
+    std::size_t segment_bytes = 0;
+    std::size_t grows = 0;
+    bool failed = false;
+    auto observe = [&](std::size_t step, std::size_t n, void* p) {
+        if (!p) {
+            if (!failed)
+                print_tally("first_failure", step, n, engine);
+            failed = true;
+            return;
+        }
+        const std::size_t now = engine.usage().reserved_bytes;
+        if (now <= reserved) {
+            reserved = now;
+            return;
+        }
+        reserved = now;
+        const free_tally t = tally_free(engine);
+        const std::size_t segments = t.used_bytes + t.free_bytes;
+        if (segments > segment_bytes + 64 * 1024) {
+            ++grows;
+            print_tally("grow", step, n, engine);
+        }
+        segment_bytes = segments;
+    };
+    auto observe_end = [&] { print_tally("end", fragmentation_plan::steps, 0, engine); };
+    const fragmentation_totals totals = run_fragmentation(b, observe, observe_end);
+    const auto u = engine.usage();
+    std::printf("{\"backend\": \"%.*s\", \"maximum_size\": %zu, \"peak_live_bytes\": %zu, "
+                "\"failures\": %zu, \"first_failure_step\": %zd, \"segment_grows\": %zu, "
+                "\"peak_reserved_bytes\": %zu, \"peak_rss_bytes\": %zu}\n",
+                static_cast<int>(name.size()), name.data(), maximum_size, totals.peak_live_bytes,
+                totals.failures, static_cast<std::ptrdiff_t>(totals.first_failure_step), grows,
+                u.peak_reserved_bytes, peak_rss_bytes());
+    return 0;
+}
+
+int fragmentation_glibc() {
+    glibc_malloc b;
+    auto observe = [](std::size_t, std::size_t, void*) {};
+    auto observe_end = [] {
+        const struct mallinfo2 m = mallinfo2();
+        std::printf("{\"event\": \"end\", \"arena_bytes\": %zu, \"used_bytes\": %zu, "
+                    "\"free_bytes\": %zu, \"free_pieces\": %zu, \"mmapped_bytes\": %zu}\n",
+                    m.arena, m.uordblks, m.fordblks, m.ordblks, m.hblkhd);
+    };
+    const fragmentation_totals totals = run_fragmentation(b, observe, observe_end);
+    std::printf("{\"backend\": \"glibc_malloc\", \"peak_live_bytes\": %zu, \"failures\": %zu, "
+                "\"peak_rss_bytes\": %zu}\n",
+                totals.peak_live_bytes, totals.failures, peak_rss_bytes());
+    return 0;
+}
+
+// --fragmentation=glibc_malloc | win32_heap | win32_heap_fixed[:<MiB>] (default 64 MiB).
+int measure_fragmentation(std::string_view spec) {
+    if (spec == "glibc_malloc")
+        return fragmentation_glibc();
+    if (spec == "win32_heap")
+        return fragmentation_win32(spec, 0);
+    if (spec.starts_with("win32_heap_fixed")) {
+        std::size_t mib = 64;
+        if (spec.size() > 17 && spec[16] == ':')
+            mib = std::strtoull(spec.data() + 17, nullptr, 10);
+        return fragmentation_win32("win32_heap_fixed", mib << 20);
+    }
+    std::fprintf(stderr, "unknown backend for --fragmentation: %.*s\n",
+                 static_cast<int>(spec.size()), spec.data());
+    return 2;
+}
+
 // --- 5. adapter overhead in instructions (run under valgrind --tool=callgrind)
 // -------------------------
 
@@ -622,6 +758,8 @@ int main(int argc, char** argv) {
     // --instructions=<direct|heap_resource|heap_allocator|debug_heap>:<steps>: a workload for
     // callgrind (debug_heap: debug_heap<win32_heap&> with the default options, called directly).
     // --rss-after-free=<glibc_malloc|win32_heap>: resident memory after a peak and its frees.
+    // --fragmentation=<glibc_malloc|win32_heap|win32_heap_fixed[:MiB]>: issue 17 item 5's
+    // workload; free bytes and pieces of the heap's segments when they grow, fail and at the end.
     // --map-strings=<backend>[:<nodes>[:node_by_node|drop_whole]]: issue 15's map of strings, once,
     // in this process alone (CPU time and peak resident set).
     for (int i = 1; i < argc; ++i) {
@@ -632,6 +770,8 @@ int main(int argc, char** argv) {
             return count_instructions(arg.substr(15));
         if (arg.starts_with("--rss-after-free="))
             return measure_rss_after_free(arg.substr(17));
+        if (arg.starts_with("--fragmentation="))
+            return measure_fragmentation(arg.substr(16));
         if (arg.starts_with("--map-strings="))
             return measure_map_strings(arg.substr(14));
     }

@@ -328,6 +328,49 @@ BOOST_AUTO_TEST_CASE(compact_gives_back_the_pages_that_emptied) {
     }
 }
 
+// The fit (docs/private_heap.md, "Free lists"): of the free blocks of a logarithmic bin that hold
+// a request, the smallest of those probed is split, whether the request's own bin holds them or the
+// next non-empty one does, so that the bigger block stays whole for a request that needs it. A full
+// fixed heap with two such blocks, the bigger freed last (the head of the list): first fit split
+// the bigger one and the next request, which only it held, failed with heap_full.
+BOOST_AUTO_TEST_CASE(the_smallest_block_that_fits_is_split_and_the_bigger_one_kept) {
+    if constexpr (!on_windows) {
+        // 3088 bytes: the 3104-byte block's own bin (3072 to 3583 bytes), which it fills but for a
+        // 16-byte slack; 2000 bytes: a bin below it, empty.
+        for (const std::size_t first : {std::size_t{3088}, std::size_t{2000}}) {
+            BOOST_TEST_INFO("first request " << first);
+            win32_heap heap({.initial_size = 64 * 1024, .maximum_size = 64 * 1024});
+            std::vector<void*> kept;
+            auto keep = [&](std::size_t n) -> void* {
+                auto p = heap.allocate(n);
+                if (!p)
+                    return nullptr;
+                kept.push_back(*p);
+                return *p;
+            };
+            void* smaller = keep(3088); // blocks of 3104 and 3408 bytes, one bin
+            keep(16);                   // separators: the freed blocks must not merge
+            void* bigger = keep(3392);
+            keep(16);
+            while (keep(1000))
+                ;
+            while (keep(16))
+                ;
+            for (void* p : {smaller, bigger}) {
+                std::erase(kept, p);
+                BOOST_TEST(heap.free(p).has_value());
+            }
+            void* a = keep(first);
+            BOOST_TEST(a == smaller);
+            void* b = keep(3392); // only the bigger block holds it
+            BOOST_TEST(b == bigger);
+            BOOST_TEST(heap.validate().has_value());
+            for (void* p : kept)
+                BOOST_TEST(heap.free(p).has_value());
+        }
+    }
+}
+
 #if !defined(_WIN32)
 BOOST_AUTO_TEST_CASE(terminate_on_corruption_ends_the_process_at_the_first_damage) {
     // In a child process: the heap must abort it, with one line on stderr.

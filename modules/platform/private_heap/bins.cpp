@@ -8,31 +8,43 @@ header* private_heap::impl::find_fit(std::size_t bs) const noexcept {
     if (i < exact_bins) {
         if (bins[i])
             return bins[i];
-    } else if (header* h = first_fit_in(i, bs, fit_probe)) {
+    } else if (header* h = best_fit_in(i, bs, fit_probe)) {
         return h;
     }
+    // Every block of a higher bin holds bs: an exact bin's head is as good as any of its blocks,
+    // a logarithmic bin's blocks differ by up to a quarter, and the smallest of those probed is
+    // split, keeping the bigger ones whole for the requests that need them.
     i = next_bin(i + 1);
-    return i < num_bins ? bins[i] : nullptr;
+    if (i >= num_bins)
+        return nullptr;
+    return i < exact_bins ? bins[i] : best_fit_in(i, bs, fit_probe);
 }
 
 header* private_heap::impl::find_fit_anywhere(std::size_t bs) const noexcept {
     const std::size_t i = bin_index(bs);
     // An exact bin holds one size: find_fit has seen it.
-    return i < exact_bins ? nullptr : first_fit_in(i, bs, SIZE_MAX);
+    return i < exact_bins ? nullptr : best_fit_in(i, bs, SIZE_MAX);
 }
 
-header* private_heap::impl::first_fit_in(std::size_t i, std::size_t bs,
-                                         std::size_t limit) const noexcept {
+header* private_heap::impl::best_fit_in(std::size_t i, std::size_t bs,
+                                        std::size_t limit) const noexcept {
+    header* best = nullptr;
+    std::size_t best_bytes = SIZE_MAX;
     std::size_t probed = 0;
     for (header* h = bins[i]; h && probed < limit; h = next_of(h), ++probed) {
         if (probed >= free_count || !free_in_bin(h, i)) {
             corrupt();
             return nullptr;
         }
-        if (block_bytes(h) >= bs)
-            return h;
+        const std::size_t have = block_bytes(h);
+        if (have >= bs && have < best_bytes) {
+            best = h;
+            best_bytes = have;
+            if (have == bs)
+                break; // nothing fits better
+        }
     }
-    return nullptr;
+    return best;
 }
 
 } // namespace memmgr::detail::posix
