@@ -66,12 +66,13 @@ inline std::size_t fragmentation_size(fragmentation_rng& rng, bool b) {
     return rng.between(64 * k + 1, 256 * k);
 }
 
-// Runs the workload on b. After every allocation, observe(step, n, p) is called (p nullptr when
-// it failed), so that the caller can look at its heap when it grows or fails. Every block is
-// written once per 4 KiB page, as a program filling its buffers would, and everything is freed at
-// the end, after observe_end() looked at the heap with the last live set.
+// Runs the workload on b (its first `steps` steps). After every allocation, observe(step, n, p) is
+// called (p nullptr when it failed), so that the caller can look at its heap when it grows or
+// fails. Every block is written once per 4 KiB page, as a program filling its buffers would, and
+// everything is freed at the end, after observe_end() looked at the heap with the last live set.
 template <class Backend, class Observe, class ObserveEnd>
-fragmentation_totals run_fragmentation(Backend& b, Observe observe, ObserveEnd observe_end) {
+fragmentation_totals run_fragmentation(Backend& b, Observe observe, ObserveEnd observe_end,
+                                       std::size_t steps = fragmentation_plan::steps) {
     using plan = fragmentation_plan;
     fragmentation_rng rng;
     fragmentation_totals totals;
@@ -103,7 +104,7 @@ fragmentation_totals run_fragmentation(Backend& b, Observe observe, ObserveEnd o
         if (live > totals.peak_live_bytes)
             totals.peak_live_bytes = live;
     };
-    for (std::size_t step = 0; step < plan::steps; ++step) {
+    for (std::size_t step = 0; step < steps; ++step) {
         const bool phase_b = (step / plan::phase_steps) % 2 == 1;
         place(rng.below(plan::short_slots), step, phase_b);
         if (step % plan::long_every == 0)

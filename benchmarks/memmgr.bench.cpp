@@ -20,11 +20,11 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 #include <foonathan/memory/container.hpp>
 #include <foonathan/memory/memory_pool.hpp>
 #include <foonathan/memory/memory_pool_collection.hpp>
 #include <foonathan/memory/namespace_alias.hpp>
+#include <malloc.h>
 
 #include "fragmentation.hpp"
 #include "map_strings.hpp"
@@ -666,7 +666,9 @@ int fragmentation_win32(std::string_view name, std::size_t maximum_size) {
         }
         segment_bytes = segments;
     };
-    auto observe_end = [&] { print_tally("end", fragmentation_plan::steps, 0, engine); };
+    auto observe_end = [&] {
+        print_tally("end", fragmentation_plan::steps, 0, engine);
+    };
     const fragmentation_totals totals = run_fragmentation(b, observe, observe_end);
     const auto u = engine.usage();
     std::printf("{\"backend\": \"%.*s\", \"maximum_size\": %zu, \"peak_live_bytes\": %zu, "
@@ -680,7 +682,8 @@ int fragmentation_win32(std::string_view name, std::size_t maximum_size) {
 
 int fragmentation_glibc() {
     glibc_malloc b;
-    auto observe = [](std::size_t, std::size_t, void*) {};
+    auto observe = [](std::size_t, std::size_t, void*) {
+    };
     auto observe_end = [] {
         const struct mallinfo2 m = mallinfo2();
         std::printf("{\"event\": \"end\", \"arena_bytes\": %zu, \"used_bytes\": %zu, "
@@ -739,6 +742,10 @@ int count_instructions(std::string_view spec) {
     } else if (backend == "heap_allocator") {
         allocator_backend<memmgr::win32_heap> b{{arena}};
         churn_steps(b, steps);
+    } else if (backend == "fragmentation") {
+        // The fragmentation workload's first `steps` steps (16 B to 256 KiB, most above 1 KiB).
+        direct<memmgr::win32_heap> b{arena};
+        run_fragmentation(b, [](std::size_t, std::size_t, void*) {}, [] {}, steps);
     } else if (backend == "debug_heap") {
         memmgr::debug_heap<memmgr::win32_heap&> debug{memmgr::debug_options{}, arena};
         direct<memmgr::debug_heap<memmgr::win32_heap&>> b{debug};
@@ -755,8 +762,9 @@ int count_instructions(std::string_view spec) {
 
 int main(int argc, char** argv) {
     // --memory=<backend>: the memory figure for one backend, in this process alone.
-    // --instructions=<direct|heap_resource|heap_allocator|debug_heap>:<steps>: a workload for
-    // callgrind (debug_heap: debug_heap<win32_heap&> with the default options, called directly).
+    // --instructions=<direct|heap_resource|heap_allocator|debug_heap|fragmentation>:<steps>: a
+    // workload for callgrind (debug_heap: debug_heap<win32_heap&> with the default options, called
+    // directly; fragmentation: the --fragmentation workload's steps on a win32_heap, directly).
     // --rss-after-free=<glibc_malloc|win32_heap>: resident memory after a peak and its frees.
     // --fragmentation=<glibc_malloc|win32_heap|win32_heap_fixed[:MiB]>: issue 17 item 5's
     // workload; free bytes and pieces of the heap's segments when they grow, fail and at the end.

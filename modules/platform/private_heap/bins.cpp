@@ -31,8 +31,9 @@ header* private_heap::impl::best_fit_in(std::size_t i, std::size_t bs,
     header* best = nullptr;
     std::size_t best_bytes = SIZE_MAX;
     std::size_t probed = 0;
+    std::size_t si = segments.count; // the segment of the entry before: none yet
     for (header* h = bins[i]; h && probed < limit; h = next_of(h), ++probed) {
-        if (probed >= free_count || !free_in_bin(h, i)) {
+        if (probed >= free_count || !free_in_bin_from(h, i, si)) {
             corrupt();
             return nullptr;
         }
@@ -40,8 +41,9 @@ header* private_heap::impl::best_fit_in(std::size_t i, std::size_t bs,
         if (have >= bs && have < best_bytes) {
             best = h;
             best_bytes = have;
-            if (have == bs)
-                break; // nothing fits better
+            // Too little left to split: the block is handed out whole, as an exact fit would be.
+            if (have - bs < min_block)
+                break;
         }
     }
     return best;

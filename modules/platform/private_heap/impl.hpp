@@ -232,8 +232,9 @@ struct private_heap::impl : private_heap {
     /// logarithmic bin, of which find_fit probes only fit_probe blocks. Off the fast path.
     header* find_fit_anywhere(std::size_t bs) const noexcept;
     /// \returns the smallest of bin i's first `limit` blocks that holds bs bytes (the first of
-    /// them, on a tie), or nullptr (having recorded the damage if an entry is not a free block of
-    /// the bin, or the list is longer than the free blocks there are: a cycle).
+    /// them on a tie; the search ends at a block too small to split for bs, which would be handed
+    /// out whole as an exact fit), or nullptr (having recorded the damage if an entry is not a free
+    /// block of the bin, or the list is longer than the free blocks there are: a cycle).
     header* best_fit_in(std::size_t i, std::size_t bs, std::size_t limit) const noexcept;
 
     // --- front end -------------------------------------------------------------------------------
@@ -543,8 +544,15 @@ struct private_heap::impl : private_heap {
     /// Reads only memory of the segments.
     bool segment_block(const header* h, std::uint8_t flags,
                        std::size_t* where = nullptr) const noexcept;
+    /// \returns whether h, an address in s, is a sealed header of a block of s with these flags.
+    /// Reads only memory of s (nothing when h is outside it: false).
+    bool block_in(const segment& s, const header* h, std::uint8_t flags) const noexcept;
     /// \returns whether h is a free block of this heap that belongs in bin b.
     bool free_in_bin(const header* h, std::size_t b) const noexcept;
+    /// free_in_bin(h, b), looking in segment si (the segment of the entry before h in a list,
+    /// where a bin's blocks often lie; segments.count: none) before the segment table; si becomes
+    /// h's segment.
+    bool free_in_bin_from(const header* h, std::size_t b, std::size_t& si) const noexcept;
     /// \returns whether h is a cached block of this heap that belongs in class c.
     bool cached_in_class(const header* h, std::size_t c) const noexcept;
 

@@ -308,13 +308,17 @@ void private_heap::impl::merge_into_bins(header* h, header* prev, header* next) 
 
 bool private_heap::impl::segment_block(const header* h, std::uint8_t flags,
                                        std::size_t* where) const noexcept {
-    const std::uintptr_t a = address(h);
-    const std::size_t si = segment_of(a);
+    const std::size_t si = segment_of(address(h));
     if (si == segments.count)
         return false;
     if (where)
         *where = si;
-    const segment& s = segments.data[si];
+    return block_in(segments.data[si], h, flags);
+}
+
+bool private_heap::impl::block_in(const segment& s, const header* h,
+                                  std::uint8_t flags) const noexcept {
+    const std::uintptr_t a = address(h);
     if (a < address(s.first) || a >= address(s.end()) || (a - address(s.first)) % unit != 0)
         return false;
     return sealed(h) && h->flags == flags && h->size_units >= min_block / unit &&
@@ -323,6 +327,17 @@ bool private_heap::impl::segment_block(const header* h, std::uint8_t flags,
 
 bool private_heap::impl::free_in_bin(const header* h, std::size_t b) const noexcept {
     return segment_block(h, 0) && bin_index(block_bytes(h)) == b;
+}
+
+bool private_heap::impl::free_in_bin_from(const header* h, std::size_t b,
+                                          std::size_t& si) const noexcept {
+    const std::uintptr_t a = address(h);
+    if (si >= segments.count || a - segments.data[si].base >= segments.data[si].length) {
+        si = segment_of(a);
+        if (si == segments.count)
+            return false;
+    }
+    return block_in(segments.data[si], h, 0) && bin_index(block_bytes(h)) == b;
 }
 
 bool private_heap::impl::cached_in_class(const header* h, std::size_t c) const noexcept {
