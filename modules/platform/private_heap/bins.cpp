@@ -41,8 +41,9 @@ header* private_heap::impl::best_fit_in(std::size_t i, std::size_t bs,
         if (have >= bs && have < best_bytes) {
             best = h;
             best_bytes = have;
-            // Too little left to split: the block is handed out whole, as an exact fit would be.
-            if (have - bs < min_block)
+            // Close enough: what is left (too little to split, or a sixteenth of the request at
+            // most) is not worth the probes that might find less.
+            if (have - bs < min_block || have - bs <= bs / 16)
                 break;
         }
     }
