@@ -225,16 +225,16 @@ struct private_heap::impl : private_heap {
         return w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
     }
     /// \returns a free block of at least bs bytes, still in its bin, or nullptr. Exact bins hold
-    /// one size; a logarithmic bin's first fit_probe blocks are probed for the smallest that
-    /// fits, then the first non-empty higher bin's, where every block fits.
+    /// one size; a logarithmic bin's first fit_probe blocks are probed for the smallest that fits
+    /// (see best_fit_in), then the first non-empty higher bin's, where every block fits.
     header* find_fit(std::size_t bs) const noexcept;
     /// find_fit's last resort, before the heap grows or reports heap_full: the whole list of bs's
     /// logarithmic bin, of which find_fit probes only fit_probe blocks. Off the fast path.
     header* find_fit_anywhere(std::size_t bs) const noexcept;
     /// \returns the smallest of bin i's first `limit` blocks that holds bs bytes (the first of
-    /// them on a tie; the search ends at a block too small to split for bs, which would be handed
-    /// out whole as an exact fit), or nullptr (having recorded the damage if an entry is not a free
-    /// block of the bin, or the list is longer than the free blocks there are: a cycle).
+    /// them on a tie; the search ends at a block that leaves too little to split, or at most a
+    /// sixteenth of bs), or nullptr (having recorded the damage if an entry is not a free block of
+    /// the bin, or the list is longer than the free blocks there are: a cycle).
     header* best_fit_in(std::size_t i, std::size_t bs, std::size_t limit) const noexcept;
 
     // --- front end -------------------------------------------------------------------------------
