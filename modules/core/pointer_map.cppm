@@ -43,13 +43,22 @@ public:
     bool insert_or_assign(const void* k, V v) noexcept {
         if (k == nullptr)
             return false;
-        if (V* existing = find(k)) {
-            *existing = std::move(v);
-            return true;
+        // One probe finds k or the empty slot where it goes (as a lookup would stop there).
+        std::size_t i = 0;
+        if (!slots_.empty()) {
+            for (i = home(k); slots_[i].key != nullptr; i = next(i))
+                if (slots_[i].key == k) {
+                    slots_[i].value = std::move(v);
+                    return true;
+                }
         }
-        if ((size_ + 1) * 4 > slots_.size() * 3 && !grow())
-            return false;
-        place(k, std::move(v));
+        if ((size_ + 1) * 4 > slots_.size() * 3) {
+            if (!grow())
+                return false;
+            place(k, std::move(v)); // the table changed: probe it again
+        } else {
+            slots_[i] = slot{k, std::move(v)};
+        }
         ++size_;
         return true;
     }
