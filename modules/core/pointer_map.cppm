@@ -43,13 +43,22 @@ public:
     bool insert_or_assign(const void* k, V v) noexcept {
         if (k == nullptr)
             return false;
-        if (V* existing = find(k)) {
-            *existing = std::move(v);
-            return true;
+        // One probe finds k or the empty slot where it goes (as a lookup would stop there).
+        std::size_t i = 0;
+        if (!slots_.empty()) {
+            for (i = home(k); slots_[i].key != nullptr; i = next(i))
+                if (slots_[i].key == k) {
+                    slots_[i].value = std::move(v);
+                    return true;
+                }
         }
-        if ((size_ + 1) * 4 > slots_.size() * 3 && !grow())
-            return false;
-        place(k, std::move(v));
+        if ((size_ + 1) * 4 > slots_.size() * 3) {
+            if (!grow())
+                return false;
+            place(k, std::move(v)); // the table changed: probe it again
+        } else {
+            slots_[i] = slot{k, std::move(v)};
+        }
         ++size_;
         return true;
     }
@@ -82,6 +91,17 @@ public:
         return true;
     }
 
+    /// \effects asks the processor to bring k's home slot into the cache, so that a lookup that
+    /// follows other work finds it there (a hint: nothing is read, no fault is possible).
+    void prefetch(const void* k) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        if (!slots_.empty())
+            __builtin_prefetch(slots_.data() + home(k));
+#else
+        (void)k;
+#endif
+    }
+
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
@@ -94,9 +114,11 @@ public:
     }
 
 private:
+    // An empty V (a set of pointers) takes no room: a slot is the key alone, and twice as many
+    // share a cache line.
     struct slot {
         const void* key = nullptr;
-        V value{};
+        [[no_unique_address]] V value{};
     };
 
     std::size_t home(const void* k) const noexcept {

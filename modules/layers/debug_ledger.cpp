@@ -48,24 +48,40 @@ public:
                 return false;
             }
         }
-        slots_[(head_ + count_) % slots_.size()] = v;
+        slots_[index(count_)] = v;
         ++count_;
         return true;
     }
     /// \returns the oldest item, removed.
     T pop() noexcept {
         T v = slots_[head_];
-        head_ = (head_ + 1) % slots_.size();
+        head_ = index(1);
         --count_;
         return v;
+    }
+    /// \effects appends v; when the ring is full, the oldest item makes room for it. \returns
+    /// false, with nothing changed, if its storage could not grow.
+    [[nodiscard]] bool push_over(const T& v) noexcept {
+        if (!full())
+            return push(v);
+        slots_[head_] = v; // the oldest slot becomes the newest
+        head_ = index(1);
+        return true;
     }
     template <class F>
     void for_each(F&& f) const {
         for (std::size_t i = 0; i < count_; ++i)
-            f(slots_[(head_ + i) % slots_.size()]);
+            f(slots_[index(i)]);
     }
 
 private:
+    // The slot of the item i places after the oldest (i <= the storage's size): a subtraction, not
+    // a division, on every push and pop.
+    std::size_t index(std::size_t i) const noexcept {
+        const std::size_t at = head_ + i;
+        return at >= slots_.size() ? at - slots_.size() : at;
+    }
+
     // New storage holds the items in order from its start.
     void grow_to(std::size_t n) {
         if (n <= slots_.size())
@@ -158,6 +174,30 @@ bool all_bytes(const unsigned char* p, std::size_t n, unsigned char v) noexcept 
     return first_byte_not(p, n, v) == n;
 }
 
+// \effects sets [p, p + n) to v. Guards are a few bytes: up to 16 are written here, inline, in two
+// (possibly overlapping) stores, as all_bytes reads them; a longer run goes to memset.
+template <class Word>
+void set_ends(unsigned char* p, std::size_t n, unsigned char v) noexcept {
+    const Word pattern = static_cast<Word>(static_cast<Word>(~Word{0}) / 0xFF * v);
+    std::memcpy(p, &pattern, sizeof(Word));
+    std::memcpy(p + n - sizeof(Word), &pattern, sizeof(Word));
+}
+void set_bytes(unsigned char* p, std::size_t n, unsigned char v) noexcept {
+    if (n >= 8 && n <= 16)
+        return set_ends<std::uint64_t>(p, n, v);
+    if (n >= 4 && n < 8)
+        return set_ends<std::uint32_t>(p, n, v);
+    if (n < 4) {
+        for (std::size_t i = 0; i < n; ++i)
+            p[i] = v;
+        return;
+    }
+    std::memset(p, v, n);
+}
+
+// What the table of live blocks holds for each: nothing but the key.
+struct live_mark {};
+
 constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
     return (n + a - 1) / a * a;
 }
@@ -185,20 +225,36 @@ struct debug_ledger::books final : debug_heap_registry::member {
     block_header* header_of(const void* p) const noexcept {
         return static_cast<block_header*>(raw_of(p));
     }
+    // A hint to the processor, for any p: the address is computed as an integer (p may be
+    // foreign, even near 0), and a prefetch reads nothing and cannot fault.
+    void prefetch_header(const void* p) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(
+            reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) - front));
+#else
+        (void)p;
+#endif
+    }
+    // Each field times its own odd constant, summed, then mixed once: a change of any one field
+    // changes the sum (an odd multiplier is a bijection modulo 2^64), and the final mix spreads
+    // it over every bit. The products are independent of each other, so they overlap in the
+    // pipeline, where a chain of mixes, one per field, waited for each in turn.
     std::uint64_t seal_of(const void* p, const block_header& h) const noexcept {
         std::uint64_t x = cookie ^ reinterpret_cast<std::uintptr_t>(p);
-        auto mix = [&x](std::uint64_t v) {
-            x = (x ^ v) * 0x9E3779B97F4A7C15u;
-            x ^= x >> 29;
-        };
-        mix(h.request);
-        mix(h.size);
-        mix(static_cast<std::uint64_t>(h.type));
+        x += h.request * 0x9E3779B97F4A7C15u;
+        x += static_cast<std::uint64_t>(h.size) * 0xC2B2AE3D27D4EB4Fu;
+        x += static_cast<std::uint64_t>(h.type) * 0x165667B19E3779F9u;
         // The location a word at a time (one word with libstdc++ and libc++, three with MSVC).
         std::array<std::uint64_t, (sizeof(std::source_location) + 7) / 8> where{};
         std::memcpy(where.data(), &h.where, sizeof(std::source_location));
-        for (std::uint64_t w : where)
-            mix(w);
+        std::uint64_t k = 0xD6E8FEB86659FD93u;
+        for (std::uint64_t w : where) {
+            x += w * k;
+            k += 0x9E3779B97F4A7C16u; // stays odd
+        }
+        x ^= x >> 32;
+        x *= 0xD6E8FEB86659FD93u;
+        x ^= x >> 29;
         return x;
     }
     bool sound(const void* p, const block_header& h) const noexcept {
@@ -210,7 +266,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     bool is_live(const void* p) const noexcept { return blocks.contains(p); }
     template <class F>
     void for_each_live(F&& f) const {
-        blocks.for_each([&](const void* p, bool) { f(p, *header_of(p)); });
+        blocks.for_each([&](const void* p, live_mark) { f(p, *header_of(p)); });
     }
     // \returns a copy of p's header, taken under the lock, when p is a live block whose header is
     // sound (and, with_guards, whose guards are intact). \errors null_pointer, foreign_block,
@@ -233,11 +289,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
 
     // p, live until now, is remembered as freed (not if the ring cannot grow: a later double free
     // of it then reads as foreign_block instead of double_free).
-    void remember_freed(const void* p) noexcept {
-        if (recent_frees.full())
-            (void)recent_frees.pop();
-        (void)recent_frees.push(p);
-    }
+    void remember_freed(const void* p) noexcept { (void)recent_frees.push_over(p); }
     // \returns whether p, not live, is among the remembered frees.
     bool freed_lately(const void* p) const noexcept {
         bool found = false;
@@ -352,30 +404,34 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // Gives p's block back to the heap beneath; a refusal is a problem to report (the caller
     // holds the lock and reports `found` after releasing it).
     result<void> release(const void* p, std::vector<debug_problem>& found) {
-        const block_header h = *header_of(p); // read before the block goes
         auto freed = base.free(base.heap, raw_of(p));
-        if (!freed)
-            found.push_back(problem_with(debug_problem_kind::base_refused_free, p, h, 0));
+        if (!freed) // refused: the block, header and all, is still where it was
+            found.push_back(
+                problem_with(debug_problem_kind::base_refused_free, p, *header_of(p), 0));
         return freed;
     }
 
     // free(p): \returns whether p was a live block (it no longer is) and how freeing it went.
     std::pair<bool, result<void>> retire(void* p) noexcept {
+        // The header and p's slot in the table are two cache misses on a cold block: both are
+        // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
+        prefetch_header(p);
         std::unique_lock lock(mutex);
-        if (!is_live(p)) {
+        if (!blocks.erase(p)) { // one probe of the table both asks and removes
             lock.unlock();
             return {false, refuse(p)};
         }
         const block_header& h = *header_of(p);
         std::vector<debug_problem> found;
         if (!sound(p, h)) { // its size and the rest are unknown: the block stays as it is
+            // Back in the table, which had room for it a moment ago: this cannot fail.
+            (void)blocks.insert_or_assign(p, live_mark{});
             lock.unlock();
             found.push_back(damaged_header(p));
             report(found);
             return {true, fail(errc::heap_corrupt)};
         }
         check_sound_guards(p, h, found);
-        blocks.erase(p);
         account(h.type, -static_cast<std::ptrdiff_t>(h.size), -1);
         std::memset(p, options.freed_fill, h.size);
         remember_freed(p);
@@ -424,7 +480,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // Mixed into every header's seal: a header copied from another debug_heap does not pass.
     std::uint64_t cookie = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
     mutable light_lock mutex;
-    pointer_map<bool> blocks; // the live blocks
+    pointer_map<live_mark> blocks; // the live blocks
     ring<const void*> quarantine;
     ring<const void*> recent_frees;
     debug_checkpoint counts;
@@ -478,13 +534,14 @@ result<void*> debug_ledger::allocate(std::size_t n, block_type type,
     const std::uint64_t request = b.next_request++;
     auto* h = static_cast<block_header*>(*raw);
     auto* bytes = static_cast<unsigned char*>(*raw);
+    b.blocks.prefetch(bytes + b.front); // its slot, while the fills run
     *h = block_header{request, n, where, type, 0};
     h->seal = b.seal_of(bytes + b.front, *h);
-    std::memset(bytes + sizeof(block_header), b.options.guard_fill, b.front - sizeof(block_header));
+    set_bytes(bytes + sizeof(block_header), b.front - sizeof(block_header), b.options.guard_fill);
     std::memset(bytes + b.front, b.options.allocated_fill, n);
-    std::memset(bytes + b.front + n, b.options.guard_fill, b.options.guard_size);
+    set_bytes(bytes + b.front + n, b.options.guard_size, b.options.guard_fill);
     void* p = bytes + b.front;
-    if (!b.blocks.insert_or_assign(p, true)) {
+    if (!b.blocks.insert_or_assign(p, live_mark{})) {
         (void)b.base.free(b.base.heap, *raw);
         return fail(errc::out_of_memory);
     }

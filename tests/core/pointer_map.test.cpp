@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 import memmgr;
@@ -51,6 +52,36 @@ BOOST_AUTO_TEST_CASE(agrees_with_unordered_map_under_random_operations) {
         ++visited;
         BOOST_TEST(model.at(k) == v);
     });
+    BOOST_TEST(visited == model.size());
+}
+
+// With an empty value type the table is a set of pointers (debug_heap's live blocks): the slots
+// hold the key alone, and inserts, erases and lookups agree with std::unordered_set through growth
+// and backward-shift deletions; an insert of a present key changes nothing.
+BOOST_AUTO_TEST_CASE(a_map_to_an_empty_type_is_a_set_of_pointers) {
+    struct mark {};
+    memmgr::testing::pointer_map<mark> table;
+    std::unordered_set<const void*> model;
+    std::mt19937_64 rng(7);
+    int mismatches = 0;
+    for (int step = 0; step < 100000; ++step) {
+        const auto* k = reinterpret_cast<const void*>((rng() % 2000 + 1) * 16);
+        switch (rng() % 3) {
+        case 0:
+            BOOST_REQUIRE(table.insert_or_assign(k, mark{}));
+            model.insert(k);
+            break;
+        case 1:
+            mismatches += table.erase(k) != (model.erase(k) == 1);
+            break;
+        default:
+            mismatches += table.contains(k) != model.contains(k);
+        }
+        mismatches += table.size() != model.size();
+    }
+    BOOST_TEST(mismatches == 0);
+    std::size_t visited = 0;
+    table.for_each([&](const void* k, mark) { visited += model.contains(k) ? 1 : 0; });
     BOOST_TEST(visited == model.size());
 }
 
