@@ -46,7 +46,11 @@ using memmgr_fuzz::require;
 /// What a slot must hold: nothing (a null bstr), or exactly these bytes.
 using expected_bytes = std::optional<std::string>;
 
-std::string bytes_of(std::u16string_view units) {
+// The oracles below are the harness's bookkeeping: out of line and out of coverage
+// instrumentation (MEMMGR_FUZZ_BOOKKEEPING), like the model's, so that their loops neither call
+// back into libFuzzer for every code unit nor steer the fuzzer.
+
+MEMMGR_FUZZ_BOOKKEEPING std::string bytes_of(std::u16string_view units) {
     std::string out(units.size() * 2, '\0');
     if (!units.empty())
         std::memcpy(out.data(), units.data(), out.size());
@@ -54,7 +58,7 @@ std::string bytes_of(std::u16string_view units) {
 }
 
 /// The whole code units of a BSTR's bytes (an odd last byte is no code unit).
-std::u16string units_of(std::string_view bytes) {
+MEMMGR_FUZZ_BOOKKEEPING std::u16string units_of(std::string_view bytes) {
     std::u16string out(bytes.size() / 2, u'\0');
     if (!out.empty())
         std::memcpy(out.data(), bytes.data(), out.size() * 2);
@@ -63,8 +67,9 @@ std::u16string units_of(std::string_view bytes) {
 
 /// docs/bstr.md's rule, with utfcpp encoding: pairs become one code point, every unpaired
 /// surrogate U+FFFD.
-std::string reference_utf8(std::u16string_view units) {
+MEMMGR_FUZZ_BOOKKEEPING std::string reference_utf8(std::u16string_view units) {
     std::string out;
+    out.reserve(units.size() * 3); // at most 3 bytes a unit (a pair: 4 bytes for 2 units)
     for (std::size_t i = 0; i < units.size(); ++i) {
         const char32_t u = units[i];
         char32_t cp = u;
@@ -82,12 +87,20 @@ std::string reference_utf8(std::u16string_view units) {
 
 /// The documented order, computed on the model: code units by value with a proper prefix first,
 /// then the byte length (an odd last byte sorts after none), then that last byte.
-std::strong_ordering reference_order(std::string_view a, std::string_view b) {
-    const auto ua = units_of(a);
-    const auto ub = units_of(b);
-    if (auto c = std::lexicographical_compare_three_way(ua.begin(), ua.end(), ub.begin(), ub.end());
-        c != 0)
-        return c;
+MEMMGR_FUZZ_BOOKKEEPING std::strong_ordering reference_order(std::string_view a,
+                                                             std::string_view b) {
+    // Unit by unit, read in place (little-endian, as the bytes were written).
+    const std::size_t units = std::min(a.size(), b.size()) / 2;
+    for (std::size_t k = 0; k < units; ++k) {
+        char16_t x = 0;
+        char16_t y = 0;
+        std::memcpy(&x, a.data() + 2 * k, 2);
+        std::memcpy(&y, b.data() + 2 * k, 2);
+        if (x != y)
+            return x <=> y;
+    }
+    if (auto c = a.size() / 2 <=> b.size() / 2; c != 0)
+        return c; // a proper prefix first
     if (auto c = a.size() <=> b.size(); c != 0)
         return c;
     if (a.size() % 2 == 0)
@@ -128,6 +141,10 @@ private:
     static constexpr std::size_t longest = 16 * 1024;
 
     std::size_t bytes_in(std::size_t i) const { return model_[i] ? model_[i]->size() : 0; }
+    /// \returns what slot i holds, as bytes (none for a null slot).
+    std::string_view bytes_in_model(std::size_t i) const {
+        return model_[i] ? std::string_view(*model_[i]) : std::string_view();
+    }
 
     void step() {
         using operation = void (runner::*)();
@@ -202,8 +219,10 @@ private:
     void take_utf8(const std::string& text) {
         const bool valid = utf8::is_valid(text.begin(), text.end());
         std::u16string units;
-        if (valid)
+        if (valid) {
+            units.reserve(text.size());
             utf8::utf8to16(text.begin(), text.end(), std::back_inserter(units));
+        }
 
         const auto length = memmgr::utf16_length(text);
         require(length.has_value() == valid, "utf16_length accepts exactly the valid UTF-8");
@@ -253,6 +272,7 @@ private:
     std::u16string units_from_input() {
         const auto n = in_.ConsumeIntegralInRange<std::size_t>(0, 200);
         std::u16string units;
+        units.reserve(n);
         for (std::size_t k = 0; k < n && in_.remaining_bytes() > 0; ++k) {
             auto u = in_.ConsumeIntegral<std::uint16_t>();
             if (in_.ConsumeBool()) // surrogates in both halves of the range, often
@@ -304,8 +324,8 @@ private:
         const auto form = in_.ConsumeIntegralInRange(0, 3);
         if (bytes_in(i) + bytes_in(j) > longest)
             return;
-        std::string added = model_[j].value_or(std::string());
-        const std::u16string units = units_of(added); // a copy: s_[j] may be s_[i]
+        std::string added(bytes_in_model(j)); // a copy: s_[j] may be s_[i]
+        const std::u16string units = units_of(added);
         switch (form) {
         case 0:
             s_[i] += s_[j].view();
@@ -322,8 +342,11 @@ private:
         }
         if (form >= 2)
             added = bytes_of(units);
-        if (!added.empty())
-            model_[i] = model_[i].value_or(std::string()) + added;
+        if (!added.empty()) {
+            if (!model_[i])
+                model_[i].emplace();
+            *model_[i] += added;
+        }
     }
 
     // The string itself, or a part of it, as the source (the SysReAllocStringLen aliasing rule).
@@ -351,15 +374,16 @@ private:
         const std::size_t into = slot();
         if (bytes_in(i) + bytes_in(j) > longest)
             return;
-        const std::string a = model_[i].value_or(std::string());
-        const std::string b = model_[j].value_or(std::string());
+        std::string joined_bytes(bytes_in_model(i));
+        joined_bytes += bytes_in_model(j);
         if (in_.ConsumeBool()) { // view + view: always a new BSTR
             bstr joined = s_[i].view() + s_[j].view();
-            store(into, std::move(joined), a + b);
+            store(into, std::move(joined), std::move(joined_bytes));
             return;
         }
         // bstr&& + view appends to the left string (as +=) and moves it out.
-        expected_bytes want = b.empty() ? model_[i] : expected_bytes(a + b);
+        expected_bytes want =
+            bytes_in(j) == 0 ? model_[i] : expected_bytes(std::move(joined_bytes));
         bstr joined = std::move(s_[i]) + s_[j].view();
         require(s_[i].is_null(), "the left operand of bstr&& + is moved from");
         model_[i].reset();
@@ -431,8 +455,8 @@ private:
     void compare() {
         const std::size_t i = slot();
         const std::size_t j = slot();
-        const std::string a = model_[i].value_or(std::string());
-        const std::string b = model_[j].value_or(std::string());
+        const std::string_view a = bytes_in_model(i);
+        const std::string_view b = bytes_in_model(j);
         const bstr& x = s_[i];
         const bstr& y = s_[j];
         const auto order = reference_order(a, b);
@@ -448,20 +472,21 @@ private:
         require(std::hash<bstr>{}(x.view()) == std::hash<bstr_view>{}(x.view()),
                 "hash<bstr> and hash<bstr_view> agree");
         const auto units = units_of(b);
-        require((x == std::u16string_view(units)) == (a == bytes_of(units)),
+        const std::string_view unit_bytes = b.substr(0, units.size() * 2); // bytes_of(units)
+        require((x == std::u16string_view(units)) == (a == unit_bytes),
                 "== with code units means the same bytes");
-        require((x <=> std::u16string_view(units)) == reference_order(a, bytes_of(units)),
+        require((x <=> std::u16string_view(units)) == reference_order(a, unit_bytes),
                 "<=> with code units is the documented order");
         // Transparent lookup finds a view without a copy, exactly when an equal bstr is there.
-        std::unordered_set<bstr, std::hash<bstr>, std::equal_to<>> set;
-        set.insert(y.clone());
-        require((set.find(x.view()) != set.end()) == (a == b), "lookup by view agrees with ==");
+        lookup_.insert(y.clone());
+        const bool found = lookup_.find(x.view()) != lookup_.end();
+        lookup_.clear(); // keeps its buckets for the next comparison
+        require(found == (a == b), "lookup by view agrees with ==");
     }
 
     void round_trip() {
         const std::size_t i = slot();
-        const std::string bytes = model_[i].value_or(std::string());
-        const auto units = units_of(bytes);
+        const auto units = units_of(bytes_in_model(i));
         const std::string utf8 = s_[i].to_utf8();
         require(utf8 == reference_utf8(units), "to_utf8 follows the unpaired-surrogate rule");
         require(utf8::is_valid(utf8.begin(), utf8.end()), "to_utf8 gives valid UTF-8");
@@ -469,6 +494,7 @@ private:
         auto back = bstr::from_utf8(utf8);
         require(back.has_value(), "to_utf8's output is accepted back");
         std::u16string repaired;
+        repaired.reserve(utf8.size());
         utf8::utf8to16(utf8.begin(), utf8.end(), std::back_inserter(repaired));
         require(*back == std::u16string_view(repaired), "and decodes as utfcpp decodes it");
     }
@@ -516,6 +542,7 @@ private:
     std::array<bstr, slots> s_{};
     std::array<expected_bytes, slots> model_{};
     unsigned chosen_ = 0; // the slots the current operation chose, a bit each
+    std::unordered_set<bstr, std::hash<bstr>, std::equal_to<>> lookup_; // empty between operations
 };
 
 } // namespace

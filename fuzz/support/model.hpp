@@ -246,8 +246,9 @@ public:
     [[nodiscard]] std::size_t bytes() const { return bytes_; }
     [[nodiscard]] const std::map<void*, block>& blocks() const { return live_; }
 
-    /// \returns a live block chosen by the input, or nullptr when there is none.
-    [[nodiscard]] void* pick(FuzzedDataProvider& in) const {
+    /// \returns a live block chosen by the input, or nullptr when there is none. (A walk along the
+    /// map: bookkeeping, out of coverage.)
+    [[nodiscard]] MEMMGR_FUZZ_BOOKKEEPING void* pick(FuzzedDataProvider& in) const {
         if (live_.empty())
             return nullptr;
         auto it = live_.begin();
@@ -256,7 +257,7 @@ public:
     }
 
     /// \returns a pointer freed earlier and not live now, or nullptr when there is none.
-    [[nodiscard]] void* pick_stale(FuzzedDataProvider& in) const {
+    [[nodiscard]] MEMMGR_FUZZ_BOOKKEEPING void* pick_stale(FuzzedDataProvider& in) const {
         std::vector<void*> candidates;
         for (void* p : stale_)
             if (!live(p))
@@ -279,7 +280,7 @@ public:
     /// in_use, as memmgr::heap_entry and the engine's block_info have) are exactly the live blocks,
     /// each with its size.
     template <class Entries>
-    void require_walk_matches(const Entries& entries) const {
+    MEMMGR_FUZZ_BOOKKEEPING void require_walk_matches(const Entries& entries) const {
         std::size_t in_use = 0;
         for (const auto& e : entries) {
             if (!e.in_use)
