@@ -58,20 +58,10 @@ win32_heap::~win32_heap() {
     reset();
 }
 
-result<void*> win32_heap::allocate(std::size_t n) noexcept {
-    return allocate_impl(n, false);
-}
-
 result<void*> win32_heap::allocate_zeroed(std::size_t count, std::size_t size) noexcept {
     return checked_multiply(count, size).and_then([this](std::size_t n) {
         return allocate_impl(n, true);
     });
-}
-
-result<void> win32_heap::free(void* p) noexcept {
-    if (p == nullptr)
-        return {};
-    return live().and_then([&] { return detail::os::heap_free(handle_, p, options_.serialize); });
 }
 
 result<std::size_t> win32_heap::size(const void* p) const noexcept {

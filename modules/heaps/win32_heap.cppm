@@ -8,6 +8,7 @@ export module memmgr:win32_heap;
 
 import :errors;
 import :concepts;
+import :platform; // allocate and free, inline below, call it (its names are not exported)
 
 export namespace memmgr {
 
@@ -197,6 +198,27 @@ private:
     win32_heap_options options_;
     bool owning_ = false;
 };
+
+// allocate and free are inline on purpose: the hot path of every adapter over a win32_heap
+// (heap_resource, heap_allocator), one call to the platform and nothing else. What is rare (a
+// moved-from heap, a size past the limit, a failure to report) goes out of line.
+
+inline result<void*> win32_heap::allocate(std::size_t n) noexcept {
+    if (handle_ == nullptr || n > max_request_size) [[unlikely]]
+        return allocate_impl(n, false);
+    auto block = detail::os::heap_allocate(handle_, n, false);
+    if (!block) [[unlikely]]
+        return fail(exhausted(block.error()));
+    return block;
+}
+
+inline result<void> win32_heap::free(void* p) noexcept {
+    if (p == nullptr)
+        return {};
+    if (handle_ == nullptr) [[unlikely]]
+        return fail(errc::heap_destroyed);
+    return detail::os::heap_free(handle_, p, options_.serialize);
+}
 
 } // namespace memmgr
 

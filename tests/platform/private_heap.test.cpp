@@ -282,6 +282,37 @@ BOOST_AUTO_TEST_CASE(a_poisoned_link_inside_a_page_is_refused_not_followed) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_replayed_link_naming_a_block_in_use_never_hands_it_out_twice) {
+    // A link written back into its own slot from an earlier time decodes (same key, same slot)
+    // to a block that is now in use. The heap checks each head before handing it out, so that
+    // block is refused, never handed out a second time, and the damage is reported.
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        void* a = heap.allocate(48).value();
+        void* b = heap.allocate(48).value();
+        BOOST_REQUIRE(heap.free(b));
+        BOOST_REQUIRE(heap.free(a)); // a's link now says "next: b"
+        std::uintptr_t then = 0;
+        std::memcpy(&then, a, sizeof then);
+        BOOST_REQUIRE(heap.allocate(48).value() == a);
+        BOOST_REQUIRE(heap.allocate(48).value() == b); // b in use from here on
+        BOOST_REQUIRE(heap.free(a));                   // a's link: the end of the list
+        std::memcpy(a, &then, sizeof then);            // the write after free: "next: b" again
+        bool refused = false;
+        for (int i = 0; i < 3 && !refused; ++i) {
+            auto c = heap.allocate(48);
+            if (c)
+                BOOST_TEST(*c != b);
+            else
+                refused = c.error() == errc::heap_corrupt;
+        }
+        BOOST_TEST(refused);
+        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+        BOOST_TEST(heap.release_all().has_value());
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_write_over_a_page_descriptor_is_found) {
     // Every byte of a descriptor that describes the page (its area, state bytes, block size,
     // reciprocal, capacity, class, seal), each on a heap of its own; and the segment's header.

@@ -389,19 +389,24 @@ struct private_heap::impl : private_heap {
 
     void* allocate_large(std::size_t n, status& st) noexcept;
 
-    /// allocate(): the front end first, inline; then the bins.
+    /// allocate(): a growable heap's pages first, inline; then the rest. st is written first:
+    /// allocate_slow writes it again on every path, so that every way out of the inline path is a
+    /// return or a tail call, and it saves no register.
     [[gnu::always_inline]] void* allocate_block(std::size_t n, bool zero, status& st) noexcept {
-        if (n <= page_max_request && pages && !zero) {
-            if (void* p = page_take(n)) {
-                st = status::ok;
+        st = status::ok;
+        if (n <= page_max_request && pages && !zero) [[likely]] {
+            if (void* p = page_take(n)) [[likely]]
                 return p;
-            }
-        } else if (n <= cache_max_request && !zero) {
-            if (void* p = cache_take(n)) {
-                st = status::ok;
-                return p;
-            }
+            return allocate_slow(n, zero, st);
         }
+        return allocate_from_segments(n, zero, st);
+    }
+    /// allocate() of what pages do not serve (a fixed heap's blocks, blocks above 1 KiB,
+    /// zero-filled blocks): the front end's fast path, else allocate_slow.
+    [[gnu::noinline]] void* allocate_from_segments(std::size_t n, bool zero, status& st) noexcept {
+        if (n <= cache_max_request && !zero)
+            if (void* p = cache_take(n))
+                return p;
         return allocate_slow(n, zero, st);
     }
 
@@ -481,15 +486,15 @@ struct private_heap::impl : private_heap {
         return true;
     }
 
+    /// free(): a growable heap's pages first, inline; every other block from there on (see
+    /// page_put). Every way out of the inline path is a tail call, so that it saves no register.
     [[gnu::always_inline]] status free_block(void* p) noexcept {
-        if (pages) {
-            status st = status::ok;
-            const page_answer answer = page_put(p, st);
-            if (answer == page_answer::done)
-                return status::ok;
-            if (answer == page_answer::refused)
-                return st;
-        }
+        if (pages) [[likely]]
+            return page_put(p);
+        return free_to_segments(p);
+    }
+    /// free() of a block of the segments: the front end's fast path, else the bins.
+    [[gnu::noinline]] status free_to_segments(void* p) noexcept {
         if (free_to_cache(p))
             return status::ok;
         return free_to_bins(p);
@@ -597,8 +602,6 @@ struct private_heap::impl : private_heap {
     status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept;
 
     // --- pages (pages.hpp, pages.cpp) ----------------------------------------------------------
-    enum class page_answer : std::uint8_t { not_a_page, done, refused };
-
     /// The seal of a page descriptor: its shape (area, states, block, recip, capacity, class), its
     /// own address and the cookie; never 0.
     std::uint32_t desc_seal(const page_desc* d) const noexcept {
@@ -623,12 +626,14 @@ struct private_heap::impl : private_heap {
         std::size_t idx = d->free_head;
         if (idx != 0) {
             --idx;
-            // The head was checked when it became the head; its link is checked now, before it
-            // becomes the head in turn: within the blocks handed out, and free.
+            // The head is checked before it is handed out: within the blocks handed out, and
+            // free; its link, decoded, must stay within them too. The block the link names is
+            // checked in turn when it is taken (here, as the head): a link poisoned into naming a
+            // block in use is refused then, before anything is handed out twice. Not reading
+            // that block's state byte now spares a cache line per allocation.
             const auto* slot = reinterpret_cast<const std::uintptr_t*>(d->area + idx * d->block);
             const std::uint64_t next = *slot ^ link_mask(slot);
-            if (idx >= d->bump || d->states[idx] != 0 || next > d->bump ||
-                (next != 0 && d->states[next - 1] != 0)) [[unlikely]]
+            if (idx >= d->bump || d->states[idx] != 0 || next > d->bump) [[unlikely]]
                 return nullptr;
             d->free_head = static_cast<std::uint32_t>(next);
         } else if (d->bump < d->capacity) {
@@ -637,57 +642,59 @@ struct private_heap::impl : private_heap {
             return nullptr;
         }
         d->states[idx] = static_cast<std::uint8_t>(d->block - n + 1);
-        if (++d->used == d->capacity)
-            page_full(d);
         on_allocate(n);
-        return reinterpret_cast<void*>(d->area + idx * d->block);
+        void* const p = reinterpret_cast<void*>(d->area + idx * d->block);
+        // Last, so that the call is a tail call: the inline path saves no register.
+        if (++d->used == d->capacity) [[unlikely]]
+            return page_full(d, p);
+        return p;
     }
 
     /// free() of a block of a page: the segment from the hint (else page_put_unhinted), the
     /// descriptor by address arithmetic and its seal, the block's index by a multiplication, its
-    /// state byte. \returns done, refused (st says why; nothing changed) or not_a_page.
-    [[gnu::always_inline]] page_answer page_put(void* p, status& st) noexcept {
+    /// state byte. \returns ok, or why p was refused (nothing changed then); a pointer in no page
+    /// segment goes on to the segments (free_to_segments). Every call is a tail call.
+    [[gnu::always_inline]] status page_put(void* p) noexcept {
         const std::uintptr_t a = address(p);
         const std::uintptr_t base = a & ~(pseg_bytes - 1);
         const std::size_t si = std::size_t{pages->hint[(a >> pseg_shift) % pseg_hints]} - 1;
         if (si >= pages->segs.count || pages->segs.data[si].base != base) [[unlikely]]
-            return page_put_unhinted(p, st);
-        return page_release(a, base, st);
+            return page_put_unhinted(p);
+        return page_release(a, base);
     }
-    [[gnu::always_inline]] page_answer page_release(std::uintptr_t a, std::uintptr_t base,
-                                                    status& st) noexcept {
+    [[gnu::always_inline]] status page_release(std::uintptr_t a, std::uintptr_t base) noexcept {
         const std::size_t slot = (a - base) >> page_shift;
         page_desc* const d = descs_of(base) + slot;
-        if (slot < meta_slots || !desc_sound(d) || d->block == 0) [[unlikely]] {
-            st = page_refusal(a, base);
-            return page_answer::refused;
-        }
+        if (slot < meta_slots || !desc_sound(d) || d->block == 0) [[unlikely]]
+            return page_refusal(a, base);
         const std::size_t off = a - d->area;
         const std::size_t idx = (off * d->recip) >> 32;
-        if (idx * d->block != off || idx >= d->bump || d->states[idx] == 0) [[unlikely]] {
-            st = page_refusal(a, base);
-            return page_answer::refused;
-        }
+        if (idx * d->block != off || idx >= d->bump || d->states[idx] == 0) [[unlikely]]
+            return page_refusal(a, base);
         const std::size_t requested = d->block + 1 - d->states[idx];
         d->states[idx] = 0;
         auto* link = reinterpret_cast<std::uintptr_t*>(a);
         *link = std::uintptr_t{d->free_head} ^ link_mask(link);
         d->free_head = static_cast<std::uint32_t>(idx + 1);
         on_release(requested);
-        if (d->used-- == d->capacity)
-            page_unfull(d);
-        if (d->used == 0)
-            page_emptied(d);
-        return page_answer::done;
+        // The page's queue changes only when it was full or is now empty: off the inline path.
+        const std::uint32_t was = d->used--;
+        if (was == d->capacity || was == 1) [[unlikely]]
+            return page_freed_edge(d, was);
+        return status::ok;
     }
 
     [[gnu::noinline]] void* page_take_slow(std::size_t n) noexcept;
-    [[gnu::noinline]] page_answer page_put_unhinted(void* p, status& st) noexcept;
+    [[gnu::noinline]] status page_put_unhinted(void* p) noexcept;
     [[gnu::noinline, gnu::cold]] status page_refusal(std::uintptr_t a,
                                                      std::uintptr_t base) const noexcept;
-    [[gnu::noinline]] void page_full(page_desc* d) noexcept;
-    [[gnu::noinline]] void page_unfull(page_desc* d) noexcept;
-    [[gnu::noinline]] void page_emptied(page_desc* d) noexcept;
+    /// d, which just became full, leaves its queue. \returns p (the block just taken).
+    [[gnu::noinline, gnu::returns_nonnull]] void* page_full(page_desc* d, void* p) noexcept;
+    /// After a free from d, which held `was` blocks in use: a page that was full rejoins its
+    /// queue, a page now empty is retired (see page_emptied). \returns ok.
+    [[gnu::noinline]] status page_freed_edge(page_desc* d, std::uint32_t was) noexcept;
+    void page_unfull(page_desc* d) noexcept;
+    void page_emptied(page_desc* d) noexcept;
     bool make_directory() noexcept;
     std::uint64_t pseg_seal(std::uintptr_t base) const noexcept;
     bool map_pseg() noexcept;

@@ -192,8 +192,17 @@ page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
     return d;
 }
 
-void private_heap::impl::page_full(page_desc* d) noexcept {
+void* private_heap::impl::page_full(page_desc* d, void* p) noexcept {
     dequeue(d);
+    return p;
+}
+
+status private_heap::impl::page_freed_edge(page_desc* d, std::uint32_t was) noexcept {
+    if (was == d->capacity)
+        page_unfull(d);
+    if (d->used == 0)
+        page_emptied(d);
+    return status::ok;
 }
 
 void private_heap::impl::page_unfull(page_desc* d) noexcept {
@@ -252,19 +261,16 @@ void* private_heap::impl::page_take_slow(std::size_t n) noexcept {
     return page_take(n);
 }
 
-private_heap::impl::page_answer private_heap::impl::page_put_unhinted(void* p,
-                                                                      status& st) noexcept {
-    if (damaged) {
-        st = status::heap_corrupt;
-        return page_answer::refused;
-    }
+status private_heap::impl::page_put_unhinted(void* p) noexcept {
+    if (damaged)
+        return status::heap_corrupt;
     const std::uintptr_t a = address(p);
     const std::size_t i = pseg_index(a);
     if (i == pages->segs.count)
-        return page_answer::not_a_page;
+        return free_to_segments(p);
     if (i < 0xffff)
         pages->hint[(a >> pseg_shift) % pseg_hints] = static_cast<std::uint16_t>(i + 1);
-    return page_release(a, pages->segs.data[i].base, st);
+    return page_release(a, pages->segs.data[i].base);
 }
 
 status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) const noexcept {
