@@ -717,7 +717,8 @@ struct private_heap::impl : private_heap {
     void* page_reallocate(void* p, const found& f, std::size_t n, bool in_place_only,
                           status& st) noexcept;
     bool pages_contain(std::uintptr_t a, std::size_t n) const noexcept;
-    status visit_pages(void (*visit)(void*, const block_info&), void* context) const noexcept;
+    MEMMGR_ENGINE_SCAN status visit_pages(void (*visit)(void*, const block_info&),
+                                          void* context) const noexcept;
     MEMMGR_ENGINE_SCAN bool pages_sound(tally& t, std::size_t& reserved) const noexcept;
     MEMMGR_ENGINE_SCAN bool page_sound(const page_desc& d, tally& t,
                                        std::size_t& chunks) const noexcept;
