@@ -345,8 +345,8 @@ BOOST_AUTO_TEST_CASE(a_state_byte_of_a_block_never_handed_out_is_damage) {
     // of its own, is found by each (the first damage found is sticky: one question per heap).
     if constexpr (!on_windows) {
         constexpr std::size_t capacity = 64 * 1024 / 48; // 1,365 blocks of 48 bytes
-        for (const std::size_t at : {std::size_t{1}, std::size_t{9}, std::size_t{700},
-                                     capacity - 8, capacity - 2, capacity - 1})
+        for (const std::size_t at : {std::size_t{1}, std::size_t{9}, std::size_t{700}, capacity - 8,
+                                     capacity - 2, capacity - 1})
             for (const bool by_walk : {false, true}) {
                 win32_heap heap;
                 auto* p = static_cast<unsigned char*>(heap.allocate(48).value());
@@ -355,8 +355,7 @@ BOOST_AUTO_TEST_CASE(a_state_byte_of_a_block_never_handed_out_is_damage) {
                 BOOST_TEST_INFO("state byte " << at << (by_walk ? ", walk" : ", validate"));
                 BOOST_TEST(states[at] == 0);
                 states[at] = 1;
-                BOOST_TEST(fails_with(by_walk ? heap.walk() : heap.validate(),
-                                      errc::heap_corrupt));
+                BOOST_TEST(fails_with(by_walk ? heap.walk() : heap.validate(), errc::heap_corrupt));
             }
     }
 }
