@@ -222,7 +222,7 @@ private:
             return added(*q, n);
         const memmgr_fuzz::block b = model_.at(p);
         const std::size_t kept = b.size < n ? b.size : n;
-        require(memmgr_fuzz::intact(*q, kept, b.seed),
+        require(memmgr_fuzz::intact_prefix(*q, kept, b.seed, b.size),
                 "reallocate keeps the first min(old, n) bytes");
         model_.take(p, *q != p);
         added(*q, n);
@@ -245,7 +245,8 @@ private:
             }
             require(!memmgr_fuzz::oversized(n), "an oversized resize fails");
             const std::size_t kept = b.size < n ? b.size : n;
-            require(memmgr_fuzz::intact(p, kept, b.seed), "resize_in_place keeps the contents");
+            require(memmgr_fuzz::intact_prefix(p, kept, b.seed, b.size),
+                    "resize_in_place keeps the contents");
             model_.take(p, false);
             added(p, n, true);
         }

@@ -39,8 +39,9 @@ inline std::uintptr_t address(const void* p) {
 
 /// A size for an allocation: mostly small, sometimes big enough for the private heap's large blocks
 /// (512 KiB and up), now and then one no heap may accept (above max_request_size, PTRDIFF_MAX).
-/// Every byte asked for is written and checked, under ASan, so big blocks are kept rare and mostly
-/// near the large-block threshold, where the engine's behaviour changes.
+/// Every byte of a block up to 64 KiB is written and checked under ASan (a sample of a bigger one:
+/// for_each_sampled), and big blocks are kept rare and mostly near the large-block threshold,
+/// where the engine's behaviour changes.
 inline std::size_t size_from(FuzzedDataProvider& in) {
     const auto kind = in.ConsumeIntegral<std::uint8_t>();
     if (kind < 176)
@@ -93,41 +94,75 @@ inline std::size_t run_from(std::size_t k) {
     return (256 - k % 256) * 256;
 }
 
+/// Which bytes of a block the model writes and checks. Up to `dense_limit` bytes: all of them.
+/// Above: the first 4 KiB of every 64 KiB, and the last 4 KiB or so (from a multiple of 256):
+/// a bigger block is 16 KiB to 1.1 MiB, and writing all of it made the kernel fault in and clear
+/// every page of it, which was a third of the harnesses' time. What the sample still catches:
+/// the heap writing anywhere near either end of a block (a header or tag misplaced by a size
+/// error), losing a run of pages (a decommit of memory in use: 64 KiB apart, no run of 64 KiB or
+/// more escapes), and copying a block short or from the wrong place; a new block that overlaps a
+/// live one is caught by add() whatever its size. The set depends on the block's size alone, so a
+/// block resized from n keeps its check on the sample of n (intact_prefix).
+inline constexpr std::size_t dense_limit = 64 * 1024;
+inline constexpr std::size_t sample_period = 64 * 1024;
+inline constexpr std::size_t sample_run = 4 * 1024;
+
+/// \effects calls f(from, to) for each run [from, to) of the sample of a block of n bytes, in
+/// order; every `from` is a multiple of 256.
+template <class F>
+MEMMGR_FUZZ_BOOKKEEPING void for_each_sampled(std::size_t n, F&& f) {
+    if (n <= dense_limit)
+        return f(std::size_t{0}, n);
+    const std::size_t tail = (n - sample_run) & ~std::size_t{255};
+    for (std::size_t at = 0; at < tail; at += sample_period)
+        f(at, at + sample_run < tail ? at + sample_run : tail);
+    f(tail, n);
+}
+
+/// \returns whether byte i of a block of n bytes is in its sample.
+inline bool sampled(std::size_t n, std::size_t i) {
+    return n <= dense_limit || i % sample_period < sample_run ||
+           i >= ((n - sample_run) & ~std::size_t{255});
+}
+
 /// \effects maps in, writable, the whole pages of [p, p + n) that are not yet (one system call
-/// instead of a page fault per page: a fresh 1 MiB block is written 2.5 times as fast here), and
-/// changes no byte. Only for blocks of several pages, which a paint() or zeroed() is about to
-/// touch whole anyway; a refusal (an old kernel) changes nothing either.
-MEMMGR_FUZZ_BOOKKEEPING inline void prefault(const void* p, std::size_t n) {
-#ifdef MADV_POPULATE_WRITE
+/// instead of a page fault per page), and changes no byte. Only for blocks of several pages, which
+/// a paint() or zeroed() is about to touch whole anyway; a refusal (an old kernel) changes nothing
+/// either. `write`: the pages will be written (else only read: a fresh page is then the kernel's
+/// shared zero page, neither allocated nor cleared).
+MEMMGR_FUZZ_BOOKKEEPING inline void prefault(const void* p, std::size_t n, bool write = true) {
+#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
     constexpr std::uintptr_t page = 4096;
     if (n < 4 * page)
         return;
     const std::uintptr_t first = (address(p) + page - 1) & ~(page - 1);
     const std::uintptr_t last = (address(p) + n) & ~(page - 1);
     if (last > first)
-        (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+        (void)madvise(reinterpret_cast<void*>(first), last - first,
+                      write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 #else
     (void)p;
     (void)n;
+    (void)write;
 #endif
 }
 
-MEMMGR_FUZZ_BOOKKEEPING inline void paint(void* p, std::size_t n, unsigned char seed) {
-    prefault(p, n);
-    auto* bytes = static_cast<unsigned char*>(p);
-    for (std::size_t at = 0, k = seed; at < n;) {
-        const std::size_t run = n - at < run_from(k) ? n - at : run_from(k);
+/// \effects writes the pattern of seed over [from, to) of the block at p (from a multiple of 256).
+MEMMGR_FUZZ_BOOKKEEPING inline void paint_run(unsigned char* bytes, std::size_t from,
+                                              std::size_t to, unsigned char seed) {
+    for (std::size_t at = from, k = seed + from / 256; at < to;) {
+        const std::size_t run = to - at < run_from(k) ? to - at : run_from(k);
         std::memcpy(bytes + at, stretch(k), run);
         at += run;
         k += run / 256;
     }
 }
 
-/// \returns whether p still holds the pattern of seed.
-MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigned char seed) {
-    const auto* bytes = static_cast<const unsigned char*>(p);
-    for (std::size_t at = 0, k = seed; at < n;) {
-        const std::size_t run = n - at < run_from(k) ? n - at : run_from(k);
+/// \returns whether [from, to) of the block at p holds the pattern of seed.
+MEMMGR_FUZZ_BOOKKEEPING inline bool intact_run(const unsigned char* bytes, std::size_t from,
+                                               std::size_t to, unsigned char seed) {
+    for (std::size_t at = from, k = seed + from / 256; at < to;) {
+        const std::size_t run = to - at < run_from(k) ? to - at : run_from(k);
         if (std::memcmp(bytes + at, stretch(k), run) != 0)
             return false;
         at += run;
@@ -136,10 +171,38 @@ MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigne
     return true;
 }
 
+/// \effects fills the sample of the n-byte block at p with the pattern of seed.
+MEMMGR_FUZZ_BOOKKEEPING inline void paint(void* p, std::size_t n, unsigned char seed) {
+    if (n <= dense_limit)
+        prefault(p, n);
+    auto* bytes = static_cast<unsigned char*>(p);
+    for_each_sampled(n,
+                     [&](std::size_t from, std::size_t to) { paint_run(bytes, from, to, seed); });
+}
+
+/// \returns whether the sample of an n-byte block at p, as far as its first `kept` bytes, holds
+/// the pattern of seed (what a block resized from n to `kept` or more bytes must still hold).
+MEMMGR_FUZZ_BOOKKEEPING inline bool intact_prefix(const void* p, std::size_t kept,
+                                                  unsigned char seed, std::size_t n) {
+    const auto* bytes = static_cast<const unsigned char*>(p);
+    bool ok = true;
+    for_each_sampled(n, [&](std::size_t from, std::size_t to) {
+        if (ok && from < kept)
+            ok = intact_run(bytes, from, to < kept ? to : kept, seed);
+    });
+    return ok;
+}
+
+/// \returns whether the n-byte block at p still holds, over its sample, the pattern of seed.
+MEMMGR_FUZZ_BOOKKEEPING inline bool intact(const void* p, std::size_t n, unsigned char seed) {
+    return intact_prefix(p, n, seed, n);
+}
+
 /// \returns whether the n bytes at p are all zero (memcmp against a zero page: a zero-filled block
 /// of a megabyte is checked in microseconds, not byte by byte under coverage instrumentation).
+/// Every byte, not a sample: zeroing is what is promised.
 MEMMGR_FUZZ_BOOKKEEPING inline bool zeroed(const void* p, std::size_t n) {
-    prefault(p, n); // paint() writes the block next
+    prefault(p, n, n <= dense_limit); // paint() writes all of a small block next, a sample of a big
     static const unsigned char zeros[4096] = {};
     const auto* bytes = static_cast<const unsigned char*>(p);
     for (std::size_t at = 0; at < n; at += sizeof zeros)

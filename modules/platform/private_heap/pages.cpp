@@ -14,7 +14,7 @@ namespace {
 
 /// \returns whether the n state bytes from s are all 0: the states of the blocks a page never
 /// handed out, checked by every walk and validate (up to 4,096 bytes a page), a word at a time.
-bool states_clear(const std::uint8_t* s, std::size_t n) noexcept {
+MEMMGR_ENGINE_SCAN bool states_clear(const std::uint8_t* s, std::size_t n) noexcept {
     std::uint64_t any = 0;
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -207,6 +207,7 @@ page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
     d->cls = static_cast<std::uint8_t>(c);
     reseal_desc(d);
     ++pseg_of(base)->pages;
+    pseg_of(base)->dirty |= std::uint64_t{1} << slot_of(d, base);
     enqueue(d);
     return d;
 }
@@ -544,12 +545,24 @@ std::size_t private_heap::impl::compact_pages() noexcept {
     if (!pages)
         return 0;
     // Empty pages kept at the head of their queue go too, then every wholly free segment; the
-    // pages of the free slots left are given back to the OS.
+    // pages of the free slots left are given back to the OS. Every descriptor is checked before
+    // it is followed or its slot touched, as validate checks them.
+    const std::size_t all_slots = pages->segs.count * (pseg_slots - meta_slots);
+    std::size_t seen = 0;
     for (std::size_t c = 0; c < page_classes; ++c) {
+        const page_desc* prev = nullptr;
         for (page_desc* d = pages->queue[c]; d;) {
+            if (++seen > all_slots || pseg_index(address(d)) == pages->segs.count ||
+                !desc_sound(d) || d->block == 0 || d->cls != c || d->queued != 1 ||
+                d->prev != prev) {
+                corrupt();
+                return 0;
+            }
             page_desc* const next = d->next;
             if (d->used == 0)
                 retire(d);
+            else
+                prev = d;
             d = next;
         }
     }
@@ -557,9 +570,36 @@ std::size_t private_heap::impl::compact_pages() noexcept {
         if (pseg_of(pages->segs.data[i].base)->pages == 0)
             unmap_pseg(i);
     std::size_t largest = 0;
-    for (const page_desc* d = pages->free_slots; d; d = d->next) {
-        ::madvise(reinterpret_cast<void*>(d->area), page_bytes, MADV_DONTNEED);
-        largest = page_bytes;
+    for (std::size_t i = 0; i < pages->segs.count; ++i) {
+        const std::uintptr_t base = pages->segs.data[i].base;
+        std::uint64_t dirty = pseg_of(base)->dirty;
+        // Runs of adjacent free slots that held pages go back in one call each; slots never used
+        // since they were mapped or last given back are left alone (no system call for them).
+        std::uintptr_t run = 0;
+        std::uintptr_t run_end = 0;
+        for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
+            const page_desc* d = descs_of(base) + slot;
+            if (!desc_sound(d) || d->area != base + slot * page_bytes) {
+                corrupt();
+                return 0;
+            }
+            const std::uint64_t bit = std::uint64_t{1} << slot;
+            if (d->block != 0)
+                continue;
+            largest = page_bytes;
+            if ((dirty & bit) == 0)
+                continue;
+            dirty &= ~bit;
+            if (run_end != d->area) {
+                if (run != run_end)
+                    ::madvise(reinterpret_cast<void*>(run), run_end - run, MADV_DONTNEED);
+                run = d->area;
+            }
+            run_end = d->area + page_bytes;
+        }
+        if (run != run_end)
+            ::madvise(reinterpret_cast<void*>(run), run_end - run, MADV_DONTNEED);
+        pseg_of(base)->dirty = dirty;
     }
     return largest;
 }

@@ -48,6 +48,10 @@ struct pseg_header {
     std::uint32_t pages; // slots holding a page now (the others are free)
     std::uint32_t unused;
     std::uint64_t chunks[(state_chunks + 63) / 64]; // the state chunks in use
+    // Bit s: slot s may hold resident memory (it held a page since the segment was mapped or
+    // compact last gave the slot back), so that compact gives back only what it must. Advice
+    // only: compact checks each slot's sealed descriptor before it touches the slot.
+    std::uint64_t dirty;
 };
 static_assert(sizeof(pseg_header) <= descs_offset);
 
