@@ -13,18 +13,12 @@ namespace memmgr::detail::posix {
 namespace {
 
 /// \returns whether the n state bytes from s are all 0: the states of the blocks a page never
-/// handed out, checked by every walk and validate (up to 4,096 bytes a page), a word at a time.
+/// handed out, checked by every walk and validate (up to 4,096 bytes a page). One memcmp against
+/// zeros: libc's vector loop, and one range check where a sanitizer intercepts it (a word loop
+/// was 5 % of the private heap fuzzer's time, each load checked by ASan).
 MEMMGR_ENGINE_SCAN bool states_clear(const std::uint8_t* s, std::size_t n) noexcept {
-    std::uint64_t any = 0;
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t word;
-        std::memcpy(&word, s + i, sizeof word);
-        any |= word;
-    }
-    for (; i < n; ++i)
-        any |= s[i];
-    return any == 0;
+    static constexpr std::uint8_t zeros[page_max_blocks] = {};
+    return n <= page_max_blocks && std::memcmp(s, zeros, n) == 0;
 }
 
 } // namespace
