@@ -7,6 +7,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -22,7 +23,6 @@ module;
 module memmgr;
 
 import :debug_heap;
-import :pointer_map;
 
 namespace memmgr::detail {
 
@@ -141,11 +141,17 @@ namespace {
 // reaches it: the seal, over its fields and the block's address, tells before any field is
 // trusted (a damaged header is reported as an overrun before the block, and its block is never
 // read, filled or freed through it).
+//
+// `slot` is the block's place in the table of live blocks (books::live). It comes first: the
+// first bytes of the heap beneath's block are the only ones read before the table has said that
+// the block is this heap's. It is not sealed (a block that moves in the table would need a new
+// seal): the table confirms it instead (live[slot] == p), and a slot that does not is damage.
 struct block_header {
+    std::uint32_t slot;
+    block_type type;
     std::uint64_t request;
     std::size_t size;
     std::source_location where;
-    block_type type;
     std::uint64_t seal;
 };
 
@@ -155,8 +161,10 @@ struct block_header {
 // two loads they are).
 #if defined(__GNUC__) || defined(__clang__)
 #define MEMMGR_HOT_INLINE [[gnu::always_inline]] inline
+#define MEMMGR_COLD [[gnu::noinline]]
 #else
 #define MEMMGR_HOT_INLINE inline
+#define MEMMGR_COLD
 #endif
 
 template <class Word>
@@ -203,8 +211,90 @@ void set_bytes(unsigned char* p, std::size_t n, unsigned char v) noexcept {
     std::memset(p, v, n);
 }
 
-// What the table of live blocks holds for each: nothing but the key.
-struct live_mark {};
+// Not a place in the table of live blocks.
+constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
+
+// The most live blocks the table holds (a slot is 32 bits); more are refused as out_of_memory,
+// which at 40 bytes of header each is beyond any memory.
+constexpr std::size_t max_slots = std::uint32_t(-1);
+
+// Which 4 KiB pages hold the start of a live block's header: a count per page, one byte each, in
+// one array per GiB of address space where blocks were made (256 KiB, zero pages until touched).
+// A page with a live header is memory the heap beneath handed out and still holds, so a header
+// that starts there may be read (its first bytes, up to the page's end) even before the pointer
+// is known to be a block: reading a word in such a page never faults. Headers do not overlap, so
+// a page holds at most 4096 / 40 of them: a byte counts them.
+class header_pages {
+public:
+    static constexpr std::size_t page_bytes = 4096;
+
+    // \returns whether the page holding address a holds the start of a live header.
+    [[nodiscard]] MEMMGR_HOT_INLINE bool holds(std::uintptr_t a) const noexcept {
+        const std::uint8_t* counts = counts_of(a >> region_shift);
+        return counts != nullptr && counts[page_in_region(a)] != 0;
+    }
+    // \effects counts one more header starting in a's page. \returns false (nothing counted) if
+    // no room could be made for a's region.
+    [[nodiscard]] MEMMGR_HOT_INLINE bool add(std::uintptr_t a) noexcept {
+        std::uint8_t* counts = counts_of(a >> region_shift);
+        if (counts == nullptr && (counts = new_region(a >> region_shift)) == nullptr)
+            return false;
+        ++counts[page_in_region(a)];
+        return true;
+    }
+    // \effects counts one header less in a's page (which add counted).
+    MEMMGR_HOT_INLINE void remove(std::uintptr_t a) noexcept {
+        --counts_of(a >> region_shift)[page_in_region(a)];
+    }
+
+private:
+    static constexpr unsigned region_shift = 30;
+    static constexpr std::size_t pages_per_region = std::size_t{1} << (region_shift - 12);
+    static_assert(page_bytes / sizeof(block_header) < 256, "a page's count fits in a byte");
+
+    struct free_counts {
+        void operator()(std::uint8_t* p) const noexcept { std::free(p); }
+    };
+    struct region {
+        std::uintptr_t top;
+        std::unique_ptr<std::uint8_t, free_counts> counts;
+    };
+
+    static std::size_t page_in_region(std::uintptr_t a) noexcept {
+        return (a / page_bytes) & (pages_per_region - 1);
+    }
+    // The region last used first (blocks come from few regions), then a binary search.
+    MEMMGR_HOT_INLINE std::uint8_t* counts_of(std::uintptr_t top) const noexcept {
+        if (top == last_top_ && last_counts_ != nullptr)
+            return last_counts_;
+        return search(top);
+    }
+    MEMMGR_COLD std::uint8_t* search(std::uintptr_t top) const noexcept {
+        const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
+        if (at == regions_.end() || at->top != top)
+            return nullptr;
+        last_top_ = top;
+        return last_counts_ = at->counts.get();
+    }
+    MEMMGR_COLD std::uint8_t* new_region(std::uintptr_t top) noexcept {
+        // calloc: the counts are zero pages until a block lands on them.
+        std::unique_ptr<std::uint8_t, free_counts> counts(
+            static_cast<std::uint8_t*>(std::calloc(pages_per_region, 1)));
+        if (counts == nullptr)
+            return nullptr;
+        try {
+            const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
+            last_top_ = top;
+            return last_counts_ = regions_.insert(at, region{top, std::move(counts)})->counts.get();
+        } catch (const std::bad_alloc&) {
+            return nullptr;
+        }
+    }
+
+    std::vector<region> regions_;         // by top
+    mutable std::uintptr_t last_top_ = 0; // the region last used (blocks come from few)
+    mutable std::uint8_t* last_counts_ = nullptr;
+};
 
 constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
     return (n + a - 1) / a * a;
@@ -270,11 +360,82 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
 
     // --- the table of blocks -----------------------------------------------------------------
+    //
+    // `live` holds every live block, and each header its slot there. A pointer is looked up from
+    // its header, read only where `pages` says a live header starts on the same page (so the read
+    // stays in memory the heap beneath holds for this heap), and believed only if live[slot]
+    // points back to it: a foreign, stale or freed pointer does not. Adding appends; removing
+    // moves the last block into the hole and rewrites its slot (the last block is the newest, its
+    // header in the cache). No hashing and no probing: the slot is on the header's cache line,
+    // which a free reads anyway. (A table keyed by pointer, as before, made each step an
+    // insertion and an erasure with their probes; asking the heap beneath whether it owns the
+    // header's address costs more than both: see docs/benchmarks.md.)
+    //
+    // When a header's slot does not point back, the table is searched from end to end: only for
+    // a pointer that is not a live block (a refused free) or a block whose header is damaged, never
+    // on the way of a good one.
 
-    bool is_live(const void* p) const noexcept { return blocks.contains(p); }
+    // \returns p's place in `live`, or no_slot when p is not a live block.
+    MEMMGR_HOT_INLINE std::size_t slot_of(const void* p) const noexcept {
+        // As an integer first: a foreign p (even near 0) makes no pointer out of range.
+        const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(p) - front;
+        const bool in_page =
+            raw % header_pages::page_bytes <= header_pages::page_bytes - sizeof(block_header::slot);
+        if (in_page) {
+            if (!pages.holds(raw)) // no live header starts there: p is none of ours
+                return no_slot;
+            std::uint32_t slot; // the header's first field: its page is ours, and so is the word
+            std::memcpy(&slot, reinterpret_cast<const void*>(raw), sizeof slot);
+            if (slot < live.size() && live[slot] == p)
+                return slot;
+        }
+        return search_live(p);
+    }
+    MEMMGR_COLD std::size_t search_live(const void* p) const noexcept {
+        const auto at = std::ranges::find(live, p);
+        return at == live.end() ? no_slot : static_cast<std::size_t>(at - live.begin());
+    }
+    // The header of a live block can be trusted: sealed, and in its place in the table.
+    bool sound_live(const void* p, const block_header& h) const noexcept {
+        return sound(p, h) && h.slot < live.size() && live[h.slot] == p;
+    }
+
+    bool is_live(const void* p) const noexcept { return p != nullptr && slot_of(p) != no_slot; }
+    // \effects records p, whose header is written, as live. \returns false (nothing recorded) if
+    // the table cannot grow.
+    MEMMGR_HOT_INLINE bool add_live(const void* p) noexcept {
+        const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(raw_of(p));
+        if (live.size() >= max_slots || !pages.add(raw))
+            return false;
+        try {
+            live.push_back(p);
+        } catch (const std::bad_alloc&) {
+            pages.remove(raw);
+            return false;
+        }
+        header_of(p)->slot = static_cast<std::uint32_t>(live.size() - 1);
+        return true;
+    }
+    enum class taken { not_live, damaged, yes };
+    // \effects stops counting p as live, unless its header is damaged (it stays, untouched).
+    MEMMGR_HOT_INLINE taken take_live(const void* p) noexcept {
+        const std::size_t slot = slot_of(p);
+        if (slot == no_slot)
+            return taken::not_live;
+        const block_header& h = *header_of(p);
+        if (h.slot != slot || !sound(p, h))
+            return taken::damaged;
+        const void* last = live.back(); // takes p's place
+        live[slot] = last;
+        header_of(last)->slot = static_cast<std::uint32_t>(slot);
+        live.pop_back();
+        pages.remove(reinterpret_cast<std::uintptr_t>(raw_of(p)));
+        return taken::yes;
+    }
     template <class F>
     void for_each_live(F&& f) const {
-        blocks.for_each([&](const void* p, live_mark) { f(p, *header_of(p)); });
+        for (const void* p : live)
+            f(p, *header_of(p));
     }
     // \returns a copy of p's header, taken under the lock, when p is a live block whose header is
     // sound (and, with_guards, whose guards are intact). \errors null_pointer, foreign_block,
@@ -286,7 +447,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
         if (!is_live(p))
             return fail(errc::foreign_block);
         const block_header& h = *header_of(p);
-        if (!sound(p, h) || (with_guards && !sound_guards_intact(p, h)))
+        if (!sound_live(p, h) || (with_guards && !sound_guards_intact(p, h)))
             return fail(errc::heap_corrupt);
         return h;
     }
@@ -347,7 +508,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
     void check_guards(const void* p, const block_header& h,
                       std::vector<debug_problem>& found) const {
-        if (!sound(p, h))
+        if (!sound_live(p, h))
             return found.push_back(damaged_header(p));
         check_sound_guards(p, h, found);
     }
@@ -426,20 +587,19 @@ struct debug_ledger::books final : debug_heap_registry::member {
         // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
         prefetch_header(p);
         std::unique_lock lock(mutex);
-        if (!blocks.erase(p)) { // one probe of the table both asks and removes
+        const taken t = take_live(p);
+        if (t == taken::not_live) {
             lock.unlock();
             return {false, refuse(p)};
         }
-        const block_header& h = *header_of(p);
         std::vector<debug_problem> found;
-        if (!sound(p, h)) { // its size and the rest are unknown: the block stays as it is
-            // Back in the table, which had room for it a moment ago: this cannot fail.
-            (void)blocks.insert_or_assign(p, live_mark{});
+        if (t == taken::damaged) { // its size and the rest are unknown: the block stays as it is
             lock.unlock();
             found.push_back(damaged_header(p));
             report(found);
             return {true, fail(errc::heap_corrupt)};
         }
+        const block_header& h = *header_of(p);
         if (!sound_guards_intact(p, h)) // the search for the bad byte stays out of line
             check_sound_guards(p, h, found);
         account(h.type, -static_cast<std::ptrdiff_t>(h.size), -1);
@@ -491,7 +651,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // Mixed into every header's seal: a header copied from another debug_heap does not pass.
     std::uint64_t cookie = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
     mutable light_lock mutex;
-    pointer_map<live_mark> blocks; // the live blocks
+    std::vector<const void*> live; // the live blocks; each header holds its slot here
+    header_pages pages;            // where their headers start
     ring<const void*> quarantine;
     ring<const void*> recent_frees;
     debug_checkpoint counts;
@@ -545,14 +706,13 @@ result<void*> debug_ledger::allocate(std::size_t n, block_type type,
     const std::uint64_t request = b.next_request++;
     auto* h = static_cast<block_header*>(*raw);
     auto* bytes = static_cast<unsigned char*>(*raw);
-    b.blocks.prefetch(bytes + b.front); // its slot, while the fills run
-    *h = block_header{request, n, where, type, 0};
+    *h = block_header{0, type, request, n, where, 0};
     h->seal = b.seal_of(bytes + b.front, *h);
     set_bytes(bytes + sizeof(block_header), b.front - sizeof(block_header), b.options.guard_fill);
     std::memset(bytes + b.front, b.options.allocated_fill, n);
     set_bytes(bytes + b.front + n, b.options.guard_size, b.options.guard_fill);
     void* p = bytes + b.front;
-    if (!b.blocks.insert_or_assign(p, live_mark{})) {
+    if (!b.add_live(p)) {
         (void)b.base.free(b.base.heap, *raw);
         return fail(errc::out_of_memory);
     }
@@ -639,7 +799,7 @@ std::vector<debug_block> debug_ledger::blocks_since(std::uint64_t first) const {
     std::vector<debug_block> found;
     std::lock_guard lock(b.mutex);
     b.for_each_live([&](const void* p, const block_header& h) {
-        if (!b.sound(p, h)) { // reported as damaged already; listed, with what is known
+        if (!b.sound_live(p, h)) { // reported as damaged already; listed, with what is known
             found.push_back(debug_block{p, 0, 0, block_type::normal, {}, {}});
             return;
         }
@@ -667,7 +827,8 @@ result<std::vector<heap_entry>> debug_ledger::walk() const noexcept {
         std::lock_guard lock(b.mutex); // the heap beneath is walked under it too
         const std::size_t overhead = b.front + b.options.guard_size;
         b.for_each_live([&](const void* p, const block_header& h) {
-            entries.push_back({const_cast<void*>(p), b.sound(p, h) ? h.size : 0, overhead, true});
+            entries.push_back(
+                {const_cast<void*>(p), b.sound_live(p, h) ? h.size : 0, overhead, true});
         });
         b.quarantine.for_each([&](const void* p) {
             const block_header& h = *b.header_of(p);
