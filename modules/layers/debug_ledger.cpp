@@ -4,6 +4,7 @@
 module;
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -142,10 +143,9 @@ namespace {
 // trusted (a damaged header is reported as an overrun before the block, and its block is never
 // read, filled or freed through it).
 //
-// `slot` is the block's place in the table of live blocks (books::live). It comes first: the
-// first bytes of the heap beneath's block are the only ones read before the table has said that
-// the block is this heap's. It is not sealed (a block that moves in the table would need a new
-// seal): the table confirms it instead (live[slot] == p), and a slot that does not is damage.
+// `slot` is the block's place in the table of live blocks (books::live), in what was padding. It
+// is not sealed (a block that moves in the table would need a new seal): the table confirms it
+// instead (live[slot] == p), and a slot that does not is damage.
 struct block_header {
     std::uint32_t slot;
     block_type type;
@@ -218,55 +218,65 @@ constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
 // which at 40 bytes of header each is beyond any memory.
 constexpr std::size_t max_slots = std::uint32_t(-1);
 
-// Which 4 KiB pages hold the start of a live block's header: a count per page, one byte each, in
-// one array per GiB of address space where blocks were made (256 KiB, zero pages until touched).
-// A page with a live header is memory the heap beneath handed out and still holds, so a header
-// that starts there may be read (its first bytes, up to the page's end) even before the pointer
-// is known to be a block: reading a word in such a page never faults. Headers do not overlap, so
-// a page holds at most 4096 / 40 of them: a byte counts them.
-class header_pages {
+// Where the headers of live blocks start: one bit per `granule` bytes of address space (the heap
+// beneath's alignment, at most 16), in one bitmap of 1 MiB per region of 8 Mi granules (128 MiB
+// of address space at 16 bytes; zero pages until touched, so a page of bitmap becomes resident
+// for each 512 KiB where blocks are). A set bit says exactly that a live header of this heap
+// starts there: a pointer whose bit is clear is no block of this heap and nothing of it is read;
+// a header is read only when its bit is set. Testing, setting and clearing a bit is a compare (the
+// region last used), a shift and a load: no hashing and no probing.
+class header_starts {
 public:
-    static constexpr std::size_t page_bytes = 4096;
+    explicit header_starts(std::size_t alignment) noexcept
+        : granule_shift_(static_cast<unsigned>(
+              std::countr_zero(std::bit_floor(std::clamp<std::size_t>(alignment, 1, 16))))) {}
 
-    // \returns whether the page holding address a holds the start of a live header.
+    // \returns whether a live header starts at address a.
     [[nodiscard]] MEMMGR_HOT_INLINE bool holds(std::uintptr_t a) const noexcept {
-        const std::uint8_t* counts = counts_of(a >> region_shift);
-        return counts != nullptr && counts[page_in_region(a)] != 0;
-    }
-    // \effects counts one more header starting in a's page. \returns false (nothing counted) if
-    // no room could be made for a's region.
-    [[nodiscard]] MEMMGR_HOT_INLINE bool add(std::uintptr_t a) noexcept {
-        std::uint8_t* counts = counts_of(a >> region_shift);
-        if (counts == nullptr && (counts = new_region(a >> region_shift)) == nullptr)
+        const std::uintptr_t g = a >> granule_shift_;
+        if ((g << granule_shift_) != a)
             return false;
-        ++counts[page_in_region(a)];
+        const std::uint8_t* bits = bits_of(g >> region_shift);
+        return bits != nullptr && (bits[byte_of(g)] & bit_of(g)) != 0;
+    }
+    // \effects marks a (a multiple of the heap beneath's alignment) as a live header's start.
+    // \returns false, with nothing marked, if no room could be made for a's region.
+    [[nodiscard]] MEMMGR_HOT_INLINE bool add(std::uintptr_t a) noexcept {
+        const std::uintptr_t g = a >> granule_shift_;
+        std::uint8_t* bits = bits_of(g >> region_shift);
+        if (bits == nullptr && (bits = new_region(g >> region_shift)) == nullptr)
+            return false;
+        bits[byte_of(g)] |= bit_of(g);
         return true;
     }
-    // \effects counts one header less in a's page (which add counted).
+    // \effects unmarks a, which add marked.
     MEMMGR_HOT_INLINE void remove(std::uintptr_t a) noexcept {
-        --counts_of(a >> region_shift)[page_in_region(a)];
+        const std::uintptr_t g = a >> granule_shift_;
+        bits_of(g >> region_shift)[byte_of(g)] &= static_cast<std::uint8_t>(~bit_of(g));
     }
 
 private:
-    static constexpr unsigned region_shift = 30;
-    static constexpr std::size_t pages_per_region = std::size_t{1} << (region_shift - 12);
-    static_assert(page_bytes / sizeof(block_header) < 256, "a page's count fits in a byte");
+    static constexpr unsigned region_shift = 23; // granules per region, one bit each: 1 MiB
+    static constexpr std::size_t region_bytes = (std::size_t{1} << region_shift) / 8;
 
-    struct free_counts {
+    struct free_bits {
         void operator()(std::uint8_t* p) const noexcept { std::free(p); }
     };
     struct region {
         std::uintptr_t top;
-        std::unique_ptr<std::uint8_t, free_counts> counts;
+        std::unique_ptr<std::uint8_t, free_bits> bits;
     };
 
-    static std::size_t page_in_region(std::uintptr_t a) noexcept {
-        return (a / page_bytes) & (pages_per_region - 1);
+    static std::size_t byte_of(std::uintptr_t g) noexcept {
+        return static_cast<std::size_t>(g / 8) & (region_bytes - 1);
     }
-    // The region last used first (blocks come from few regions), then a binary search.
-    MEMMGR_HOT_INLINE std::uint8_t* counts_of(std::uintptr_t top) const noexcept {
-        if (top == last_top_ && last_counts_ != nullptr)
-            return last_counts_;
+    static std::uint8_t bit_of(std::uintptr_t g) noexcept {
+        return static_cast<std::uint8_t>(1u << (g % 8));
+    }
+    // The region last used first (blocks come from few), then a binary search.
+    MEMMGR_HOT_INLINE std::uint8_t* bits_of(std::uintptr_t top) const noexcept {
+        if (top == last_top_ && last_bits_ != nullptr)
+            return last_bits_;
         return search(top);
     }
     MEMMGR_COLD std::uint8_t* search(std::uintptr_t top) const noexcept {
@@ -274,26 +284,27 @@ private:
         if (at == regions_.end() || at->top != top)
             return nullptr;
         last_top_ = top;
-        return last_counts_ = at->counts.get();
+        return last_bits_ = at->bits.get();
     }
     MEMMGR_COLD std::uint8_t* new_region(std::uintptr_t top) noexcept {
-        // calloc: the counts are zero pages until a block lands on them.
-        std::unique_ptr<std::uint8_t, free_counts> counts(
-            static_cast<std::uint8_t*>(std::calloc(pages_per_region, 1)));
-        if (counts == nullptr)
+        // calloc: the bitmap is zero pages until a block lands on them.
+        std::unique_ptr<std::uint8_t, free_bits> bits(
+            static_cast<std::uint8_t*>(std::calloc(region_bytes, 1)));
+        if (bits == nullptr)
             return nullptr;
         try {
             const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
             last_top_ = top;
-            return last_counts_ = regions_.insert(at, region{top, std::move(counts)})->counts.get();
+            return last_bits_ = regions_.insert(at, region{top, std::move(bits)})->bits.get();
         } catch (const std::bad_alloc&) {
             return nullptr;
         }
     }
 
+    unsigned granule_shift_;
     std::vector<region> regions_;         // by top
-    mutable std::uintptr_t last_top_ = 0; // the region last used (blocks come from few)
-    mutable std::uint8_t* last_counts_ = nullptr;
+    mutable std::uintptr_t last_top_ = 0; // the region last used
+    mutable std::uint8_t* last_bits_ = nullptr;
 };
 
 constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
@@ -309,7 +320,7 @@ constexpr std::size_t remembered_frees = 4096;
 
 struct debug_ledger::books final : debug_heap_registry::member {
     books(const debug_options& o, std::size_t alignment, const debug_base_ops& ops)
-        : options(o), base(ops), quarantine(o.quarantine + 1),
+        : options(o), base(ops), starts(alignment), quarantine(o.quarantine + 1),
           recent_frees(std::max(remembered_frees, o.quarantine + 1)) {
         front = round_up(sizeof(block_header) + options.guard_size, alignment);
         quarantine.reserve_all(); // so that a free is never refused the quarantine
@@ -362,34 +373,28 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // --- the table of blocks -----------------------------------------------------------------
     //
     // `live` holds every live block, and each header its slot there. A pointer is looked up from
-    // its header, read only where `pages` says a live header starts on the same page (so the read
-    // stays in memory the heap beneath holds for this heap), and believed only if live[slot]
-    // points back to it: a foreign, stale or freed pointer does not. Adding appends; removing
-    // moves the last block into the hole and rewrites its slot (the last block is the newest, its
-    // header in the cache). No hashing and no probing: the slot is on the header's cache line,
-    // which a free reads anyway. (A table keyed by pointer, as before, made each step an
-    // insertion and an erasure with their probes; asking the heap beneath whether it owns the
-    // header's address costs more than both: see docs/benchmarks.md.)
+    // its header, read only where `starts` says a live header of this heap starts, and believed
+    // only if live[slot] points back to it. Adding appends; removing moves the last block into
+    // the hole and rewrites its slot (the last block is the newest, its header in the cache). No
+    // hashing and no probing: the slot is on the header's cache line, which a free reads anyway.
+    // (A table keyed by pointer, as before, made each step an insertion and an erasure with their
+    // probes; asking the heap beneath whether it owns the header's address costs more than both:
+    // see docs/benchmarks.md, "debug_heap's cost".)
     //
-    // When a header's slot does not point back, the table is searched from end to end: only for
-    // a pointer that is not a live block (a refused free) or a block whose header is damaged, never
-    // on the way of a good one.
+    // A slot that does not point back is damage (the slot is not sealed: a block that moves in
+    // the table would need a new seal); its block is then found by searching the table from end
+    // to end, never on the way of a good block.
 
     // \returns p's place in `live`, or no_slot when p is not a live block.
     MEMMGR_HOT_INLINE std::size_t slot_of(const void* p) const noexcept {
         // As an integer first: a foreign p (even near 0) makes no pointer out of range.
         const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(p) - front;
-        const bool in_page =
-            raw % header_pages::page_bytes <= header_pages::page_bytes - sizeof(block_header::slot);
-        if (in_page) {
-            if (!pages.holds(raw)) // no live header starts there: p is none of ours
-                return no_slot;
-            std::uint32_t slot; // the header's first field: its page is ours, and so is the word
-            std::memcpy(&slot, reinterpret_cast<const void*>(raw), sizeof slot);
-            if (slot < live.size() && live[slot] == p)
-                return slot;
-        }
-        return search_live(p);
+        if (!starts.holds(raw)) // no live header starts there: p is none of ours, nothing is read
+            return no_slot;
+        const std::uint32_t slot = header_of(p)->slot; // a live header of this heap
+        if (slot < live.size() && live[slot] == p)
+            return slot;
+        return search_live(p); // the slot was overwritten
     }
     MEMMGR_COLD std::size_t search_live(const void* p) const noexcept {
         const auto at = std::ranges::find(live, p);
@@ -405,12 +410,12 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // the table cannot grow.
     MEMMGR_HOT_INLINE bool add_live(const void* p) noexcept {
         const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(raw_of(p));
-        if (live.size() >= max_slots || !pages.add(raw))
+        if (live.size() >= max_slots || !starts.add(raw))
             return false;
         try {
             live.push_back(p);
         } catch (const std::bad_alloc&) {
-            pages.remove(raw);
+            starts.remove(raw);
             return false;
         }
         header_of(p)->slot = static_cast<std::uint32_t>(live.size() - 1);
@@ -429,7 +434,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
         live[slot] = last;
         header_of(last)->slot = static_cast<std::uint32_t>(slot);
         live.pop_back();
-        pages.remove(reinterpret_cast<std::uintptr_t>(raw_of(p)));
+        starts.remove(reinterpret_cast<std::uintptr_t>(raw_of(p)));
         return taken::yes;
     }
     template <class F>
@@ -652,7 +657,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     std::uint64_t cookie = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
     mutable light_lock mutex;
     std::vector<const void*> live; // the live blocks; each header holds its slot here
-    header_pages pages;            // where their headers start
+    header_starts starts;          // where their headers start
     ring<const void*> quarantine;
     ring<const void*> recent_frees;
     debug_checkpoint counts;

@@ -39,7 +39,8 @@ struct recorded : memmgr::debug_heap<H> {
 // The bytes a debug heap keeps in front of its block p (header and front guard), as its walk says.
 template <class Heap>
 std::size_t front_of(const Heap& heap, const void* p) {
-    for (const memmgr::heap_entry& e : heap.walk().value())
+    const auto entries = heap.walk().value(); // a copy: value() of the temporary dangles
+    for (const memmgr::heap_entry& e : entries)
         if (e.address == p)
             return e.overhead - heap.options().guard_size;
     return 0;
