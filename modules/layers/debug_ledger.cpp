@@ -219,12 +219,13 @@ constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
 constexpr std::size_t max_slots = std::uint32_t(-1);
 
 // Where the headers of live blocks start: one bit per `granule` bytes of address space (the heap
-// beneath's alignment, at most 16), in one bitmap of 1 MiB per region of 8 Mi granules (128 MiB
-// of address space at 16 bytes; zero pages until touched, so a page of bitmap becomes resident
-// for each 512 KiB where blocks are). A set bit says exactly that a live header of this heap
-// starts there: a pointer whose bit is clear is no block of this heap and nothing of it is read;
-// a header is read only when its bit is set. Testing, setting and clearing a bit is a compare (the
-// region last used), a shift and a load: no hashing and no probing.
+// beneath's alignment, at most 16), in one bitmap of 256 KiB per region of 2 Mi granules (32 MiB
+// of address space at 16 bytes; calloc'd, so mostly zero pages until touched: a page of bitmap
+// becomes resident for each 512 KiB where blocks are; small enough that a debug heap made and
+// dropped per fuzz input does not pay for clearing much more). A set bit says exactly that a live
+// header of this heap starts there: a pointer whose bit is clear is no block of this heap and
+// nothing of it is read; a header is read only when its bit is set. Testing, setting and clearing a
+// bit is a compare (the region last used), a shift and a load: no hashing and no probing.
 class header_starts {
 public:
     explicit header_starts(std::size_t alignment) noexcept
@@ -256,7 +257,7 @@ public:
     }
 
 private:
-    static constexpr unsigned region_shift = 23; // granules per region, one bit each: 1 MiB
+    static constexpr unsigned region_shift = 21; // granules per region, one bit each: 256 KiB
     static constexpr std::size_t region_bytes = (std::size_t{1} << region_shift) / 8;
 
     struct free_bits {
