@@ -155,10 +155,8 @@ struct block_header {
     std::uint64_t seal;
 };
 
-// \returns whether [p, p + n) is all v. Guards are a few bytes: up to 16 are compared here, inline,
-// in two (possibly overlapping) loads; a longer run goes to the word scans.
-// The checks every allocation and free makes, inlined into them (a call each cost more than the
-// two loads they are).
+// The checks every allocation and free makes are inlined into them (a call each cost more than
+// the two loads they are); what only a problem or a new region needs stays out of line.
 #if defined(__GNUC__) || defined(__clang__)
 #define MEMMGR_HOT_INLINE [[gnu::always_inline]] inline
 #define MEMMGR_COLD [[gnu::noinline]]
@@ -167,6 +165,8 @@ struct block_header {
 #define MEMMGR_COLD
 #endif
 
+// \returns whether [p, p + n) is all v. Guards are a few bytes: up to 16 are compared here, inline,
+// in two (possibly overlapping) loads; a longer run goes to the word scans.
 template <class Word>
 MEMMGR_HOT_INLINE bool ends_are(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
     Word first;
