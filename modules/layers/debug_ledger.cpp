@@ -4,9 +4,11 @@
 module;
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -22,7 +24,6 @@ module;
 module memmgr;
 
 import :debug_heap;
-import :pointer_map;
 
 namespace memmgr::detail {
 
@@ -141,18 +142,33 @@ namespace {
 // reaches it: the seal, over its fields and the block's address, tells before any field is
 // trusted (a damaged header is reported as an overrun before the block, and its block is never
 // read, filled or freed through it).
+//
+// `slot` is the block's place in the table of live blocks (books::live), in what was padding. It
+// is not sealed (a block that moves in the table would need a new seal): the table confirms it
+// instead (live[slot] == p), and a slot that does not is damage.
 struct block_header {
+    std::uint32_t slot;
+    block_type type;
     std::uint64_t request;
     std::size_t size;
     std::source_location where;
-    block_type type;
     std::uint64_t seal;
 };
+
+// The checks every allocation and free makes are inlined into them (a call each cost more than
+// the two loads they are); what only a problem or a new region needs stays out of line.
+#if defined(__GNUC__) || defined(__clang__)
+#define MEMMGR_HOT_INLINE [[gnu::always_inline]] inline
+#define MEMMGR_COLD [[gnu::noinline]]
+#else
+#define MEMMGR_HOT_INLINE inline
+#define MEMMGR_COLD
+#endif
 
 // \returns whether [p, p + n) is all v. Guards are a few bytes: up to 16 are compared here, inline,
 // in two (possibly overlapping) loads; a longer run goes to the word scans.
 template <class Word>
-bool ends_are(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
+MEMMGR_HOT_INLINE bool ends_are(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
     Word first;
     Word last;
     std::memcpy(&first, p, sizeof(Word));
@@ -160,7 +176,7 @@ bool ends_are(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
     const Word pattern = static_cast<Word>(static_cast<Word>(~Word{0}) / 0xFF * v);
     return ((first ^ pattern) | (last ^ pattern)) == 0;
 }
-bool all_bytes(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
+MEMMGR_HOT_INLINE bool all_bytes(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
     if (n >= 8 && n <= 16)
         return ends_are<std::uint64_t>(p, n, v);
     if (n >= 4 && n < 8)
@@ -195,8 +211,102 @@ void set_bytes(unsigned char* p, std::size_t n, unsigned char v) noexcept {
     std::memset(p, v, n);
 }
 
-// What the table of live blocks holds for each: nothing but the key.
-struct live_mark {};
+// Not a place in the table of live blocks.
+constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
+
+// The most live blocks the table holds (a slot is 32 bits); more are refused as out_of_memory,
+// which at 40 bytes of header each is beyond any memory.
+constexpr std::size_t max_slots = std::uint32_t(-1);
+
+// Where the headers of live blocks start: one bit per `granule` bytes of address space (the heap
+// beneath's alignment, at most 16), in one bitmap of 256 KiB per region of 2 Mi granules (32 MiB
+// of address space at 16 bytes; calloc'd, so mostly zero pages until touched: a page of bitmap
+// becomes resident for each 512 KiB where blocks are; small enough that a debug heap made and
+// dropped per fuzz input does not pay for clearing much more). A set bit says exactly that a live
+// header of this heap starts there: a pointer whose bit is clear is no block of this heap and
+// nothing of it is read; a header is read only when its bit is set. Testing, setting and clearing a
+// bit is a compare (the region last used), a shift and a load: no hashing and no probing.
+class header_starts {
+public:
+    explicit header_starts(std::size_t alignment) noexcept
+        : granule_shift_(static_cast<unsigned>(
+              std::countr_zero(std::bit_floor(std::clamp<std::size_t>(alignment, 1, 16))))) {}
+
+    // \returns whether a live header starts at address a.
+    [[nodiscard]] MEMMGR_HOT_INLINE bool holds(std::uintptr_t a) const noexcept {
+        const std::uintptr_t g = a >> granule_shift_;
+        if ((g << granule_shift_) != a)
+            return false;
+        const std::uint8_t* bits = bits_of(g >> region_shift);
+        return bits != nullptr && (bits[byte_of(g)] & bit_of(g)) != 0;
+    }
+    // \effects marks a (a multiple of the heap beneath's alignment) as a live header's start.
+    // \returns false, with nothing marked, if no room could be made for a's region.
+    [[nodiscard]] MEMMGR_HOT_INLINE bool add(std::uintptr_t a) noexcept {
+        const std::uintptr_t g = a >> granule_shift_;
+        std::uint8_t* bits = bits_of(g >> region_shift);
+        if (bits == nullptr && (bits = new_region(g >> region_shift)) == nullptr)
+            return false;
+        bits[byte_of(g)] |= bit_of(g);
+        return true;
+    }
+    // \effects unmarks a, which add marked.
+    MEMMGR_HOT_INLINE void remove(std::uintptr_t a) noexcept {
+        const std::uintptr_t g = a >> granule_shift_;
+        bits_of(g >> region_shift)[byte_of(g)] &= static_cast<std::uint8_t>(~bit_of(g));
+    }
+
+private:
+    static constexpr unsigned region_shift = 21; // granules per region, one bit each: 256 KiB
+    static constexpr std::size_t region_bytes = (std::size_t{1} << region_shift) / 8;
+
+    struct free_bits {
+        void operator()(std::uint8_t* p) const noexcept { std::free(p); }
+    };
+    struct region {
+        std::uintptr_t top;
+        std::unique_ptr<std::uint8_t, free_bits> bits;
+    };
+
+    static std::size_t byte_of(std::uintptr_t g) noexcept {
+        return static_cast<std::size_t>(g / 8) & (region_bytes - 1);
+    }
+    static std::uint8_t bit_of(std::uintptr_t g) noexcept {
+        return static_cast<std::uint8_t>(1u << (g % 8));
+    }
+    // The region last used first (blocks come from few), then a binary search.
+    MEMMGR_HOT_INLINE std::uint8_t* bits_of(std::uintptr_t top) const noexcept {
+        if (top == last_top_ && last_bits_ != nullptr)
+            return last_bits_;
+        return search(top);
+    }
+    MEMMGR_COLD std::uint8_t* search(std::uintptr_t top) const noexcept {
+        const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
+        if (at == regions_.end() || at->top != top)
+            return nullptr;
+        last_top_ = top;
+        return last_bits_ = at->bits.get();
+    }
+    MEMMGR_COLD std::uint8_t* new_region(std::uintptr_t top) noexcept {
+        // calloc: the bitmap is zero pages until a block lands on them.
+        std::unique_ptr<std::uint8_t, free_bits> bits(
+            static_cast<std::uint8_t*>(std::calloc(region_bytes, 1)));
+        if (bits == nullptr)
+            return nullptr;
+        try {
+            const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
+            last_top_ = top;
+            return last_bits_ = regions_.insert(at, region{top, std::move(bits)})->bits.get();
+        } catch (const std::bad_alloc&) {
+            return nullptr;
+        }
+    }
+
+    unsigned granule_shift_;
+    std::vector<region> regions_;         // by top
+    mutable std::uintptr_t last_top_ = 0; // the region last used
+    mutable std::uint8_t* last_bits_ = nullptr;
+};
 
 constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
     return (n + a - 1) / a * a;
@@ -211,7 +321,7 @@ constexpr std::size_t remembered_frees = 4096;
 
 struct debug_ledger::books final : debug_heap_registry::member {
     books(const debug_options& o, std::size_t alignment, const debug_base_ops& ops)
-        : options(o), base(ops), quarantine(o.quarantine + 1),
+        : options(o), base(ops), starts(alignment), quarantine(o.quarantine + 1),
           recent_frees(std::max(remembered_frees, o.quarantine + 1)) {
         front = round_up(sizeof(block_header) + options.guard_size, alignment);
         quarantine.reserve_all(); // so that a free is never refused the quarantine
@@ -262,11 +372,76 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
 
     // --- the table of blocks -----------------------------------------------------------------
+    //
+    // `live` holds every live block, and each header its slot there. A pointer is looked up from
+    // its header, read only where `starts` says a live header of this heap starts, and believed
+    // only if live[slot] points back to it. Adding appends; removing moves the last block into
+    // the hole and rewrites its slot (the last block is the newest, its header in the cache). No
+    // hashing and no probing: the slot is on the header's cache line, which a free reads anyway.
+    // (A table keyed by pointer, as before, made each step an insertion and an erasure with their
+    // probes; asking the heap beneath whether it owns the header's address costs more than both:
+    // see docs/benchmarks.md, "debug_heap's cost".)
+    //
+    // A slot that does not point back is damage (the slot is not sealed: a block that moves in
+    // the table would need a new seal); its block is then found by searching the table from end
+    // to end, never on the way of a good block.
 
-    bool is_live(const void* p) const noexcept { return blocks.contains(p); }
+    // \returns p's place in `live`, or no_slot when p is not a live block.
+    MEMMGR_HOT_INLINE std::size_t slot_of(const void* p) const noexcept {
+        // As an integer first: a foreign p (even near 0) makes no pointer out of range.
+        const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(p) - front;
+        if (!starts.holds(raw)) // no live header starts there: p is none of ours, nothing is read
+            return no_slot;
+        const std::uint32_t slot = header_of(p)->slot; // a live header of this heap
+        if (slot < live.size() && live[slot] == p)
+            return slot;
+        return search_live(p); // the slot was overwritten
+    }
+    MEMMGR_COLD std::size_t search_live(const void* p) const noexcept {
+        const auto at = std::ranges::find(live, p);
+        return at == live.end() ? no_slot : static_cast<std::size_t>(at - live.begin());
+    }
+    // The header of a live block can be trusted: sealed, and in its place in the table.
+    bool sound_live(const void* p, const block_header& h) const noexcept {
+        return sound(p, h) && h.slot < live.size() && live[h.slot] == p;
+    }
+
+    bool is_live(const void* p) const noexcept { return p != nullptr && slot_of(p) != no_slot; }
+    // \effects records p, whose header is written, as live. \returns false (nothing recorded) if
+    // the table cannot grow.
+    MEMMGR_HOT_INLINE bool add_live(const void* p) noexcept {
+        const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(raw_of(p));
+        if (live.size() >= max_slots || !starts.add(raw))
+            return false;
+        try {
+            live.push_back(p);
+        } catch (const std::bad_alloc&) {
+            starts.remove(raw);
+            return false;
+        }
+        header_of(p)->slot = static_cast<std::uint32_t>(live.size() - 1);
+        return true;
+    }
+    enum class taken { not_live, damaged, yes };
+    // \effects stops counting p as live, unless its header is damaged (it stays, untouched).
+    MEMMGR_HOT_INLINE taken take_live(const void* p) noexcept {
+        const std::size_t slot = slot_of(p);
+        if (slot == no_slot)
+            return taken::not_live;
+        const block_header& h = *header_of(p);
+        if (h.slot != slot || !sound(p, h))
+            return taken::damaged;
+        const void* last = live.back(); // takes p's place
+        live[slot] = last;
+        header_of(last)->slot = static_cast<std::uint32_t>(slot);
+        live.pop_back();
+        starts.remove(reinterpret_cast<std::uintptr_t>(raw_of(p)));
+        return taken::yes;
+    }
     template <class F>
     void for_each_live(F&& f) const {
-        blocks.for_each([&](const void* p, live_mark) { f(p, *header_of(p)); });
+        for (const void* p : live)
+            f(p, *header_of(p));
     }
     // \returns a copy of p's header, taken under the lock, when p is a live block whose header is
     // sound (and, with_guards, whose guards are intact). \errors null_pointer, foreign_block,
@@ -278,7 +453,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
         if (!is_live(p))
             return fail(errc::foreign_block);
         const block_header& h = *header_of(p);
-        if (!sound(p, h) || (with_guards && !sound_guards_intact(p, h)))
+        if (!sound_live(p, h) || (with_guards && !sound_guards_intact(p, h)))
             return fail(errc::heap_corrupt);
         return h;
     }
@@ -314,7 +489,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
 
     // The guards of a block whose header is known to be sound.
-    bool sound_guards_intact(const void* p, const block_header& h) const noexcept {
+    MEMMGR_HOT_INLINE bool sound_guards_intact(const void* p,
+                                               const block_header& h) const noexcept {
         const auto* bytes = static_cast<const unsigned char*>(p);
         const std::size_t gap = front - sizeof(block_header);
         return all_bytes(bytes - gap, gap, options.guard_fill) &&
@@ -338,7 +514,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
     void check_guards(const void* p, const block_header& h,
                       std::vector<debug_problem>& found) const {
-        if (!sound(p, h))
+        if (!sound_live(p, h))
             return found.push_back(damaged_header(p));
         check_sound_guards(p, h, found);
     }
@@ -403,7 +579,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
 
     // Gives p's block back to the heap beneath; a refusal is a problem to report (the caller
     // holds the lock and reports `found` after releasing it).
-    result<void> release(const void* p, std::vector<debug_problem>& found) {
+    MEMMGR_HOT_INLINE result<void> release(const void* p, std::vector<debug_problem>& found) {
         auto freed = base.free(base.heap, raw_of(p));
         if (!freed) // refused: the block, header and all, is still where it was
             found.push_back(
@@ -417,21 +593,21 @@ struct debug_ledger::books final : debug_heap_registry::member {
         // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
         prefetch_header(p);
         std::unique_lock lock(mutex);
-        if (!blocks.erase(p)) { // one probe of the table both asks and removes
+        const taken t = take_live(p);
+        if (t == taken::not_live) {
             lock.unlock();
             return {false, refuse(p)};
         }
-        const block_header& h = *header_of(p);
         std::vector<debug_problem> found;
-        if (!sound(p, h)) { // its size and the rest are unknown: the block stays as it is
-            // Back in the table, which had room for it a moment ago: this cannot fail.
-            (void)blocks.insert_or_assign(p, live_mark{});
+        if (t == taken::damaged) { // its size and the rest are unknown: the block stays as it is
             lock.unlock();
             found.push_back(damaged_header(p));
             report(found);
             return {true, fail(errc::heap_corrupt)};
         }
-        check_sound_guards(p, h, found);
+        const block_header& h = *header_of(p);
+        if (!sound_guards_intact(p, h)) // the search for the bad byte stays out of line
+            check_sound_guards(p, h, found);
         account(h.type, -static_cast<std::ptrdiff_t>(h.size), -1);
         std::memset(p, options.freed_fill, h.size);
         remember_freed(p);
@@ -448,7 +624,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
         }
         const bool due = tick();
         lock.unlock();
-        report(found);
+        if (!found.empty())
+            report(found);
         if (due)
             (void)check();
         return {true, freed};
@@ -480,7 +657,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // Mixed into every header's seal: a header copied from another debug_heap does not pass.
     std::uint64_t cookie = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
     mutable light_lock mutex;
-    pointer_map<live_mark> blocks; // the live blocks
+    std::vector<const void*> live; // the live blocks; each header holds its slot here
+    header_starts starts;          // where their headers start
     ring<const void*> quarantine;
     ring<const void*> recent_frees;
     debug_checkpoint counts;
@@ -534,14 +712,13 @@ result<void*> debug_ledger::allocate(std::size_t n, block_type type,
     const std::uint64_t request = b.next_request++;
     auto* h = static_cast<block_header*>(*raw);
     auto* bytes = static_cast<unsigned char*>(*raw);
-    b.blocks.prefetch(bytes + b.front); // its slot, while the fills run
-    *h = block_header{request, n, where, type, 0};
+    *h = block_header{0, type, request, n, where, 0};
     h->seal = b.seal_of(bytes + b.front, *h);
     set_bytes(bytes + sizeof(block_header), b.front - sizeof(block_header), b.options.guard_fill);
     std::memset(bytes + b.front, b.options.allocated_fill, n);
     set_bytes(bytes + b.front + n, b.options.guard_size, b.options.guard_fill);
     void* p = bytes + b.front;
-    if (!b.blocks.insert_or_assign(p, live_mark{})) {
+    if (!b.add_live(p)) {
         (void)b.base.free(b.base.heap, *raw);
         return fail(errc::out_of_memory);
     }
@@ -628,7 +805,7 @@ std::vector<debug_block> debug_ledger::blocks_since(std::uint64_t first) const {
     std::vector<debug_block> found;
     std::lock_guard lock(b.mutex);
     b.for_each_live([&](const void* p, const block_header& h) {
-        if (!b.sound(p, h)) { // reported as damaged already; listed, with what is known
+        if (!b.sound_live(p, h)) { // reported as damaged already; listed, with what is known
             found.push_back(debug_block{p, 0, 0, block_type::normal, {}, {}});
             return;
         }
@@ -656,7 +833,8 @@ result<std::vector<heap_entry>> debug_ledger::walk() const noexcept {
         std::lock_guard lock(b.mutex); // the heap beneath is walked under it too
         const std::size_t overhead = b.front + b.options.guard_size;
         b.for_each_live([&](const void* p, const block_header& h) {
-            entries.push_back({const_cast<void*>(p), b.sound(p, h) ? h.size : 0, overhead, true});
+            entries.push_back(
+                {const_cast<void*>(p), b.sound_live(p, h) ? h.size : 0, overhead, true});
         });
         b.quarantine.for_each([&](const void* p) {
             const block_header& h = *b.header_of(p);

@@ -36,6 +36,16 @@ struct recorded : memmgr::debug_heap<H> {
     std::vector<debug_problem> problems;
 };
 
+// The bytes a debug heap keeps in front of its block p (header and front guard), as its walk says.
+template <class Heap>
+std::size_t front_of(const Heap& heap, const void* p) {
+    const auto entries = heap.walk().value(); // a copy: value() of the temporary dangles
+    for (const memmgr::heap_entry& e : entries)
+        if (e.address == p)
+            return e.overhead - heap.options().guard_size;
+    return 0;
+}
+
 bool mentions(const std::string& text, std::string_view what) {
     return text.find(what) != std::string::npos;
 }
@@ -302,6 +312,97 @@ BOOST_AUTO_TEST_CASE(double_foreign_and_wrong_heap_frees_are_reported_and_refuse
     BOOST_REQUIRE(r);
     BOOST_TEST(plain.free(*r).has_value());
     BOOST_TEST(fails_with(plain.free(*r), errc::double_free));
+}
+
+// The table of live blocks moves the last block into each hole a free leaves (its header holds
+// its place): after frees in every order, every live block is still found, with its size, and
+// every freed one is not.
+BOOST_AUTO_TEST_CASE(live_blocks_stay_found_after_frees_in_any_order) {
+    recorded<memmgr::win32_heap> heap;
+    std::vector<void*> live;
+    std::vector<void*> freed;
+    std::map<void*, std::size_t> sizes;
+    std::uint32_t state = 12345;
+    auto next = [&state] {
+        return state = state * 1664525u + 1013904223u;
+    };
+    for (std::size_t step = 0; step < 2000; ++step) {
+        if (live.size() < 200 || next() % 2 == 0) {
+            const std::size_t n = 1 + next() % 300;
+            auto p = heap.allocate(n);
+            BOOST_REQUIRE(p);
+            live.push_back(*p);
+            sizes[*p] = n;
+            std::erase(freed, *p); // its address came back
+        } else {
+            const std::size_t i = next() % live.size();
+            BOOST_TEST(heap.free(live[i]).has_value());
+            freed.push_back(live[i]);
+            sizes.erase(live[i]);
+            live[i] = live.back();
+            live.pop_back();
+        }
+    }
+    for (void* p : live) {
+        BOOST_TEST(heap.owns(p));
+        BOOST_TEST(heap.size(p).value() == sizes[p]);
+    }
+    for (void* p : freed)
+        BOOST_TEST(!heap.owns(p));
+    BOOST_TEST(heap.leaks().size() == live.size());
+    BOOST_TEST(heap.check() == 0u);
+    for (void* p : live)
+        BOOST_TEST(heap.free(p).has_value());
+    BOOST_TEST(heap.leaks().empty());
+    BOOST_TEST(heap.problems.empty());
+}
+
+// A pointer into a live block (its header's place then lies inside that block, on a page where
+// live headers are) is not a block: whatever the bytes where its header would be say, it is
+// refused as foreign and nothing is freed.
+BOOST_AUTO_TEST_CASE(a_pointer_into_a_live_block_is_refused) {
+    recorded<memmgr::win32_heap> heap;
+    auto p = heap.allocate(256);
+    BOOST_REQUIRE(p);
+    auto* bytes = static_cast<unsigned char*>(*p);
+    const std::size_t front = front_of(heap, *p);
+    BOOST_REQUIRE(front > 0u);
+    for (const std::uint32_t slot : {0u, 1u, 0xCDCDCDCDu}) {
+        std::memcpy(bytes, &slot, sizeof slot); // where a header at bytes + front would start
+        BOOST_TEST(fails_with(heap.free(bytes + front), errc::foreign_block));
+        BOOST_TEST(!heap.owns(bytes + front));
+    }
+    BOOST_TEST(heap.owns(*p));
+    BOOST_REQUIRE(heap.problems.size() == 3u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::foreign_block));
+    BOOST_TEST(heap.free(*p).has_value());
+}
+
+// A header whose place in the table was overwritten, even with another live block's, is damage:
+// reported as an overrun before the block, the block kept and not freed; the other block is
+// unaffected.
+BOOST_AUTO_TEST_CASE(a_header_whose_place_was_overwritten_is_damage) {
+    recorded<memmgr::win32_heap> heap;
+    auto p = heap.allocate(16);
+    auto q = heap.allocate(16);
+    BOOST_REQUIRE(p && q);
+    const std::size_t front = front_of(heap, *p);
+    BOOST_REQUIRE(front > 0u);
+    auto* p_header = static_cast<unsigned char*>(*p) - front;
+    const auto* q_header = static_cast<const unsigned char*>(*q) - front;
+    std::memcpy(p_header, q_header, sizeof(std::uint32_t)); // q's place, in p's header
+    BOOST_TEST(heap.check() == 1u);
+    BOOST_TEST(fails_with(heap.size(*p), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.free(*p), errc::heap_corrupt));
+    BOOST_TEST(heap.owns(*p)); // kept
+    BOOST_REQUIRE(heap.problems.size() == 2u);
+    for (const debug_problem& problem : heap.problems) {
+        BOOST_TEST((problem.kind == debug_problem_kind::overrun_before));
+        BOOST_TEST(problem.address == *p);
+    }
+    BOOST_TEST(heap.size(*q).value() == 16u);
+    BOOST_TEST(heap.free(*q).has_value());
+    BOOST_TEST(heap.leaks().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_throwing_handler_stops_check_at_the_first_problem) {
