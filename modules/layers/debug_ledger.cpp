@@ -219,10 +219,11 @@ constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
 constexpr std::size_t max_slots = std::uint32_t(-1);
 
 // Where the headers of live blocks start: one bit per `granule` bytes of address space (the heap
-// beneath's alignment, at most 16), in one bitmap of 256 KiB per region of 2 Mi granules (32 MiB
-// of address space at 16 bytes; calloc'd, so mostly zero pages until touched: a page of bitmap
-// becomes resident for each 512 KiB where blocks are; small enough that a debug heap made and
-// dropped per fuzz input does not pay for clearing much more). A set bit says exactly that a live
+// beneath's alignment, at most 16), in one bitmap of 32 KiB per region of 256 Ki granules (4 MiB
+// of address space at 16 bytes: a page segment of the POSIX private heap). calloc'd: small enough
+// that a debug heap made and dropped per fuzz input, or per task, clears little (256 KiB bitmaps
+// came from their own mappings under ASan, or were cleared whole by glibc's calloc once its mmap
+// threshold had risen: a quarter more time per heap_ops input). A set bit says exactly that a live
 // header of this heap starts there: a pointer whose bit is clear is no block of this heap and
 // nothing of it is read; a header is read only when its bit is set. Testing, setting and clearing a
 // bit is a compare (the region last used), a shift and a load: no hashing and no probing.
@@ -257,7 +258,7 @@ public:
     }
 
 private:
-    static constexpr unsigned region_shift = 21; // granules per region, one bit each: 256 KiB
+    static constexpr unsigned region_shift = 18; // granules per region, one bit each: 32 KiB
     static constexpr std::size_t region_bytes = (std::size_t{1} << region_shift) / 8;
 
     struct free_bits {
