@@ -29,13 +29,17 @@ void private_heap::impl::fork_child() noexcept {
         // counters in the statistics, while every lock is still held.
         h->settle();
         if (h->locked_fronts)
-            for (page_front& f : h->locked_fronts->fronts)
+            for (page_front& f : h->locked_fronts->fronts) {
                 f.lock.reset_after_fork();
+                f.stop.store(0, std::memory_order_relaxed);
+                f.busy.store(0, std::memory_order_relaxed);
+            }
         h->exclusive = false;
         h->locked_fronts = nullptr;
         h->lock.reset_after_fork();
     }
     forks().lock.reset_after_fork();
+    forget_owned_fronts();
 }
 
 void private_heap::impl::enlist_for_fork() noexcept {

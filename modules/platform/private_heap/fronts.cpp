@@ -9,24 +9,64 @@
 #include "impl.hpp"
 
 #include <pthread.h>
+#include <sched.h>
+
+#if defined(__linux__) && __has_include(<linux/membarrier.h>)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define MEMMGR_HAS_MEMBARRIER 1
+#endif
 
 namespace memmgr::detail::posix {
 
 namespace {
 
-// The running thread's front + 1; 0 before its first operation on fronts. Initial-exec: the engine
-// is also linked into a preloaded malloc, where the general model would call __tls_get_addr on
-// every operation.
+// The running thread's front: its index + 1, with owned_bit when the thread owns it; 0 before its
+// first operation on fronts. Initial-exec: the engine is also linked into a preloaded malloc,
+// where the general model would call __tls_get_addr on every operation.
+constexpr std::uint32_t owned_bit = 0x100;
 [[gnu::tls_model("initial-exec")]] constinit thread_local std::uint32_t thread_front = 0;
 
-// Live threads per front: a thread lets go of its front when it ends (a key's destructor), so that
-// the threads running at once spread over the fronts, whatever came and went before.
+// Process-wide, as the thread's front is the same in every heap: which fronts a live thread owns,
+// and how many live threads share each (a thread lets go of its front when it ends, through a
+// key's destructor, so that the threads running at once spread over the fronts).
+constinit std::atomic<std::uint32_t> front_owned[front_count]{};
 constinit std::atomic<std::uint32_t> front_users[front_count]{};
 
+/// Whether this process may have owned fronts: membarrier's private expedited fence registered.
+bool fences_available() noexcept {
+#ifdef MEMMGR_HAS_MEMBARRIER
+    static const bool registered =
+        ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    return registered;
+#else
+    return false;
+#endif
+}
+
+/// A full memory barrier on every running thread of the process (the owners' side of the fence
+/// is a compiler barrier only). \requires fences_available().
+void fence_every_thread() noexcept {
+#ifdef MEMMGR_HAS_MEMBARRIER
+    ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+#endif
+}
+
 void let_go(void* value) noexcept {
-    const std::uintptr_t k = reinterpret_cast<std::uintptr_t>(value) - 1;
-    if (k < front_count)
+    const auto ticket = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(value));
+    const std::size_t k = (ticket & (owned_bit - 1)) - 1;
+    if (k >= front_count)
+        return;
+    if ((ticket & owned_bit) != 0) {
+        // What this thread frees after this (other keys' destructors) goes through the shared
+        // front, under its lock: the next thread to own the front may already be running.
+        thread_front = shared_front + 1;
+        front_users[shared_front].fetch_add(1, std::memory_order_relaxed);
+        front_owned[k].store(0, std::memory_order_release);
+    } else {
         front_users[k].fetch_sub(1, std::memory_order_relaxed);
+    }
 }
 
 pthread_key_t* exit_key() noexcept {
@@ -35,42 +75,104 @@ pthread_key_t* exit_key() noexcept {
     return made ? &key : nullptr;
 }
 
-[[gnu::noinline]] std::size_t choose_front() noexcept {
-    std::size_t best = 0;
-    std::uint32_t fewest = front_users[0].load(std::memory_order_relaxed);
-    for (std::size_t k = 1; k < front_count; ++k) {
-        const std::uint32_t users = front_users[k].load(std::memory_order_relaxed);
-        if (users < fewest) {
-            fewest = users;
-            best = k;
+[[gnu::noinline]] std::uint32_t choose_front() noexcept {
+    pthread_key_t* const key = exit_key();
+    std::uint32_t ticket = 0;
+    // A front of its own if one is free (and can be given back when the thread ends), else the
+    // shared front; without fences, the front fewest threads share.
+    if (key && fences_available()) {
+        for (std::size_t k = 0; k < shared_front && ticket == 0; ++k) {
+            std::uint32_t expected = 0;
+            if (front_owned[k].load(std::memory_order_relaxed) == 0 &&
+                front_owned[k].compare_exchange_strong(expected, 1, std::memory_order_acquire))
+                ticket = static_cast<std::uint32_t>(k + 1) | owned_bit;
         }
+        if (ticket == 0)
+            ticket = shared_front + 1;
+    } else {
+        std::size_t best = 0;
+        std::uint32_t fewest = front_users[0].load(std::memory_order_relaxed);
+        for (std::size_t k = 1; k < front_count; ++k) {
+            const std::uint32_t users = front_users[k].load(std::memory_order_relaxed);
+            if (users < fewest) {
+                fewest = users;
+                best = k;
+            }
+        }
+        ticket = static_cast<std::uint32_t>(best + 1);
     }
-    front_users[best].fetch_add(1, std::memory_order_relaxed);
+    if ((ticket & owned_bit) == 0)
+        front_users[(ticket & (owned_bit - 1)) - 1].fetch_add(1, std::memory_order_relaxed);
     // Set before the key: pthread_setspecific may allocate (keys past the first 32), which comes
     // back here with the front already chosen.
-    thread_front = static_cast<std::uint32_t>(best + 1);
-    if (pthread_key_t* key = exit_key())
-        ::pthread_setspecific(*key, reinterpret_cast<void*>(best + 1));
-    return best;
+    thread_front = ticket;
+    if (key)
+        ::pthread_setspecific(*key, reinterpret_cast<void*>(std::uintptr_t{ticket}));
+    return ticket;
 }
 
 } // namespace
 
-std::size_t private_heap::impl::front_index() noexcept {
-    const std::uint32_t k = thread_front;
-    if (k != 0) [[likely]]
-        return k - 1;
-    return choose_front();
+private_heap::impl::front_id private_heap::impl::my_front() noexcept {
+    std::uint32_t ticket = thread_front;
+    if (ticket == 0) [[unlikely]]
+        ticket = choose_front();
+    return {(ticket & (owned_bit - 1)) - 1, (ticket & owned_bit) != 0};
+}
+
+void private_heap::impl::forget_owned_fronts() noexcept {
+    // In the child of a fork: its one thread keeps its front, the others' threads are gone.
+    const std::uint32_t ticket = thread_front;
+    for (std::size_t k = 0; k < front_count; ++k) {
+        const bool mine = ticket == (static_cast<std::uint32_t>(k + 1) | owned_bit);
+        front_owned[k].store(mine ? 1 : 0, std::memory_order_relaxed);
+        front_users[k].store(ticket == k + 1 ? 1 : 0, std::memory_order_relaxed);
+    }
+}
+
+private_heap::impl::front_hold::front_hold(page_front& f, bool owned) noexcept
+    : f_(f), locked_(!owned) {
+    if (owned) {
+        // The owner's half of the asymmetric fence: busy, a compiler barrier, then stop. Either
+        // lock_all's fence comes after the busy store, and lock_all waits for it to clear, or
+        // this thread reads stop after lock_all's fence, and sees it set.
+        f.busy.store(1, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (f.stop.load(std::memory_order_acquire) == 0) [[likely]]
+            return;
+        f.busy.store(0, std::memory_order_release);
+        locked_ = true;
+    }
+    f.lock.lock();
+}
+
+private_heap::impl::front_hold::~front_hold() {
+    if (locked_)
+        f_.lock.unlock();
+    else
+        f_.busy.store(0, std::memory_order_release);
 }
 
 // --- every lock ----------------------------------------------------------------------------------
+
+void private_heap::impl::stop_fronts(page_directory& dir) noexcept {
+    for (page_front& f : dir.fronts) {
+        f.lock.lock();
+        f.stop.store(1, std::memory_order_relaxed);
+    }
+    if (!fences_available())
+        return; // no front is owned
+    fence_every_thread();
+    for (page_front& f : dir.fronts)
+        while (f.busy.load(std::memory_order_acquire) != 0)
+            sched_yield(); // an owner in the middle of one allocation or free
+}
 
 void private_heap::impl::lock_all() const noexcept {
     for (;;) {
         page_directory* const dir = directory();
         if (dir)
-            for (page_front& f : dir->fronts)
-                f.lock.lock();
+            stop_fronts(*dir);
         lock.lock();
         // The directory is made under the heap's lock: if there was none and there is none now,
         // no front can be in use until this lock is released.
@@ -89,8 +191,10 @@ void private_heap::impl::unlock_all() const noexcept {
     locked_fronts = nullptr;
     lock.unlock();
     if (dir)
-        for (std::size_t k = front_count; k-- > 0;)
+        for (std::size_t k = front_count; k-- > 0;) {
+            dir->fronts[k].stop.store(0, std::memory_order_release);
             dir->fronts[k].lock.unlock();
+        }
 }
 
 // --- remote frees --------------------------------------------------------------------------------
@@ -111,8 +215,8 @@ bool private_heap::impl::adopt_remote(page_desc* d) noexcept {
         const std::uint64_t word = *slot ^ link_mask(slot);
         const std::uint64_t next = word & 0xffff;
         const std::uint64_t was = word >> 16; // the block's state before its free
-        if (state.load(std::memory_order_relaxed) != pending_state || next > d->bump ||
-            was == 0 || was > d->block + 1 || was > max_slack + 1) {
+        if (state.load(std::memory_order_relaxed) != pending_state || next > d->bump || was == 0 ||
+            was > d->block + 1 || was > max_slack + 1) {
             corrupt();
             return false;
         }
@@ -228,8 +332,8 @@ void* private_heap::impl::front_take(std::size_t n, page_front& f, std::size_t k
         corrupt(); // a full page in a queue of pages with room
         return nullptr;
     }
-    std::atomic_ref(d->states[idx]).store(static_cast<std::uint8_t>(d->block - n + 1),
-                                          std::memory_order_relaxed);
+    std::atomic_ref(d->states[idx])
+        .store(static_cast<std::uint8_t>(d->block - n + 1), std::memory_order_relaxed);
     f.used_bytes += n;
     ++f.used_blocks;
     ++f.allocations;
@@ -242,7 +346,8 @@ void* private_heap::impl::front_take(std::size_t n, page_front& f, std::size_t k
 void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st) noexcept {
     st = status::ok;
     if (n <= page_max_request && !fixed()) {
-        const std::size_t k = front_index();
+        const front_id me = my_front();
+        const std::size_t k = me.index;
         page_directory* dir = directory();
         if (!dir) {
             const std::lock_guard held(lock);
@@ -255,7 +360,7 @@ void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st)
             void* p = nullptr;
             {
                 page_front& f = dir->fronts[k];
-                const std::lock_guard held(f.lock);
+                const front_hold held(f, me.owned);
                 if (damaged) {
                     st = status::heap_corrupt;
                     return nullptr;
@@ -303,11 +408,13 @@ status private_heap::impl::front_release(std::uintptr_t a, std::uintptr_t base, 
     std::atomic_ref state(d->states[idx]);
     std::uint8_t s = state.load(std::memory_order_relaxed);
     if (d->owner == k) {
-        // The compare-exchange: a thread of another front may be freeing the same block (a double
-        // free); one of the two wins, the other is refused.
-        if (idx >= d->bump || s == 0 || s == pending_state ||
-            !state.compare_exchange_strong(s, 0, std::memory_order_relaxed)) [[unlikely]]
+        // A plain store, no compare-exchange: only a double free racing on two threads (this one
+        // and a remote free of the same block, which claims it by compare-exchange) can change the
+        // byte meanwhile. Then the block is on both lists, and its owner's adoption refuses it
+        // (its state no longer pending): found as damage, and it is never handed out twice.
+        if (idx >= d->bump || s == 0 || s == pending_state || s > d->block + 1) [[unlikely]]
             return page_refusal(a, base);
+        state.store(0, std::memory_order_relaxed);
         auto* link = reinterpret_cast<std::uintptr_t*>(a);
         *link = std::uintptr_t{d->free_head} ^ link_mask(link);
         d->free_head = static_cast<std::uint32_t>(idx + 1);
@@ -367,9 +474,10 @@ void private_heap::impl::sweep_segments() noexcept {
 
 status private_heap::impl::free_to_front(void* p, page_directory& dir, bool& paged) noexcept {
     {
-        const std::size_t k = front_index();
+        const front_id me = my_front();
+        const std::size_t k = me.index;
         page_front& f = dir.fronts[k];
-        const std::lock_guard held(f.lock);
+        const front_hold held(f, me.owned);
         paged = true;
         if (damaged)
             return status::heap_corrupt;

@@ -10,7 +10,6 @@
 
 namespace memmgr::detail::posix {
 
-
 private_heap* private_heap::create(const heap_config& config) noexcept {
     // Windows' heap keeps 3 KiB of a fixed heap for itself (Wine's test_HeapCreate: a 256 KiB heap
     // serves 256 KiB - 3 KiB); the heap object, the first block's header and the segment's end

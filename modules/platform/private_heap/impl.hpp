@@ -92,10 +92,31 @@ struct private_heap::impl : private_heap {
     page_directory* directory() const noexcept {
         return std::atomic_ref(const_cast<page_directory*&>(pages)).load(std::memory_order_acquire);
     }
-    /// \returns the running thread's front, chosen at its first call: the front fewest live
-    /// threads hold (a thread lets go of its front when it ends).
-    static std::size_t front_index() noexcept;
-    /// Takes every front's lock in order, then the heap's; exclusive is then true.
+    /// The running thread's front, and whether the thread owns it (then it takes no lock).
+    struct front_id {
+        std::size_t index;
+        bool owned;
+    };
+    /// \returns the running thread's front, chosen at its first call: one of its own while one is
+    /// free, else the shared front (a thread gives its front back when it ends).
+    static front_id my_front() noexcept;
+    /// In the child of a fork: only the running thread's front stays owned.
+    static void forget_owned_fronts() noexcept;
+    /// A front held for one operation: its lock, or, by its owner, its `busy` flag (page_front).
+    class front_hold {
+    public:
+        front_hold(page_front& f, bool owned) noexcept;
+        ~front_hold();
+        front_hold(const front_hold&) = delete;
+        front_hold& operator=(const front_hold&) = delete;
+
+    private:
+        page_front& f_;
+        bool locked_;
+    };
+    /// Holds every front of dir: their locks, their stop flags set, and no owner inside.
+    static void stop_fronts(page_directory& dir) noexcept;
+    /// Holds every front, then takes the heap's lock; exclusive is then true.
     void lock_all() const noexcept;
     void unlock_all() const noexcept;
     /// The owner's side of remote frees: moves d's remote list to its free list, each block and

@@ -44,8 +44,10 @@ bool private_heap::impl::make_directory() noexcept {
     // Made while every lock is held (a reallocation moving a block): its fronts are held too, so
     // that no thread runs on them before unlock_all.
     if (exclusive) {
-        for (page_front& f : dir->fronts)
+        for (page_front& f : dir->fronts) {
             f.lock.lock();
+            f.stop.store(1, std::memory_order_relaxed); // published below: no owner inside yet
+        }
         locked_fronts = dir;
     }
     // Published last: a thread of another front reads it without a lock (directory()).
@@ -215,8 +217,7 @@ void private_heap::impl::unlink_full(page_desc* d) noexcept {
     d->queued = 0;
 }
 
-page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner,
-                                          bool may_map) noexcept {
+page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool may_map) noexcept {
     if (!pages->free_slots && !(may_map && map_pseg()))
         return nullptr;
     page_desc* d = pages->free_slots;
@@ -386,8 +387,8 @@ status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) c
 
 bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
     return d->owner < front_count && d->block >= page_unit && d->block <= page_max_request &&
-           d->block % page_unit == 0 &&
-           d->cls == d->block / page_unit - 1 && d->capacity == page_bytes / d->block &&
+           d->block % page_unit == 0 && d->cls == d->block / page_unit - 1 &&
+           d->capacity == page_bytes / d->block &&
            d->recip == ((std::uint64_t{1} << 32) + d->block - 1) / d->block &&
            d->bump <= d->capacity && d->used <= d->bump && d->free_head <= d->bump;
 }
@@ -519,8 +520,8 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
         for (std::size_t c = 0; c < page_classes; ++c) {
             for (const bool full : {false, true}) {
                 prev = nullptr;
-                for (const page_desc* d = full ? dir.fronts[k].full[c] : dir.fronts[k].queue[c];
-                     d; prev = d, d = d->next) {
+                for (const page_desc* d = full ? dir.fronts[k].full[c] : dir.fronts[k].queue[c]; d;
+                     prev = d, d = d->next) {
                     if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
                         !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
                         d->owner != k || d->queued != (full ? 3 : 1) || d->prev != prev ||

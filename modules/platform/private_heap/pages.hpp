@@ -12,6 +12,7 @@
 // (impl::link_mask): a link written by anyone but the heap decodes to an index the checks refuse.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -38,8 +39,11 @@ inline constexpr std::size_t state_chunks =
 inline constexpr std::size_t pseg_hints = 256; // direct-mapped, per 4 MiB of address space
 inline constexpr std::size_t dir_inline_segments = 16;
 /// A serialized heap used by several threads serves its pages from this many fronts, each with its
-/// own lock and class queues (docs/private_heap.md, "Fronts").
-inline constexpr std::size_t front_count = 4;
+/// own class queues (docs/private_heap.md, "Fronts"). A thread owns one of the first
+/// front_count - 1 while it runs, if one is free and the system has asymmetric fences
+/// (membarrier); the others share the last, under its lock.
+inline constexpr std::size_t front_count = 8;
+inline constexpr std::size_t shared_front = front_count - 1;
 /// The state byte of a block freed by a thread of another front, on its page's remote list until
 /// the owner adopts it. An in-use block's state is its slack + 1 <= 254 (resize keeps it so).
 inline constexpr std::uint8_t pending_state = 255;
@@ -103,7 +107,13 @@ struct page_segment {
 /// run; single-threaded, and in heaps that are not serialized, front 0 serves alone. A front is
 /// aligned to a cache line, its lock and queues apart from the flags other fronts' threads set.
 struct alignas(64) page_front {
+    // Taken by the threads that share the front, and by lock_all. A thread that owns the front
+    // (docs/private_heap.md, "Fronts") takes no lock: it sets `busy` for each operation, and
+    // lock_all sets `stop`, fences every thread (membarrier) and waits for `busy` to clear; an
+    // owner that finds `stop` set takes the lock instead.
     light_lock lock;
+    std::atomic<std::uint32_t> busy;
+    std::atomic<std::uint32_t> stop;
     // Changes to the statistics since they were last folded into the heap's (fold_fronts), made
     // while the heap runs on fronts: wrapping sums, as a front may free more than it allocated.
     std::size_t used_bytes;
