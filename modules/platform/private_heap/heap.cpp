@@ -124,6 +124,8 @@ status private_heap::free(void* p) noexcept {
 
 status private_heap::size(const void* p, std::size_t& out) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
+    if (h.locking())
+        return h.size_fronted(p, out);
     const impl::every_lock held(h);
     if (h.damaged)
         return status::heap_corrupt;
@@ -139,6 +141,8 @@ status private_heap::size(const void* p, std::size_t& out) const noexcept {
 
 void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
+    if (h.locking())
+        return h.reallocate_fronted(p, n, in_place_only, st);
     const impl::every_lock held(h);
     if (h.damaged) {
         st = status::heap_corrupt;
@@ -152,6 +156,10 @@ void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, statu
 
 bool private_heap::owns(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
+    if (h.locking()) {
+        std::size_t ignored = 0;
+        return p && h.size_fronted(p, ignored) == status::ok;
+    }
     const impl::every_lock held(h);
     impl::found f;
     return p && !h.damaged && h.noted(h.locate(p, f)) == status::ok;

@@ -88,6 +88,15 @@ struct private_heap::impl : private_heap {
     /// of the thread's front under that front's lock, everything else under the heap's lock.
     [[gnu::noinline]] void* allocate_fronted(std::size_t n, bool zero, status& st) noexcept;
     [[gnu::noinline]] status free_fronted(void* p) noexcept;
+    /// size(), owns() and reallocate() of a serialized heap while the process has other threads:
+    /// a block of a page under the thread's front (its state byte read atomically, changed by
+    /// compare-exchange), every other block under the heap's lock.
+    status size_fronted(const void* p, std::size_t& out) const noexcept;
+    void* reallocate_fronted(void* p, std::size_t n, bool in_place_only, status& st) noexcept;
+    /// The part of those under the thread's front (held by the caller): paged false when p is in
+    /// no page segment; else ok with d, idx and the state s of a block in use, or why p is refused.
+    status page_block_fronted(const void* p, page_directory& dir, page_desc*& d, std::size_t& idx,
+                              std::uint8_t& s, bool& paged) const noexcept;
     /// \returns the directory, read atomically (a thread of another front may be making it).
     page_directory* directory() const noexcept {
         return std::atomic_ref(const_cast<page_directory*&>(pages)).load(std::memory_order_acquire);
@@ -505,6 +514,19 @@ struct private_heap::impl : private_heap {
     }
 
     [[gnu::noinline]] void* allocate_slow(std::size_t n, bool zero, status& st) noexcept;
+    /// The allocation and free of a reallocation that moves a block of the segments or a large
+    /// block: allocate_block and free_block alone; on fronts (the heap's lock held only), from and
+    /// to the segments, since the pages are the fronts'.
+    void* allocate_moved(std::size_t n, status& st) noexcept {
+        if (alone())
+            return allocate_block(n, false, st);
+        st = status::ok;
+        if (n <= cache_max_request)
+            if (void* p = cache_take(n))
+                return p;
+        return allocate_slow(n, false, st);
+    }
+    status free_moved(void* p) noexcept { return alone() ? free_block(p) : free_to_segments(p); }
 
     /// What locate() found.
     struct found {
@@ -700,8 +722,9 @@ struct private_heap::impl : private_heap {
     /// own address and the cookie; never 0.
     std::uint32_t desc_seal(const page_desc* d) const noexcept {
         const std::uint64_t shape = std::uint64_t{d->block} | (std::uint64_t{d->recip} << 32);
-        const std::uint64_t more = std::uint64_t{d->capacity} | (std::uint64_t{d->cls} << 16) |
-                                   (std::uint64_t{d->owner} << 24);
+        std::uint32_t word; // capacity, cls and owner, loaded at once (pages.hpp)
+        std::memcpy(&word, &d->capacity, sizeof word);
+        const std::uint64_t more = word;
         const std::uint64_t x =
             (shape ^ std::rotl(std::uint64_t{d->area}, 17) ^
              std::rotl(std::uint64_t{address(d->states)}, 41) ^ std::rotl(more, 48) ^ cookie ^

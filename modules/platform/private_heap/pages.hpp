@@ -82,16 +82,19 @@ struct alignas(64) page_desc {
     std::uint32_t bump;      // blocks [0, bump) were handed out at least once
     std::uint32_t used;      // blocks in use, the remote list's included
     std::uint32_t free_head; // index + 1 of the first free block below bump; 0: none
-    std::uint16_t capacity;  // blocks in the page (<= 4096; written when the page starts only)
+    // capacity, cls and owner make one 32-bit word, sealed as one (impl::desc_seal).
+    std::uint16_t capacity; // blocks in the page (<= 4096; written when the page starts only)
+    std::uint8_t cls;
+    std::uint8_t owner; // the front whose lists hold the page
     // Atomic (std::atomic_ref): index + 1 of the last block another front's thread freed here, its
     // link (encoded, as the free list's) naming the one before; 0: none. Adopted by the owner.
     std::uint16_t remote;
-    std::uint8_t cls;
     std::uint8_t queued; // 1: in its class's queue; 2: in the free slots' list; 3: in the full list
-    std::uint8_t owner;  // the front whose lists hold the page
     std::uint8_t unused;
     std::uint32_t seal;
 };
+static_assert(offsetof(page_desc, cls) == offsetof(page_desc, capacity) + 2 &&
+              offsetof(page_desc, owner) == offsetof(page_desc, capacity) + 3);
 static_assert(sizeof(page_desc) == 64);
 static_assert(descs_offset + pseg_slots * sizeof(page_desc) <= states_offset);
 static_assert(states_offset + (pseg_slots - meta_slots) * page_max_blocks <=
