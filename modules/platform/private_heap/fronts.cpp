@@ -512,7 +512,7 @@ status private_heap::impl::page_block_fronted(const void* p, page_directory& dir
     const std::size_t slot = (a - base) >> page_shift;
     d = descs_of(base) + slot;
     if (slot < meta_slots || a % alignment != 0 || !desc_sound(d) || d->block == 0 ||
-        !page_shape_sound(d))
+        !page_form_sound(d))
         return page_refusal(a, base);
     const std::size_t off = a - d->area;
     idx = off / d->block;
@@ -583,7 +583,8 @@ void* private_heap::impl::reallocate_fronted(void* p, std::size_t n, bool in_pla
                 // front may be freeing it: a double free, refused to whichever comes second).
                 if (n <= d->block && d->block - n <= max_slack) {
                     if (!std::atomic_ref(d->states[idx])
-                             .compare_exchange_strong(s, static_cast<std::uint8_t>(d->block - n + 1),
+                             .compare_exchange_strong(s,
+                                                      static_cast<std::uint8_t>(d->block - n + 1),
                                                       std::memory_order_relaxed)) {
                         st = noted(page_refusal(address(p), address(p) & ~(pseg_bytes - 1)));
                         return nullptr;

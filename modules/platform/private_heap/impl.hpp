@@ -834,6 +834,9 @@ struct private_heap::impl : private_heap {
     page_desc* start_page(std::size_t c, std::size_t owner = 0, bool may_map = true) noexcept;
     void retire(page_desc* d) noexcept;
     bool page_shape_sound(const page_desc* d) const noexcept;
+    /// page_shape_sound without the counts (bump, used, free_head): what a thread of another
+    /// front may read of a page, the sealed fields its owner writes only when it starts the page.
+    bool page_form_sound(const page_desc* d) const noexcept;
     /// \returns false if a is in no page segment; else true, with st ok and f filled, or the
     /// reason a is refused.
     bool page_locate(std::uintptr_t a, found& f, status& st) const noexcept;

@@ -372,13 +372,15 @@ status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) c
         return corrupt();
     if (d->block == 0)
         return status::double_free;
-    if (!page_shape_sound(d))
+    // Not the counts (bump, used): on fronts this may be another front's page, whose counts its
+    // owner writes meanwhile. A block past bump has state 0 (validate checks it).
+    if (!page_form_sound(d))
         return corrupt();
     const std::size_t idx = (a - d->area) / d->block;
     if (idx >= d->capacity)
         return status::foreign_block;
     const std::uint8_t state = std::atomic_ref(d->states[idx]).load(std::memory_order_relaxed);
-    if (idx >= d->bump || state == 0 || state == pending_state) // pending: freed by another front
+    if (state == 0 || state == pending_state) // pending: freed by a thread of another front
         return status::double_free;
     if (a != d->area + idx * d->block || state > d->block + 1)
         return state > d->block + 1 ? corrupt() : status::foreign_block;
@@ -386,11 +388,15 @@ status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) c
 }
 
 bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
+    return page_form_sound(d) && d->bump <= d->capacity && d->used <= d->bump &&
+           d->free_head <= d->bump;
+}
+
+bool private_heap::impl::page_form_sound(const page_desc* d) const noexcept {
     return d->owner < front_count && d->block >= page_unit && d->block <= page_max_request &&
            d->block % page_unit == 0 && d->cls == d->block / page_unit - 1 &&
            d->capacity == page_bytes / d->block &&
-           d->recip == ((std::uint64_t{1} << 32) + d->block - 1) / d->block &&
-           d->bump <= d->capacity && d->used <= d->bump && d->free_head <= d->bump;
+           d->recip == ((std::uint64_t{1} << 32) + d->block - 1) / d->block;
 }
 
 // --- locate, size, reallocate
