@@ -201,9 +201,9 @@ std::size_t private_heap::impl::compact_all() noexcept {
 }
 
 void private_heap::impl::release_everything() noexcept {
-    // A serialized heap keeps its directory: its fronts' locks are held now, and threads may be
-    // waiting on them.
-    release_pages(cfg.serialize);
+    // While other threads may use the heap, it keeps its directory (reserved still counts it): its
+    // fronts' locks are held now, and threads may be waiting on them.
+    release_pages(locking());
     unmap_larges();
     std::size_t kept = 0;
     for (std::size_t i = 0; i < segments.count; ++i) {
