@@ -130,29 +130,6 @@ void private_heap::impl::forget_owned_fronts() noexcept {
     }
 }
 
-private_heap::impl::front_hold::front_hold(page_front& f, bool owned) noexcept
-    : f_(f), locked_(!owned) {
-    if (owned) {
-        // The owner's half of the asymmetric fence: busy, a compiler barrier, then stop. Either
-        // lock_all's fence comes after the busy store, and lock_all waits for it to clear, or
-        // this thread reads stop after lock_all's fence, and sees it set.
-        f.busy.store(1, std::memory_order_relaxed);
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-        if (f.stop.load(std::memory_order_acquire) == 0) [[likely]]
-            return;
-        f.busy.store(0, std::memory_order_release);
-        locked_ = true;
-    }
-    f.lock.lock();
-}
-
-private_heap::impl::front_hold::~front_hold() {
-    if (locked_)
-        f_.lock.unlock();
-    else
-        f_.busy.store(0, std::memory_order_release);
-}
-
 // --- every lock ----------------------------------------------------------------------------------
 
 void private_heap::impl::stop_fronts(page_directory& dir) noexcept {
@@ -300,8 +277,8 @@ page_desc* private_heap::impl::front_refill(std::size_t c, page_front& f, std::s
     return start_page(c, k, false);
 }
 
-void* private_heap::impl::front_take(std::size_t n, page_front& f, std::size_t k,
-                                     bool& map) noexcept {
+[[gnu::always_inline]] void* private_heap::impl::front_take(std::size_t n, page_front& f,
+                                                            std::size_t k, bool& map) noexcept {
     const std::size_t c = page_class(n);
     page_desc* d = f.queue[c];
     if (!d && !(d = front_refill(c, f, k, map)))
@@ -395,8 +372,9 @@ void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st)
 
 // --- free ----------------------------------------------------------------------------------------
 
-status private_heap::impl::front_release(std::uintptr_t a, std::uintptr_t base, page_front& f,
-                                         std::size_t k) noexcept {
+[[gnu::always_inline]] status private_heap::impl::front_release(std::uintptr_t a,
+                                                                std::uintptr_t base, page_front& f,
+                                                                std::size_t k) noexcept {
     const std::size_t slot = (a - base) >> page_shift;
     page_desc* const d = descs_of(base) + slot;
     if (slot < meta_slots || !desc_sound(d) || d->block == 0) [[unlikely]]

@@ -114,8 +114,26 @@ struct private_heap::impl : private_heap {
     /// A front held for one operation: its lock, or, by its owner, its `busy` flag (page_front).
     class front_hold {
     public:
-        front_hold(page_front& f, bool owned) noexcept;
-        ~front_hold();
+        front_hold(page_front& f, bool owned) noexcept : f_(f), locked_(!owned) {
+            if (owned) {
+                // The owner's half of the asymmetric fence: busy, a compiler barrier, then stop.
+                // Either lock_all's fence comes after the busy store, and lock_all waits for it to
+                // clear, or this thread reads stop after lock_all's fence, and sees it set.
+                f.busy.store(1, std::memory_order_relaxed);
+                std::atomic_signal_fence(std::memory_order_seq_cst);
+                if (f.stop.load(std::memory_order_acquire) == 0) [[likely]]
+                    return;
+                f.busy.store(0, std::memory_order_release);
+                locked_ = true;
+            }
+            f.lock.lock();
+        }
+        ~front_hold() {
+            if (locked_)
+                f_.lock.unlock();
+            else
+                f_.busy.store(0, std::memory_order_release);
+        }
         front_hold(const front_hold&) = delete;
         front_hold& operator=(const front_hold&) = delete;
 
