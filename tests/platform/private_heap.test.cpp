@@ -359,9 +359,9 @@ BOOST_AUTO_TEST_CASE(a_write_over_a_page_descriptor_is_found) {
     // reciprocal, capacity, class, owner front, seal), each on a heap of its own; and the
     // segment's header.
     if constexpr (!on_windows) {
-        const int sealed[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
-                              15, 32, 33, 34, 35, 36, 37, 38, 39, 52, 53, 54, 55, 60, 61,
-                              62, 63, -1, -2, -3, -4, -5, -6, -7, -8};
+        const int sealed[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                              14, 15, 32, 33, 34, 35, 36, 37, 38, 39, 52, 53, 54, 55,
+                              60, 61, 62, 63, -1, -2, -3, -4, -5, -6, -7, -8};
         for (const int at : sealed) {
             win32_heap heap;
             auto* p = static_cast<unsigned char*>(heap.allocate(48).value());
