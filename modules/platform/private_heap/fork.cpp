@@ -27,7 +27,8 @@ void private_heap::impl::fork_child() noexcept {
     for (impl* h = forks().first; h; h = h->fork_next) {
         // The child may run without fronts (one thread): every remote free adopted, the fronts'
         // counters in the statistics, while every lock is still held.
-        h->settle();
+        if (h->pages)
+            h->settle_fronts();
         if (h->locked_fronts)
             for (page_front& f : h->locked_fronts->fronts) {
                 f.lock.reset_after_fork();

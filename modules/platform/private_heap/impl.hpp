@@ -178,8 +178,10 @@ struct private_heap::impl : private_heap {
     };
     /// settle_fronts() for the whole-heap operations that are const (impl is made in mutable
     /// memory by create()). \requires every lock (or one thread).
+    /// Nothing to settle while the process has one thread: no front has run since it started (a
+    /// fork's child settles in fork_child), and heaps that are not serialized never run on fronts.
     void settle() const noexcept {
-        if (pages)
+        if (pages && locking())
             const_cast<impl&>(*this).settle_fronts();
     }
     /// The pages' part of allocate_fronted, holding front k's lock (f): the head page of n's class,
