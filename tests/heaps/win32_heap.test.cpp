@@ -343,49 +343,54 @@ BOOST_AUTO_TEST_CASE(threads_in_different_size_classes_while_another_walks_and_v
 // every purpose: the statistics, the walk and validate count it free, a second free of it is a
 // double free, and its owner gets it back.
 BOOST_AUTO_TEST_CASE(a_block_freed_by_another_thread_is_free_and_reused_by_its_owner) {
-    win32_heap heap;
-    std::atomic<int> step{0};
-    void* p = nullptr;
-    void* again = nullptr;
-    std::thread owner([&] {
-        p = heap.allocate(48).value_or(nullptr);
-        step.store(1, std::memory_order_release);
-        while (step.load(std::memory_order_acquire) != 2)
+    // The POSIX engine's fronts; Windows' heap reports a double free as a foreign block and need
+    // not hand the same block back.
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        std::atomic<int> step{0};
+        void* p = nullptr;
+        void* again = nullptr;
+        std::thread owner([&] {
+            p = heap.allocate(48).value_or(nullptr);
+            step.store(1, std::memory_order_release);
+            while (step.load(std::memory_order_acquire) != 2)
+                std::this_thread::yield();
+            // Its page's free list is empty and the block is on the remote list: adopted, reused.
+            again = heap.allocate(40).value_or(nullptr);
+            step.store(3, std::memory_order_release);
+        });
+        while (step.load(std::memory_order_acquire) != 1)
             std::this_thread::yield();
-        // Its page's free list is empty and the block is on the remote list: adopted, reused.
-        again = heap.allocate(40).value_or(nullptr);
-        step.store(3, std::memory_order_release);
-    });
-    while (step.load(std::memory_order_acquire) != 1)
-        std::this_thread::yield();
-    BOOST_REQUIRE(p);
-    const auto before = heap.statistics().value();
-    void* other = heap.allocate(48).value(); // this thread's own front: another page
-    BOOST_TEST(other != p);
-    BOOST_TEST(heap.free(p).has_value());
-    BOOST_TEST(fails_with(heap.free(p), errc::double_free));
-    BOOST_TEST(fails_with(heap.size(p), errc::double_free));
-    BOOST_TEST(!heap.owns(p));
-    const auto after = heap.statistics().value();
-    BOOST_TEST(after.blocks_in_use == before.blocks_in_use); // one freed, one allocated
-    BOOST_TEST(after.bytes_in_use == before.bytes_in_use);
-    const auto entries = heap.walk();
-    BOOST_REQUIRE(entries);
-    const auto it = ranges::find_if(*entries, [&](const heap_entry& e) { return e.address == p; });
-    BOOST_REQUIRE(it != entries->end());
-    BOOST_TEST(!it->in_use);
-    BOOST_TEST(heap.validate().has_value());
-    step.store(2, std::memory_order_release);
-    while (step.load(std::memory_order_acquire) != 3)
-        std::this_thread::yield();
-    owner.join();
-    BOOST_TEST(again == p);
-    BOOST_TEST(heap.size(again).value_or(0) == 40u);
-    BOOST_TEST(heap.statistics().value().blocks_in_use == before.blocks_in_use + 1);
-    BOOST_TEST(heap.free(again).has_value());
-    BOOST_TEST(heap.free(other).has_value());
-    BOOST_TEST(heap.validate().has_value());
-    BOOST_TEST(in_use_count(heap) == 0u);
+        BOOST_REQUIRE(p);
+        const auto before = heap.statistics().value();
+        void* other = heap.allocate(48).value(); // this thread's own front: another page
+        BOOST_TEST(other != p);
+        BOOST_TEST(heap.free(p).has_value());
+        BOOST_TEST(fails_with(heap.free(p), errc::double_free));
+        BOOST_TEST(fails_with(heap.size(p), errc::double_free));
+        BOOST_TEST(!heap.owns(p));
+        const auto after = heap.statistics().value();
+        BOOST_TEST(after.blocks_in_use == before.blocks_in_use); // one freed, one allocated
+        BOOST_TEST(after.bytes_in_use == before.bytes_in_use);
+        const auto entries = heap.walk();
+        BOOST_REQUIRE(entries);
+        const auto it =
+            ranges::find_if(*entries, [&](const heap_entry& e) { return e.address == p; });
+        BOOST_REQUIRE(it != entries->end());
+        BOOST_TEST(!it->in_use);
+        BOOST_TEST(heap.validate().has_value());
+        step.store(2, std::memory_order_release);
+        while (step.load(std::memory_order_acquire) != 3)
+            std::this_thread::yield();
+        owner.join();
+        BOOST_TEST(again == p);
+        BOOST_TEST(heap.size(again).value_or(0) == 40u);
+        BOOST_TEST(heap.statistics().value().blocks_in_use == before.blocks_in_use + 1);
+        BOOST_TEST(heap.free(again).has_value());
+        BOOST_TEST(heap.free(other).has_value());
+        BOOST_TEST(heap.validate().has_value());
+        BOOST_TEST(in_use_count(heap) == 0u);
+    }
 }
 
 // Every block crosses threads (issue 17's producer/consumer): producers allocate, consumers free,
