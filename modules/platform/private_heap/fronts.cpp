@@ -1,11 +1,13 @@
 // The private heap engine's fronts (docs/private_heap.md, "Fronts"): how a serialized heap's
-// threads share it. Each thread keeps one of front_count fronts, each with its own lock and class
-// queues in the page directory; a small block's allocation and a free into a page of the thread's
-// own front take that front's lock only. A free into another front's page takes no other lock: it
-// claims the block (compare-exchange on its state byte, so that a second free of it is still a
-// double free) and pushes it onto the page's atomic remote list, which the owner adopts, checking
-// every link, when it needs blocks from that page. Everything else takes the heap's lock, and the
-// whole-heap operations every lock (lock_all), after which the single-threaded paths run.
+// threads share it. Each thread keeps one of front_count fronts, each with its own class queues in
+// the page directory: a front of its own, which it holds for an operation by a flag and no atomic
+// read-modify-write (lock_all stops it with an asymmetric fence, membarrier), or the shared front,
+// under its lock. A small block's allocation, and a free into a page of the thread's own front,
+// hold that front only. A free into another front's page takes no other lock: it claims the block
+// (compare-exchange on its state byte, so that a second free of it is still a double free) and
+// pushes it onto the page's atomic remote list, which the owner adopts, checking every link, when
+// it needs blocks from that page. Everything else takes the heap's lock, and the whole-heap
+// operations every lock (lock_all), after which the single-threaded paths run.
 #include "impl.hpp"
 
 #include <pthread.h>
