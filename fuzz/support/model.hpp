@@ -107,13 +107,18 @@ inline constexpr std::size_t dense_limit = 64 * 1024;
 inline constexpr std::size_t sample_period = 64 * 1024;
 inline constexpr std::size_t sample_run = 4 * 1024;
 
+/// \returns where the sampled tail of a block of n > dense_limit bytes starts (a multiple of 256).
+inline std::size_t sample_tail(std::size_t n) {
+    return (n - sample_run) & ~std::size_t{255};
+}
+
 /// \effects calls f(from, to) for each run [from, to) of the sample of a block of n bytes, in
 /// order; every `from` is a multiple of 256.
 template <class F>
 MEMMGR_FUZZ_BOOKKEEPING void for_each_sampled(std::size_t n, F&& f) {
     if (n <= dense_limit)
         return f(std::size_t{0}, n);
-    const std::size_t tail = (n - sample_run) & ~std::size_t{255};
+    const std::size_t tail = sample_tail(n);
     for (std::size_t at = 0; at < tail; at += sample_period)
         f(at, at + sample_run < tail ? at + sample_run : tail);
     f(tail, n);
@@ -121,8 +126,7 @@ MEMMGR_FUZZ_BOOKKEEPING void for_each_sampled(std::size_t n, F&& f) {
 
 /// \returns whether byte i of a block of n bytes is in its sample.
 inline bool sampled(std::size_t n, std::size_t i) {
-    return n <= dense_limit || i % sample_period < sample_run ||
-           i >= ((n - sample_run) & ~std::size_t{255});
+    return n <= dense_limit || i % sample_period < sample_run || i >= sample_tail(n);
 }
 
 /// \effects maps in, writable, the whole pages of [p, p + n) that are not yet (one system call
