@@ -187,10 +187,13 @@ std::size_t private_heap::impl::compact_all() noexcept {
             const std::size_t bytes = block_bytes(h);
             if (capacity(h) > largest)
                 largest = capacity(h);
-            // Give back the pages of a big free block, keeping its header and links.
+            // Give back the pages of a big free block, keeping its header and links. One above
+            // the decommit threshold gave them back when it got there (merge_into_bins, and
+            // release_all for the initial segments): advising it again would cost a system
+            // call and change nothing.
             const std::uintptr_t from = round_up(address(h + 1) + sizeof(free_links), page);
             const std::uintptr_t to = (address(h) + bytes) & ~(page - 1);
-            if (bytes >= 64 * kib && to > from)
+            if (bytes >= 64 * kib && bytes <= cfg.decommit_threshold && to > from)
                 ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
         }
     }
