@@ -429,18 +429,25 @@ void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st)
 }
 
 status private_heap::impl::free_fronted(void* p) noexcept {
-    if (page_directory* const dir = directory()) {
-        bool paged = false;
-        const status st = free_to_front(p, *dir, paged);
-        if (std::atomic_ref(dir->sweep).load(std::memory_order_relaxed) != 0) [[unlikely]]
-            sweep_segments();
-        if (paged)
-            return st;
+    for (;;) {
+        if (page_directory* const dir = directory()) {
+            bool paged = false;
+            const status st = free_to_front(p, *dir, paged);
+            if (std::atomic_ref(dir->sweep).load(std::memory_order_relaxed) != 0) [[unlikely]]
+                sweep_segments();
+            if (paged)
+                return st;
+        }
+        const std::lock_guard held(lock);
+        if (damaged)
+            return status::heap_corrupt;
+        // A page segment mapped since the fronts were asked (p stale or foreign: a block in it was
+        // handed out after this call began) is the fronts' to answer: its pages' counts and state
+        // bytes belong to their owners, not to this lock.
+        if (in_page_segment(p))
+            continue;
+        return free_to_segments(p);
     }
-    const std::lock_guard held(lock);
-    if (damaged)
-        return status::heap_corrupt;
-    return free_to_segments(p);
 }
 
 void private_heap::impl::sweep_segments() noexcept {
@@ -504,105 +511,114 @@ status private_heap::impl::page_block_fronted(const void* p, page_directory& dir
 }
 
 status private_heap::impl::size_fronted(const void* p, std::size_t& out) const noexcept {
-    if (page_directory* const dir = directory()) {
-        const front_id me = my_front();
-        const front_hold held(dir->fronts[me.index], me.owned);
+    for (;;) {
+        if (page_directory* const dir = directory()) {
+            const front_id me = my_front();
+            const front_hold held(dir->fronts[me.index], me.owned);
+            if (damaged)
+                return status::heap_corrupt;
+            page_desc* d = nullptr;
+            std::size_t idx = 0;
+            std::uint8_t s = 0;
+            bool paged = false;
+            const status st = page_block_fronted(p, *dir, d, idx, s, paged);
+            if (paged) {
+                if (st == status::ok)
+                    out = d->block + 1 - s;
+                return noted(st);
+            }
+        }
+        const std::lock_guard held(lock);
         if (damaged)
             return status::heap_corrupt;
-        page_desc* d = nullptr;
-        std::size_t idx = 0;
-        std::uint8_t s = 0;
-        bool paged = false;
-        const status st = page_block_fronted(p, *dir, d, idx, s, paged);
-        if (paged) {
-            if (st == status::ok)
-                out = d->block + 1 - s;
+        if (in_page_segment(p))
+            continue; // mapped since (a stale or foreign p): answered on fronts, as above
+        found f;
+        if (const status st = locate(p, f); st != status::ok)
             return noted(st);
-        }
+        out = f.is_large ? larges.data[f.large_index].requested : capacity(f.h) - f.h->slack;
+        return status::ok;
     }
-    const std::lock_guard held(lock);
-    if (damaged)
-        return status::heap_corrupt;
-    found f;
-    if (const status st = locate(p, f); st != status::ok)
-        return noted(st);
-    out = f.is_large ? larges.data[f.large_index].requested : capacity(f.h) - f.h->slack;
-    return status::ok;
 }
 
 void* private_heap::impl::reallocate_fronted(void* p, std::size_t n, bool in_place_only,
                                              status& st) noexcept {
     if (!p)
         return allocate_fronted(n, false, st);
-    if (page_directory* const dir = directory()) {
-        std::size_t old = 0;
-        bool paged = false;
-        {
-            const front_id me = my_front();
-            page_front& f = dir->fronts[me.index];
-            const front_hold held(f, me.owned);
-            if (damaged) {
-                st = status::heap_corrupt;
-                return nullptr;
-            }
-            page_desc* d = nullptr;
-            std::size_t idx = 0;
-            std::uint8_t s = 0;
-            st = page_block_fronted(p, *dir, d, idx, s, paged);
-            if (paged && st != status::ok) {
-                st = noted(st);
-                return nullptr;
-            }
-            if (paged && n > max_request) {
-                st = status::size_overflow;
-                return nullptr;
-            }
-            if (paged) {
-                old = d->block + 1 - s;
-                // Within the block: its state byte only, by compare-exchange (a thread of another
-                // front may be freeing it: a double free, refused to whichever comes second).
-                if (n <= d->block && d->block - n <= max_slack) {
-                    if (!std::atomic_ref(d->states[idx])
-                             .compare_exchange_strong(s,
-                                                      static_cast<std::uint8_t>(d->block - n + 1),
-                                                      std::memory_order_relaxed)) {
-                        st = noted(page_refusal(address(p), address(p) & ~(pseg_bytes - 1)));
-                        return nullptr;
+    for (;;) {
+        if (page_directory* const dir = directory()) {
+            std::size_t old = 0;
+            bool paged = false;
+            {
+                const front_id me = my_front();
+                page_front& f = dir->fronts[me.index];
+                const front_hold held(f, me.owned);
+                if (damaged) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
+                page_desc* d = nullptr;
+                std::size_t idx = 0;
+                std::uint8_t s = 0;
+                st = page_block_fronted(p, *dir, d, idx, s, paged);
+                if (paged && st != status::ok) {
+                    st = noted(st);
+                    return nullptr;
+                }
+                if (paged && n > max_request) {
+                    st = status::size_overflow;
+                    return nullptr;
+                }
+                if (paged) {
+                    old = d->block + 1 - s;
+                    // Within the block: its state byte only, by compare-exchange (a thread of
+                    // another front may be freeing it: a double free, refused to whichever comes
+                    // second).
+                    if (n <= d->block && d->block - n <= max_slack) {
+                        if (!std::atomic_ref(d->states[idx])
+                                 .compare_exchange_strong(
+                                     s, static_cast<std::uint8_t>(d->block - n + 1),
+                                     std::memory_order_relaxed)) {
+                            st = noted(page_refusal(address(p), address(p) & ~(pseg_bytes - 1)));
+                            return nullptr;
+                        }
+                        f.used_bytes += n - old; // wrapping, as every front's counters
+                        st = status::ok;
+                        return p;
                     }
-                    f.used_bytes += n - old; // wrapping, as every front's counters
-                    st = status::ok;
-                    return p;
                 }
             }
-        }
-        if (paged) { // a block of a page that must move
-            if (in_place_only) {
-                st = status::cannot_resize_in_place;
-                return nullptr;
+            if (paged) { // a block of a page that must move
+                if (in_place_only) {
+                    st = status::cannot_resize_in_place;
+                    return nullptr;
+                }
+                void* const q = allocate_fronted(n, false, st);
+                if (!q)
+                    return nullptr;
+                std::memcpy(q, p, old < n ? old : n);
+                // p is checked again by its free: a free of it on another thread meanwhile (a
+                // double free) leaves q unused, and is reported.
+                if (const status freed = free_fronted(p); freed != status::ok) {
+                    (void)free_fronted(q);
+                    st = freed;
+                    return nullptr;
+                }
+                return q;
             }
-            void* const q = allocate_fronted(n, false, st);
-            if (!q)
-                return nullptr;
-            std::memcpy(q, p, old < n ? old : n);
-            // p is checked again by its free: a free of it on another thread meanwhile (a double
-            // free) leaves q unused, and is reported.
-            if (const status freed = free_fronted(p); freed != status::ok) {
-                (void)free_fronted(q);
-                st = freed;
-                return nullptr;
-            }
-            return q;
         }
+        const std::lock_guard held(lock);
+        if (damaged) {
+            st = status::heap_corrupt;
+            return nullptr;
+        }
+        if (in_page_segment(p))
+            continue; // mapped since: the fronts' to answer (free_fronted says why)
+        void* const q = reallocate_block(p, n, in_place_only, st);
+        if (!q)
+            st = noted(st);
+        return q;
     }
-    const std::lock_guard held(lock);
-    if (damaged) {
-        st = status::heap_corrupt;
-        return nullptr;
-    }
-    void* const q = reallocate_block(p, n, in_place_only, st);
-    if (!q)
-        st = noted(st);
-    return q;
 }
 
 } // namespace memmgr::detail::posix

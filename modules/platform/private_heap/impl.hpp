@@ -860,6 +860,11 @@ struct private_heap::impl : private_heap {
     /// \returns false if a is in no page segment; else true, with st ok and f filled, or the
     /// reason a is refused.
     bool page_locate(std::uintptr_t a, found& f, status& st) const noexcept;
+    /// \returns whether p lies in one of the page segments (the table changes only under every
+    /// lock: \requires the heap's lock or a front held).
+    bool in_page_segment(const void* p) const noexcept {
+        return pages && pseg_index(address(p)) < pages->segs.count;
+    }
     void* page_reallocate(void* p, const found& f, std::size_t n, bool in_place_only,
                           status& st) noexcept;
     bool pages_contain(std::uintptr_t a, std::size_t n) const noexcept;
