@@ -8,6 +8,13 @@
 // pushes it onto the page's atomic remote list, which the owner adopts, checking every link, when
 // it needs blocks from that page. Everything else takes the heap's lock, and the whole-heap
 // operations every lock (lock_all), after which the single-threaded paths run.
+//
+// A thread reads another front's page descriptor while its owner may be retiring or restarting
+// the page (the pointer is stale): each sealed field is stored and loaded atomically, the view is
+// trusted once it passes its seal, and a claim is checked against a second view. Whatever a front
+// refuses (a seal that fails, a state that says not in use) is asked again under every lock
+// (free_exact, and the same in size_fronted and reallocate_fronted), where nothing changes
+// meanwhile: a read another thread tore is never taken for damage.
 #include "impl.hpp"
 
 #include <pthread.h>
@@ -311,8 +318,10 @@ page_desc* private_heap::impl::front_refill(std::size_t c, page_front& f, std::s
         corrupt(); // a full page in a queue of pages with room
         return nullptr;
     }
+    // Release: a thread of another front that claims this block (front_release) then sees the
+    // page's fields as they are now, not as they were before the page started.
     std::atomic_ref(d->states[idx])
-        .store(static_cast<std::uint8_t>(d->block - n + 1), std::memory_order_relaxed);
+        .store(static_cast<std::uint8_t>(d->block - n + 1), std::memory_order_release);
     f.used_bytes += n;
     ++f.used_blocks;
     ++f.allocations;
@@ -376,45 +385,56 @@ void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st)
 
 [[gnu::always_inline]] status private_heap::impl::front_release(std::uintptr_t a,
                                                                 std::uintptr_t base, page_front& f,
-                                                                std::size_t k) noexcept {
+                                                                std::size_t k, bool exact,
+                                                                bool& refused) noexcept {
     const std::size_t slot = (a - base) >> page_shift;
     page_desc* const d = descs_of(base) + slot;
-    if (slot < meta_slots || !desc_sound(d) || d->block == 0) [[unlikely]]
-        return page_refusal(a, base);
-    const std::size_t off = a - d->area;
-    const std::size_t idx = (off * d->recip) >> 32;
-    if (idx * d->block != off || idx >= d->capacity) [[unlikely]]
-        return page_refusal(a, base);
-    std::atomic_ref state(d->states[idx]);
+    // Each field loaded atomically, trusted once the seal passes: if the page is another front's,
+    // its owner may be retiring or restarting it right now (p is then stale).
+    const desc_view v = view_of(d);
+    if (slot < meta_slots || !view_sound(v, d) || v.block == 0) [[unlikely]]
+        return front_refusal(a, base, exact, refused);
+    const std::size_t off = a - v.area;
+    const std::size_t idx = (off * v.recip) >> 32;
+    if (idx * v.block != off || idx >= v.capacity) [[unlikely]]
+        return front_refusal(a, base, exact, refused);
+    std::atomic_ref state(v.states[idx]);
     std::uint8_t s = state.load(std::memory_order_relaxed);
-    if (d->owner == k) {
-        // A plain store, no compare-exchange: only a double free racing on two threads (this one
-        // and a remote free of the same block, which claims it by compare-exchange) can change the
-        // byte meanwhile. Then the block is on both lists, and its owner's adoption refuses it
-        // (its state no longer pending): found as damage, and it is never handed out twice.
-        if (idx >= d->bump || s == 0 || s == pending_state || s > d->block + 1) [[unlikely]]
-            return page_refusal(a, base);
-        state.store(0, std::memory_order_relaxed);
+    if (v.owner == k) {
+        // By compare-exchange: a thread of another front freeing the same block (a double free)
+        // claims it the same way, and whichever comes second is refused.
+        if (idx >= d->bump || s == 0 || s == pending_state || s > v.block + 1 ||
+            !state.compare_exchange_strong(s, 0, std::memory_order_relaxed)) [[unlikely]]
+            return front_refusal(a, base, exact, refused);
         auto* link = reinterpret_cast<std::uintptr_t*>(a);
         *link = std::uintptr_t{d->free_head} ^ link_mask(link);
         d->free_head = static_cast<std::uint32_t>(idx + 1);
-        f.used_bytes -= d->block + 1 - s;
+        f.used_bytes -= v.block + 1 - s;
         --f.used_blocks;
         const std::uint32_t was = d->used--;
-        if (was == d->capacity || was == 1) [[unlikely]]
+        if (was == v.capacity || was == 1) [[unlikely]]
             return page_freed_edge(d, was);
         return status::ok;
     }
-    // Another front's page: claim the block, then push it. Its shape (owner, class) is read first:
-    // once pushed, the owner may adopt it, empty the page and retire it.
-    const std::size_t owner = d->owner;
-    const std::size_t c = d->cls;
+    // Another front's page: claim the block, then push it. Acquire: the claim reads the state
+    // that the allocation of the block stored (release), so the page's fields read next are at
+    // least that allocation's.
     do {
-        if (s == 0 || s == pending_state || s > d->block + 1) [[unlikely]]
-            return page_refusal(a, base);
-    } while (!state.compare_exchange_weak(s, pending_state, std::memory_order_relaxed));
-    // The block is this thread's alone now: its first word links it, with its old state (so that
-    // the owner knows the size it held), encoded as the free list's links are.
+        if (s == 0 || s == pending_state || s > v.block + 1) [[unlikely]]
+            return front_refusal(a, base, exact, refused);
+    } while (!state.compare_exchange_weak(s, pending_state, std::memory_order_acquire,
+                                          std::memory_order_relaxed));
+    if (view_of(d) != v) [[unlikely]] {
+        // The page was retired and restarted between the view and the claim (p is stale): the
+        // byte is another block's now. Given back (anyone who met it pending was refused and
+        // waits for every lock, so for this front), and asked again under every lock.
+        std::uint8_t claimed = pending_state;
+        state.compare_exchange_strong(claimed, s, std::memory_order_relaxed);
+        return front_refusal(a, base, exact, refused);
+    }
+    // The block is this thread's alone now, and its page cannot retire (it counts as in use until
+    // adopted): its first word links it, with its old state (so that the owner knows the size it
+    // held), encoded as the free list's links are.
     auto* link = reinterpret_cast<std::uintptr_t*>(a);
     std::atomic_ref head(d->remote);
     std::uint16_t old = head.load(std::memory_order_relaxed);
@@ -422,7 +442,7 @@ void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st)
         *link = (std::uintptr_t{old} | std::uintptr_t{s} << 16) ^ link_mask(link);
     } while (!head.compare_exchange_weak(old, static_cast<std::uint16_t>(idx + 1),
                                          std::memory_order_release, std::memory_order_relaxed));
-    std::atomic_ref flag(pages->fronts[owner].remote[c]);
+    std::atomic_ref flag(pages->fronts[v.owner].remote[v.cls]);
     if (flag.load(std::memory_order_relaxed) == 0)
         flag.store(1, std::memory_order_release);
     return status::ok;
@@ -432,9 +452,12 @@ status private_heap::impl::free_fronted(void* p) noexcept {
     for (;;) {
         if (page_directory* const dir = directory()) {
             bool paged = false;
-            const status st = free_to_front(p, *dir, paged);
+            bool refused = false;
+            const status st = free_to_front(p, *dir, paged, refused);
             if (std::atomic_ref(dir->sweep).load(std::memory_order_relaxed) != 0) [[unlikely]]
                 sweep_segments();
+            if (refused) [[unlikely]]
+                return free_exact(p);
             if (paged)
                 return st;
         }
@@ -450,6 +473,25 @@ status private_heap::impl::free_fronted(void* p) noexcept {
     }
 }
 
+status private_heap::impl::free_exact(void* p) noexcept {
+    lock_all();
+    status st = status::heap_corrupt;
+    if (!damaged) {
+        const std::uintptr_t a = address(p);
+        const std::size_t si = pseg_index(a); // pages: the directory outlives the fronts
+        if (si < pages->segs.count) {
+            const front_id me = my_front();
+            bool refused = false;
+            st = front_release(a, pages->segs.data[si].base, pages->fronts[me.index], me.index,
+                               true, refused);
+        } else {
+            st = free_to_segments(p); // its segment unmapped meanwhile
+        }
+    }
+    unlock_all();
+    return st;
+}
+
 void private_heap::impl::sweep_segments() noexcept {
     lock_all();
     if (std::atomic_ref(pages->sweep).exchange(0, std::memory_order_relaxed) != 0 && !damaged)
@@ -459,7 +501,8 @@ void private_heap::impl::sweep_segments() noexcept {
     unlock_all();
 }
 
-status private_heap::impl::free_to_front(void* p, page_directory& dir, bool& paged) noexcept {
+status private_heap::impl::free_to_front(void* p, page_directory& dir, bool& paged,
+                                         bool& refused) noexcept {
     {
         const front_id me = my_front();
         const std::size_t k = me.index;
@@ -479,7 +522,7 @@ status private_heap::impl::free_to_front(void* p, page_directory& dir, bool& pag
                 hint.store(static_cast<std::uint16_t>(si + 1), std::memory_order_relaxed);
         }
         if (si < dir.segs.count)
-            return front_release(a, dir.segs.data[si].base, f, k);
+            return front_release(a, dir.segs.data[si].base, f, k, false, refused);
     }
     paged = false; // in no page segment: the caller goes on to the segments
     return status::ok;
@@ -487,45 +530,65 @@ status private_heap::impl::free_to_front(void* p, page_directory& dir, bool& pag
 
 // --- size, owns, reallocate ----------------------------------------------------------------------
 
-status private_heap::impl::page_block_fronted(const void* p, page_directory& dir, page_desc*& d,
-                                              std::size_t& idx, std::uint8_t& s,
-                                              bool& paged) const noexcept {
+void private_heap::impl::page_block_fronted(const void* p, page_directory& dir, page_desc*& d,
+                                            desc_view& v, std::size_t& idx, std::uint8_t& s,
+                                            bool& paged, bool& refused) const noexcept {
     const std::uintptr_t a = address(p);
     const std::size_t si = pseg_index(a); // stable under any front (free_to_front)
     paged = si < dir.segs.count;
     if (!paged)
-        return status::ok;
+        return;
     const std::uintptr_t base = dir.segs.data[si].base;
     const std::size_t slot = (a - base) >> page_shift;
     d = descs_of(base) + slot;
-    if (slot < meta_slots || a % alignment != 0 || !desc_sound(d) || d->block == 0 ||
-        !page_form_sound(d))
-        return page_refusal(a, base);
-    const std::size_t off = a - d->area;
-    idx = off / d->block;
-    s = std::atomic_ref(d->states[idx < d->capacity ? idx : 0]).load(std::memory_order_relaxed);
-    if (off % d->block != 0 || idx >= d->capacity || s == 0 || s == pending_state ||
-        s > d->block + 1)
-        return page_refusal(a, base);
-    return status::ok;
+    v = view_of(d); // as front_release reads it
+    if (slot < meta_slots || a % alignment != 0 || !view_sound(v, d) || v.block == 0 ||
+        !page_form_sound(v)) {
+        refused = true;
+        return;
+    }
+    const std::size_t off = a - v.area;
+    idx = off / v.block;
+    s = std::atomic_ref(v.states[idx < v.capacity ? idx : 0]).load(std::memory_order_relaxed);
+    if (off % v.block != 0 || idx >= v.capacity || s == 0 || s == pending_state || s > v.block + 1)
+        refused = true;
 }
 
 status private_heap::impl::size_fronted(const void* p, std::size_t& out) const noexcept {
     for (;;) {
         if (page_directory* const dir = directory()) {
-            const front_id me = my_front();
-            const front_hold held(dir->fronts[me.index], me.owned);
-            if (damaged)
-                return status::heap_corrupt;
-            page_desc* d = nullptr;
-            std::size_t idx = 0;
-            std::uint8_t s = 0;
             bool paged = false;
-            const status st = page_block_fronted(p, *dir, d, idx, s, paged);
-            if (paged) {
-                if (st == status::ok)
-                    out = d->block + 1 - s;
-                return noted(st);
+            bool refused = false;
+            {
+                const front_id me = my_front();
+                const front_hold held(dir->fronts[me.index], me.owned);
+                if (damaged)
+                    return status::heap_corrupt;
+                page_desc* d = nullptr;
+                desc_view v{};
+                std::size_t idx = 0;
+                std::uint8_t s = 0;
+                page_block_fronted(p, *dir, d, v, idx, s, paged, refused);
+                if (paged && !refused) {
+                    out = v.block + 1 - s;
+                    return status::ok;
+                }
+            }
+            if (refused) {
+                // Asked again under every lock, where the single-threaded answer is exact (a
+                // block freed by another front's thread, pending, is a double free there).
+                const every_lock held(*this);
+                if (damaged)
+                    return status::heap_corrupt;
+                found f;
+                if (const status st = locate(p, f); st != status::ok)
+                    return noted(st);
+                if (f.page)
+                    out = f.page->block + 1 - f.page->states[f.page_index];
+                else
+                    out = f.is_large ? larges.data[f.large_index].requested
+                                     : capacity(f.h) - f.h->slack;
+                return status::ok;
             }
         }
         const std::lock_guard held(lock);
@@ -549,6 +612,7 @@ void* private_heap::impl::reallocate_fronted(void* p, std::size_t n, bool in_pla
         if (page_directory* const dir = directory()) {
             std::size_t old = 0;
             bool paged = false;
+            bool refused = false;
             {
                 const front_id me = my_front();
                 page_front& f = dir->fronts[me.index];
@@ -558,35 +622,47 @@ void* private_heap::impl::reallocate_fronted(void* p, std::size_t n, bool in_pla
                     return nullptr;
                 }
                 page_desc* d = nullptr;
+                desc_view v{};
                 std::size_t idx = 0;
                 std::uint8_t s = 0;
-                st = page_block_fronted(p, *dir, d, idx, s, paged);
-                if (paged && st != status::ok) {
-                    st = noted(st);
-                    return nullptr;
-                }
-                if (paged && n > max_request) {
+                page_block_fronted(p, *dir, d, v, idx, s, paged, refused);
+                if (paged && !refused && n > max_request) {
                     st = status::size_overflow;
                     return nullptr;
                 }
-                if (paged) {
-                    old = d->block + 1 - s;
+                if (paged && !refused) {
+                    old = v.block + 1 - s;
                     // Within the block: its state byte only, by compare-exchange (a thread of
                     // another front may be freeing it: a double free, refused to whichever comes
-                    // second).
-                    if (n <= d->block && d->block - n <= max_slack) {
-                        if (!std::atomic_ref(d->states[idx])
-                                 .compare_exchange_strong(
-                                     s, static_cast<std::uint8_t>(d->block - n + 1),
-                                     std::memory_order_relaxed)) {
-                            st = noted(page_refusal(address(p), address(p) & ~(pseg_bytes - 1)));
-                            return nullptr;
+                    // second), then the page checked unchanged, as front_release does.
+                    if (n <= v.block && v.block - n <= max_slack) {
+                        std::atomic_ref state(v.states[idx]);
+                        const auto now = static_cast<std::uint8_t>(v.block - n + 1);
+                        if (!state.compare_exchange_strong(s, now, std::memory_order_acq_rel)) {
+                            refused = true;
+                        } else if (view_of(d) != v) {
+                            std::uint8_t mine = now;
+                            state.compare_exchange_strong(mine, s, std::memory_order_relaxed);
+                            refused = true;
+                        } else {
+                            f.used_bytes += n - old; // wrapping, as every front's counters
+                            st = status::ok;
+                            return p;
                         }
-                        f.used_bytes += n - old; // wrapping, as every front's counters
-                        st = status::ok;
-                        return p;
                     }
                 }
+            }
+            if (refused) {
+                // Asked again under every lock: the single-threaded code's exact verdict.
+                const every_lock held(*this);
+                if (damaged) {
+                    st = status::heap_corrupt;
+                    return nullptr;
+                }
+                void* const q = reallocate_block(p, n, in_place_only, st);
+                if (!q)
+                    st = noted(st);
+                return q;
             }
             if (paged) { // a block of a page that must move
                 if (in_place_only) {

@@ -83,6 +83,21 @@ struct private_heap::impl : private_heap {
     bool locking() const noexcept { return cfg.serialize && !only_thread(); }
     /// Whether the pages' single-threaded paths may run: not on fronts, or every lock held.
     bool alone() const noexcept { return exclusive || !locking(); }
+    /// A page descriptor's sealed fields and its seal, as values. A thread of another front reads
+    /// them with view_of while the owner may be starting or retiring the page (which store each
+    /// field atomically: store_shape), and trusts the view only once it passes its seal
+    /// (view_sound): a view that mixes two shapes fails, but for a 2^-32 chance.
+    struct desc_view {
+        std::uintptr_t area;
+        std::uint8_t* states;
+        std::uint32_t block;
+        std::uint32_t recip;
+        std::uint16_t capacity;
+        std::uint8_t cls;
+        std::uint8_t owner;
+        std::uint32_t seal;
+        bool operator==(const desc_view&) const = default;
+    };
     // --- fronts (fronts.cpp; docs/private_heap.md, "Fronts") ------------------------------------
     /// allocate() and free() of a serialized heap while the process has other threads: the pages
     /// of the thread's front under that front's lock, everything else under the heap's lock.
@@ -94,9 +109,12 @@ struct private_heap::impl : private_heap {
     status size_fronted(const void* p, std::size_t& out) const noexcept;
     void* reallocate_fronted(void* p, std::size_t n, bool in_place_only, status& st) noexcept;
     /// The part of those under the thread's front (held by the caller): paged false when p is in
-    /// no page segment; else ok with d, idx and the state s of a block in use, or why p is refused.
-    status page_block_fronted(const void* p, page_directory& dir, page_desc*& d, std::size_t& idx,
-                              std::uint8_t& s, bool& paged) const noexcept;
+    /// no page segment; else true with d, its sealed fields v (loaded atomically), idx and the
+    /// state s of a block in use; or `refused` set, for the caller to ask again under every lock
+    /// (what was read of another front's page may be torn or stale).
+    void page_block_fronted(const void* p, page_directory& dir, page_desc*& d, desc_view& v,
+                            std::size_t& idx, std::uint8_t& s, bool& paged,
+                            bool& refused) const noexcept;
     /// \returns the directory, read atomically (a thread of another front may be making it).
     page_directory* directory() const noexcept {
         return std::atomic_ref(const_cast<page_directory*&>(pages)).load(std::memory_order_acquire);
@@ -191,16 +209,30 @@ struct private_heap::impl : private_heap {
     /// \returns a page with room for class c when f's queue has none: a full page that gained
     /// room from remote frees, else a new page (under the heap's lock); nullptr as front_take.
     page_desc* front_refill(std::size_t c, page_front& f, std::size_t k, bool& map) noexcept;
-    /// free() of a block of a page, holding front k's lock (f): into its page's free list if the
-    /// page is k's, else claimed and pushed onto the page's remote list. \returns as page_release.
-    status front_release(std::uintptr_t a, std::uintptr_t base, page_front& f,
-                         std::size_t k) noexcept;
+    /// free() of a block of a page, holding front k (f): into its page's free list if the page is
+    /// k's, else claimed and pushed onto the page's remote list. \returns as page_release when
+    /// `exact` (every lock held); otherwise a pointer it refuses sets `refused` and changes
+    /// nothing: what it read of another front's page may be torn or stale (its owner restarting
+    /// the page), so the caller asks again under every lock (free_exact).
+    status front_release(std::uintptr_t a, std::uintptr_t base, page_front& f, std::size_t k,
+                         bool exact, bool& refused) noexcept;
+    /// \returns `refused` set and ok when !exact, else page_refusal's verdict.
+    status front_refusal(std::uintptr_t a, std::uintptr_t base, bool exact,
+                         bool& refused) const noexcept {
+        if (exact)
+            return page_refusal(a, base);
+        refused = true;
+        return status::ok;
+    }
+    /// A free that the fronts refused, done again holding every lock, where nothing changes
+    /// meanwhile: the verdict is the single-threaded code's, and damage it finds is damage.
+    [[gnu::noinline, gnu::cold]] status free_exact(void* p) noexcept;
     /// Unmaps, under every lock, the page segments left without pages while the heap ran on
     /// fronts (page_directory::sweep), keeping one.
     [[gnu::noinline]] void sweep_segments() noexcept;
     /// free_fronted's part under the thread's front lock: paged false when p is in no page
     /// segment (nothing done then).
-    status free_to_front(void* p, page_directory& dir, bool& paged) noexcept;
+    status free_to_front(void* p, page_directory& dir, bool& paged, bool& refused) noexcept;
     /// A page of d's owner front that was full and has room again (a free or an adoption) leaves
     /// the full list for its queue, as its head.
     void page_unfull(page_desc* d) noexcept;
@@ -738,21 +770,71 @@ struct private_heap::impl : private_heap {
     status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept;
 
     // --- pages (pages.hpp, pages.cpp) ----------------------------------------------------------
-    /// The seal of a page descriptor: its shape (area, states, block, recip, capacity, class), its
-    /// own address and the cookie; never 0.
-    std::uint32_t desc_seal(const page_desc* d) const noexcept {
-        const std::uint64_t shape = std::uint64_t{d->block} | (std::uint64_t{d->recip} << 32);
-        std::uint32_t word; // capacity, cls and owner, loaded at once (pages.hpp)
-        std::memcpy(&word, &d->capacity, sizeof word);
+    template <class T>
+    static T load_relaxed(const T& field) noexcept {
+        return std::atomic_ref(const_cast<T&>(field)).load(std::memory_order_relaxed);
+    }
+    template <class T>
+    static void store_relaxed(T& field, T value) noexcept {
+        std::atomic_ref(field).store(value, std::memory_order_relaxed);
+    }
+    /// \returns d's sealed fields, each loaded atomically (relaxed): a snapshot another front's
+    /// thread may take while the owner rewrites them.
+    static desc_view view_of(const page_desc* d) noexcept {
+        return {load_relaxed(d->area),  load_relaxed(d->states),   load_relaxed(d->block),
+                load_relaxed(d->recip), load_relaxed(d->capacity), load_relaxed(d->cls),
+                load_relaxed(d->owner), load_relaxed(d->seal)};
+    }
+    /// \returns d's sealed fields, read plainly: \requires d's front held or every lock.
+    static desc_view plain_view(const page_desc* d) noexcept {
+        return {d->area, d->states, d->block, d->recip, d->capacity, d->cls, d->owner, d->seal};
+    }
+    /// The seal of the page descriptor at d with the shape v (area, states, block, recip,
+    /// capacity, class, owner), and the cookie; never 0.
+    std::uint32_t shape_seal(const desc_view& v, const page_desc* d) const noexcept {
+        return fields_seal(v.area, v.states, v.block, v.recip,
+                           std::uint32_t{v.capacity} | (std::uint32_t{v.cls} << 16) |
+                               (std::uint32_t{v.owner} << 24),
+                           d);
+    }
+    /// shape_seal, with capacity, cls and owner as the one 32-bit word they make (pages.hpp).
+    std::uint32_t fields_seal(std::uintptr_t area, const std::uint8_t* states, std::uint32_t block,
+                              std::uint32_t recip, std::uint32_t word,
+                              const page_desc* d) const noexcept {
+        static_assert(std::endian::native == std::endian::little,
+                      "desc_seal loads capacity, cls and owner as one little-endian word");
+        const std::uint64_t shape = std::uint64_t{block} | (std::uint64_t{recip} << 32);
         const std::uint64_t more = word;
         const std::uint64_t x =
-            (shape ^ std::rotl(std::uint64_t{d->area}, 17) ^
-             std::rotl(std::uint64_t{address(d->states)}, 41) ^ std::rotl(more, 48) ^ cookie ^
+            (shape ^ std::rotl(std::uint64_t{area}, 17) ^
+             std::rotl(std::uint64_t{address(states)}, 41) ^ std::rotl(more, 48) ^ cookie ^
              std::rotl(std::uint64_t{address(d)}, 32)) *
             0x9e3779b97f4a7c15u;
         return static_cast<std::uint32_t>(x >> 32) | 1u;
     }
+    bool view_sound(const desc_view& v, const page_desc* d) const noexcept {
+        return v.seal == shape_seal(v, d);
+    }
+    /// d's seal from its fields read plainly: \requires d's front held or every lock.
+    std::uint32_t desc_seal(const page_desc* d) const noexcept {
+        std::uint32_t word; // capacity, cls and owner, loaded at once
+        std::memcpy(&word, &d->capacity, sizeof word);
+        return fields_seal(d->area, d->states, d->block, d->recip, word, d);
+    }
     bool desc_sound(const page_desc* d) const noexcept { return d->seal == desc_seal(d); }
+    /// Writes d's shape (all but area) and its seal, each field by an atomic store (relaxed): a
+    /// thread of another front may be reading them (view_of). \requires d's front held and the
+    /// heap's lock (or every lock).
+    void store_shape(page_desc* d, std::uint8_t* states, std::uint32_t block, std::uint32_t recip,
+                     std::uint16_t capacity, std::uint8_t cls, std::uint8_t owner) const noexcept {
+        store_relaxed(d->states, states);
+        store_relaxed(d->block, block);
+        store_relaxed(d->recip, recip);
+        store_relaxed(d->capacity, capacity);
+        store_relaxed(d->cls, cls);
+        store_relaxed(d->owner, owner);
+        reseal_desc(d);
+    }
 
     /// \returns a block of the first page with room of n's class, now in use, or nullptr when the
     /// class has no such page or its head fails a check (page_take_slow then decides which).
@@ -856,7 +938,7 @@ struct private_heap::impl : private_heap {
     bool page_shape_sound(const page_desc* d) const noexcept;
     /// page_shape_sound without the counts (bump, used, free_head): what a thread of another
     /// front may read of a page, the sealed fields its owner writes only when it starts the page.
-    bool page_form_sound(const page_desc* d) const noexcept;
+    bool page_form_sound(const desc_view& v) const noexcept;
     /// \returns false if a is in no page segment; else true, with st ok and f filled, or the
     /// reason a is refused.
     bool page_locate(std::uintptr_t a, found& f, status& st) const noexcept;

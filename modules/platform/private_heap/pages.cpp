@@ -80,7 +80,7 @@ bool private_heap::impl::map_pseg() noexcept {
     // The free slots in address order: the lowest is taken first.
     for (std::size_t slot = pseg_slots; slot-- > meta_slots;) {
         page_desc* d = descs_of(base) + slot;
-        d->area = base + slot * page_bytes;
+        store_relaxed(d->area, base + slot * page_bytes);
         reseal_desc(d);
         push_free_slot(d);
     }
@@ -144,7 +144,7 @@ std::size_t private_heap::impl::pseg_index(std::uintptr_t a) const noexcept {
 // ------------------------------------------------------------------------------
 
 void private_heap::impl::reseal_desc(page_desc* d) const noexcept {
-    d->seal = desc_seal(d);
+    store_relaxed(d->seal, desc_seal(d));
 }
 
 void private_heap::impl::push_free_slot(page_desc* d) noexcept {
@@ -239,17 +239,24 @@ page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool
         return nullptr;
     }
     unlink_free_slot(d);
-    d->states = reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
-    std::memset(d->states, 0, page_bytes / block);
-    d->block = block;
-    d->recip = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block);
-    d->capacity = static_cast<std::uint16_t>(page_bytes / block);
+    auto* const states =
+        reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
+    if (alone()) {
+        std::memset(states, 0, page_bytes / block);
+    } else {
+        // On fronts, a thread of another front may be reading these bytes through a stale
+        // pointer into the page that had them: stored atomically, and that thread, if it
+        // claims one, finds the page changed and gives it back (front_release).
+        for (std::size_t i = 0; i < page_bytes / block; ++i)
+            std::atomic_ref(states[i]).store(0, std::memory_order_relaxed);
+    }
     d->bump = 0;
     d->used = 0;
     d->free_head = 0;
-    d->cls = static_cast<std::uint8_t>(c);
-    d->owner = static_cast<std::uint8_t>(owner);
-    reseal_desc(d);
+    store_shape(d, states, block,
+                static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block),
+                static_cast<std::uint16_t>(page_bytes / block), static_cast<std::uint8_t>(c),
+                static_cast<std::uint8_t>(owner));
     ++pseg_of(base)->pages;
     pseg_of(base)->dirty |= std::uint64_t{1} << slot_of(d, base);
     enqueue(d);
@@ -306,14 +313,8 @@ void private_heap::impl::retire(page_desc* d) noexcept {
     const std::size_t first = (address(d->states) - (base + states_offset)) / state_chunk;
     const std::size_t k = chunks_for(d->capacity);
     pseg_of(base)->chunks[first / 64] &= ~(((std::uint64_t{1} << k) - 1) << (first % 64));
-    d->states = nullptr;
-    d->block = 0;
-    d->recip = 0;
-    d->capacity = 0;
     d->bump = d->used = d->free_head = 0;
-    d->cls = 0;
-    d->owner = 0;
-    reseal_desc(d);
+    store_shape(d, nullptr, 0, 0, 0, 0, 0); // atomic stores: see start_page
     push_free_slot(d);
     if (--pseg_of(base)->pages == 0 && pages->segs.count > 1 && on_fronts) {
         std::atomic_ref(pages->sweep).store(1, std::memory_order_relaxed);
@@ -367,9 +368,10 @@ status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) c
         return corrupt();
     if (d->block == 0)
         return status::double_free;
-    // Not the counts (bump, used): on fronts this may be another front's page, whose counts its
-    // owner writes meanwhile. A block past bump has state 0 (validate checks it).
-    if (!page_form_sound(d))
+    // One thread, or every lock held: on fronts, a refusal read under one front is decided here
+    // again under every lock (free_exact), where nothing changes meanwhile. A block past bump has
+    // state 0 (validate checks it).
+    if (!page_form_sound(plain_view(d)))
         return corrupt();
     const std::size_t idx = (a - d->area) / d->block;
     if (idx >= d->capacity)
@@ -383,15 +385,15 @@ status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) c
 }
 
 bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
-    return page_form_sound(d) && d->bump <= d->capacity && d->used <= d->bump &&
+    return page_form_sound(plain_view(d)) && d->bump <= d->capacity && d->used <= d->bump &&
            d->free_head <= d->bump;
 }
 
-bool private_heap::impl::page_form_sound(const page_desc* d) const noexcept {
-    return d->owner < front_count && d->block >= page_unit && d->block <= page_max_request &&
-           d->block % page_unit == 0 && d->cls == d->block / page_unit - 1 &&
-           d->capacity == page_bytes / d->block &&
-           d->recip == ((std::uint64_t{1} << 32) + d->block - 1) / d->block;
+bool private_heap::impl::page_form_sound(const desc_view& v) const noexcept {
+    return v.owner < front_count && v.block >= page_unit && v.block <= page_max_request &&
+           v.block % page_unit == 0 && v.cls == v.block / page_unit - 1 &&
+           v.capacity == page_bytes / v.block &&
+           v.recip == ((std::uint64_t{1} << 32) + v.block - 1) / v.block;
 }
 
 // --- locate, size, reallocate

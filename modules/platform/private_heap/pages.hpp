@@ -75,6 +75,9 @@ constexpr std::size_t chunks_for(std::size_t capacity) noexcept {
 /// One per slot of a page segment, in its metadata. The shape (area, states, block, recip,
 /// capacity, cls, owner) is sealed; the counts and the free list's head are bounds-checked where
 /// used. Written by the owner front (under its lock) but for `remote`, which any thread pushes to.
+/// A thread of another front reads the shape and the seal while the owner may be starting or
+/// retiring the page (a stale pointer): those fields are stored and read atomically (relaxed,
+/// impl::store_shape and impl::view_of), and the view trusted once it passes its seal.
 struct alignas(64) page_desc {
     std::uintptr_t area;  // the slot's first byte: the page's first block
     std::uint8_t* states; // one byte per block: 0 free, else slack + 1; nullptr: a free slot
