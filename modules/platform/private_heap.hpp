@@ -60,7 +60,9 @@ struct heap_usage {
     std::size_t peak_reserved_bytes; ///< the most reserved_bytes has been
     std::size_t used_bytes;          ///< sum of the sizes asked for by blocks in use
     std::size_t used_blocks;         ///< blocks in use
-    std::size_t peak_used_bytes;     ///< the most used_bytes has been
+    /// the most used_bytes has been; while other threads use a serialized heap, the most it was
+    /// when the fronts' counts were summed (usage, walk, validate, compact, release_all)
+    std::size_t peak_used_bytes;
     std::size_t total_allocations; ///< successful allocations (reallocations that moved count too)
 };
 

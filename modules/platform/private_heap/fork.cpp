@@ -14,19 +14,33 @@ private_heap::impl::fork_list& private_heap::impl::forks() noexcept {
 void private_heap::impl::fork_prepare() noexcept {
     forks().lock.lock();
     for (impl* h = forks().first; h; h = h->fork_next)
-        h->lock.lock();
+        h->lock_all();
 }
 
 void private_heap::impl::fork_parent() noexcept {
     for (impl* h = forks().first; h; h = h->fork_next)
-        h->lock.unlock();
+        h->unlock_all();
     forks().lock.unlock();
 }
 
 void private_heap::impl::fork_child() noexcept {
-    for (impl* h = forks().first; h; h = h->fork_next)
+    for (impl* h = forks().first; h; h = h->fork_next) {
+        // The child may run without fronts (one thread): every remote free adopted, the fronts'
+        // counters in the statistics, while every lock is still held.
+        if (h->pages)
+            h->settle_fronts();
+        if (h->locked_fronts)
+            for (page_front& f : h->locked_fronts->fronts) {
+                f.lock.reset_after_fork();
+                f.stop.store(0, std::memory_order_relaxed);
+                f.busy.store(0, std::memory_order_relaxed);
+            }
+        h->exclusive = false;
+        h->locked_fronts = nullptr;
         h->lock.reset_after_fork();
+    }
     forks().lock.reset_after_fork();
+    forget_owned_fronts();
 }
 
 void private_heap::impl::enlist_for_fork() noexcept {

@@ -109,7 +109,7 @@ private_heap* private_heap::process() noexcept {
 void* private_heap::allocate(std::size_t n, bool zero, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
     if (h.locking())
-        return h.allocate_locked(n, zero, st);
+        return h.allocate_fronted(n, zero, st);
     return h.allocate_block(n, zero, st);
 }
 
@@ -118,13 +118,15 @@ status private_heap::free(void* p) noexcept {
         return status::ok;
     auto& h = static_cast<impl&>(*this);
     if (h.locking())
-        return h.free_locked(p);
+        return h.free_fronted(p);
     return h.free_block(p);
 }
 
 status private_heap::size(const void* p, std::size_t& out) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.locking())
+        return h.size_fronted(p, out);
+    const impl::every_lock held(h);
     if (h.damaged)
         return status::heap_corrupt;
     impl::found f;
@@ -139,7 +141,9 @@ status private_heap::size(const void* p, std::size_t& out) const noexcept {
 
 void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.locking())
+        return h.reallocate_fronted(p, n, in_place_only, st);
+    const impl::every_lock held(h);
     if (h.damaged) {
         st = status::heap_corrupt;
         return nullptr;
@@ -152,30 +156,37 @@ void* private_heap::reallocate(void* p, std::size_t n, bool in_place_only, statu
 
 bool private_heap::owns(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    if (h.locking()) {
+        std::size_t ignored = 0;
+        return p && h.size_fronted(p, ignored) == status::ok;
+    }
+    const impl::every_lock held(h);
     impl::found f;
     return p && !h.damaged && h.noted(h.locate(p, f)) == status::ok;
 }
 
 status private_heap::validate(const void* p) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    const impl::every_lock held(h);
     if (h.damaged)
         return status::heap_corrupt;
-    if (!p)
+    if (!p) {
+        h.settle();
         return h.noted(h.check_all());
+    }
     impl::found f;
     return h.noted(h.locate(p, f));
 }
 
 std::size_t private_heap::compact(status& st) noexcept {
     auto& h = static_cast<impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    const impl::every_lock held(h);
     st = status::heap_corrupt;
     if (h.damaged || !h.guard_intact()) {
         h.corrupt();
         return 0;
     }
+    h.settle();
     const std::size_t largest = h.compact_all();
     if (!h.damaged)
         st = status::ok;
@@ -186,7 +197,7 @@ void private_heap::release_all() noexcept {
     auto& h = static_cast<impl&>(*this);
     if (h.is_process)
         return;
-    const optional_lock held(h.lock, h.cfg.serialize);
+    const impl::every_lock held(h);
     // Rebuilding rewrites every header, list and the cookie, so it clears damage found in blocks;
     // damage to the heap object itself (its guard broken) leaves the tables it would follow
     // untrusted: the heap then stays damaged and nothing is unmapped.
@@ -194,25 +205,28 @@ void private_heap::release_all() noexcept {
         h.corrupt();
         return;
     }
+    h.settle();
     h.release_everything();
 }
 
 bool private_heap::contains(const void* p, std::size_t n) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    const impl::every_lock held(h);
     return h.contains_range(address(p), n);
 }
 
 status private_heap::walk(void (*visit)(void* context, const block_info& entry),
                           void* context) const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize, true);
+    const impl::every_lock held(h, true);
+    h.settle();
     return h.noted(h.visit_all(visit, context));
 }
 
 heap_usage private_heap::usage() const noexcept {
     const auto& h = static_cast<const impl&>(*this);
-    const optional_lock held(h.lock, h.cfg.serialize);
+    const impl::every_lock held(h);
+    h.settle();
     return h.stats;
 }
 

@@ -8,6 +8,7 @@
 #include "os.hpp"
 #include "pages.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -34,8 +35,14 @@ struct private_heap::impl : private_heap {
     std::uint64_t guard_value = 0; // expected in the two words of guard() (see self_bytes)
     std::size_t free_count = 0;    // blocks in the bins: bounds every walk of a bin's list
     // Set at the first damage found; from then on every operation answers heap_corrupt (see
-    // corrupt()) until release_all() rebuilds the heap.
-    mutable bool damaged = false;
+    // corrupt()) until release_all() rebuilds the heap. Atomic: a thread holding only its front's
+    // lock may find damage while others read the flag under theirs.
+    mutable std::atomic<bool> damaged{false};
+    // True while a thread holds every lock of the heap (lock_all): the single-threaded paths then
+    // run as they do in a process with one thread. Read and written only under a lock that
+    // lock_all takes too.
+    mutable bool exclusive = false;
+    mutable page_directory* locked_fronts = nullptr; // the directory whose fronts lock_all took
     heap_usage stats{};
     std::size_t segment_bytes = 0; // sum of segment lengths: drives the doubling
     std::uint64_t bitmap[bitmap_words]{};
@@ -71,16 +78,164 @@ struct private_heap::impl : private_heap {
     [[gnu::cold]] MEMMGR_ENGINE_SCAN status corrupt() const noexcept;
     /// \returns st, having recorded the damage when st is heap_corrupt.
     status noted(status st) const noexcept { return st == status::heap_corrupt ? corrupt() : st; }
-    /// Whether an operation must take the lock (see optional_lock).
+    /// Whether an operation must take a lock (see optional_lock): allocate and free then run on
+    /// the thread's front.
     bool locking() const noexcept { return cfg.serialize && !only_thread(); }
-    [[gnu::noinline]] void* allocate_locked(std::size_t n, bool zero, status& st) noexcept {
-        const std::lock_guard held(lock);
-        return allocate_block(n, zero, st);
+    /// Whether the pages' single-threaded paths may run: not on fronts, or every lock held.
+    bool alone() const noexcept { return exclusive || !locking(); }
+    /// A page descriptor's sealed fields and its seal, as values. A thread of another front reads
+    /// them with view_of while the owner may be starting or retiring the page (which store each
+    /// field atomically: store_shape), and trusts the view only once it passes its seal
+    /// (view_sound): a view that mixes two shapes fails, but for a 2^-32 chance.
+    struct desc_view {
+        std::uintptr_t area;
+        std::uint8_t* states;
+        std::uint32_t block;
+        std::uint32_t recip;
+        std::uint16_t capacity;
+        std::uint8_t cls;
+        std::uint8_t owner;
+        std::uint32_t seal;
+        bool operator==(const desc_view&) const = default;
+    };
+    // --- fronts (fronts.cpp; docs/private_heap.md, "Fronts") ------------------------------------
+    /// allocate() and free() of a serialized heap while the process has other threads: the pages
+    /// of the thread's front under that front's lock, everything else under the heap's lock.
+    [[gnu::noinline]] void* allocate_fronted(std::size_t n, bool zero, status& st) noexcept;
+    [[gnu::noinline]] status free_fronted(void* p) noexcept;
+    /// size(), owns() and reallocate() of a serialized heap while the process has other threads:
+    /// a block of a page under the thread's front (its state byte read atomically, changed by
+    /// compare-exchange), every other block under the heap's lock.
+    status size_fronted(const void* p, std::size_t& out) const noexcept;
+    void* reallocate_fronted(void* p, std::size_t n, bool in_place_only, status& st) noexcept;
+    /// The part of those under the thread's front (held by the caller): paged false when p is in
+    /// no page segment; else true with d, its sealed fields v (loaded atomically), idx and the
+    /// state s of a block in use; or `refused` set, for the caller to ask again under every lock
+    /// (what was read of another front's page may be torn or stale).
+    void page_block_fronted(const void* p, page_directory& dir, page_desc*& d, desc_view& v,
+                            std::size_t& idx, std::uint8_t& s, bool& paged,
+                            bool& refused) const noexcept;
+    /// \returns the directory, read atomically (a thread of another front may be making it).
+    page_directory* directory() const noexcept {
+        return std::atomic_ref(const_cast<page_directory*&>(pages)).load(std::memory_order_acquire);
     }
-    [[gnu::noinline]] status free_locked(void* p) noexcept {
-        const std::lock_guard held(lock);
-        return free_block(p);
+    /// The running thread's front, and whether the thread owns it (then it takes no lock).
+    struct front_id {
+        std::size_t index;
+        bool owned;
+    };
+    /// \returns the running thread's front, chosen at its first call: one of its own while one is
+    /// free, else the shared front (a thread gives its front back when it ends).
+    static front_id my_front() noexcept;
+    /// In the child of a fork: only the running thread's front stays owned.
+    static void forget_owned_fronts() noexcept;
+    /// A front held for one operation: its lock, or, by its owner, its `busy` flag (page_front).
+    class front_hold {
+    public:
+        front_hold(page_front& f, bool owned) noexcept : f_(f), locked_(!owned) {
+            if (owned) {
+                // The owner's half of the asymmetric fence: busy, a compiler barrier, then stop.
+                // Either lock_all's fence comes after the busy store, and lock_all waits for it to
+                // clear, or this thread reads stop after lock_all's fence, and sees it set.
+                f.busy.store(1, std::memory_order_relaxed);
+                std::atomic_signal_fence(std::memory_order_seq_cst);
+                if (f.stop.load(std::memory_order_acquire) == 0) [[likely]]
+                    return;
+                f.busy.store(0, std::memory_order_release);
+                locked_ = true;
+            }
+            f.lock.lock();
+        }
+        ~front_hold() {
+            if (locked_)
+                f_.lock.unlock();
+            else
+                f_.busy.store(0, std::memory_order_release);
+        }
+        front_hold(const front_hold&) = delete;
+        front_hold& operator=(const front_hold&) = delete;
+
+    private:
+        page_front& f_;
+        bool locked_;
+    };
+    /// Holds every front of dir: their locks, their stop flags set, and no owner inside.
+    static void stop_fronts(page_directory& dir) noexcept;
+    /// Holds every front, then takes the heap's lock; exclusive is then true.
+    void lock_all() const noexcept;
+    void unlock_all() const noexcept;
+    /// The owner's side of remote frees: moves d's remote list to its free list, each block and
+    /// link checked (the block pending, the link within bump, its old state sound, the walk
+    /// bounded by `used`). \returns false, having recorded the damage, at the first that fails.
+    /// \requires the lock of d's owner front (or every lock).
+    bool adopt_remote(page_desc* d) noexcept;
+    /// Adopts the remote lists of every page, moving pages that gain room back to their queues,
+    /// and folds every front's counters into the statistics, so that walk, validate, usage,
+    /// compact and release_all see the heap exact. \requires every lock (or one thread).
+    void settle_fronts() noexcept;
+    /// Every lock of a serialized heap when another thread could be using it (or, with `always`,
+    /// even in a process with one thread: walk runs the caller's code, which might start one): the
+    /// fronts' and the heap's (lock_all). The operations other than allocate and free take it, and
+    /// then run the single-threaded paths.
+    class every_lock {
+    public:
+        explicit every_lock(const impl& h, bool always = false) noexcept
+            : h_(h.cfg.serialize && (always || !only_thread()) ? &h : nullptr) {
+            if (h_)
+                h_->lock_all();
+        }
+        ~every_lock() {
+            if (h_)
+                h_->unlock_all();
+        }
+        every_lock(const every_lock&) = delete;
+        every_lock& operator=(const every_lock&) = delete;
+
+    private:
+        const impl* h_;
+    };
+    /// settle_fronts() for the whole-heap operations that are const (impl is made in mutable
+    /// memory by create()). \requires every lock (or one thread).
+    /// Nothing to settle while the process has one thread: no front has run since it started (a
+    /// fork's child settles in fork_child), and heaps that are not serialized never run on fronts.
+    void settle() const noexcept {
+        if (pages && locking())
+            const_cast<impl&>(*this).settle_fronts();
     }
+    /// The pages' part of allocate_fronted, holding front k's lock (f): the head page of n's class,
+    /// adopting its remote list when its own free list is empty. \returns nullptr with the heap
+    /// found damaged, or with map true when a new page needs a page segment mapped first.
+    void* front_take(std::size_t n, page_front& f, std::size_t k, bool& map) noexcept;
+    /// \returns a page with room for class c when f's queue has none: a full page that gained
+    /// room from remote frees, else a new page (under the heap's lock); nullptr as front_take.
+    page_desc* front_refill(std::size_t c, page_front& f, std::size_t k, bool& map) noexcept;
+    /// free() of a block of a page, holding front k (f): into its page's free list if the page is
+    /// k's, else claimed and pushed onto the page's remote list. \returns as page_release when
+    /// `exact` (every lock held); otherwise a pointer it refuses sets `refused` and changes
+    /// nothing: what it read of another front's page may be torn or stale (its owner restarting
+    /// the page), so the caller asks again under every lock (free_exact).
+    status front_release(std::uintptr_t a, std::uintptr_t base, page_front& f, std::size_t k,
+                         bool exact, bool& refused) noexcept;
+    /// \returns `refused` set and ok when !exact, else page_refusal's verdict.
+    status front_refusal(std::uintptr_t a, std::uintptr_t base, bool exact,
+                         bool& refused) const noexcept {
+        if (exact)
+            return page_refusal(a, base);
+        refused = true;
+        return status::ok;
+    }
+    /// A free that the fronts refused, done again holding every lock, where nothing changes
+    /// meanwhile: the verdict is the single-threaded code's, and damage it finds is damage.
+    [[gnu::noinline, gnu::cold]] status free_exact(void* p) noexcept;
+    /// Unmaps, under every lock, the page segments left without pages while the heap ran on
+    /// fronts (page_directory::sweep), keeping one.
+    [[gnu::noinline]] void sweep_segments() noexcept;
+    /// free_fronted's part under the thread's front lock: paged false when p is in no page
+    /// segment (nothing done then).
+    status free_to_front(void* p, page_directory& dir, bool& paged, bool& refused) noexcept;
+    /// A page of d's owner front that was full and has room again (a free or an adoption) leaves
+    /// the full list for its queue, as its head.
+    void page_unfull(page_desc* d) noexcept;
     bool fixed() const noexcept { return cfg.maximum_size != 0; }
     std::size_t room() const noexcept { return budget - stats.reserved_bytes; }
 
@@ -411,6 +566,19 @@ struct private_heap::impl : private_heap {
     }
 
     [[gnu::noinline]] void* allocate_slow(std::size_t n, bool zero, status& st) noexcept;
+    /// The allocation and free of a reallocation that moves a block of the segments or a large
+    /// block: allocate_block and free_block alone; on fronts (the heap's lock held only), from and
+    /// to the segments, since the pages are the fronts'.
+    void* allocate_moved(std::size_t n, status& st) noexcept {
+        if (alone())
+            return allocate_block(n, false, st);
+        st = status::ok;
+        if (n <= cache_max_request)
+            if (void* p = cache_take(n))
+                return p;
+        return allocate_slow(n, false, st);
+    }
+    status free_moved(void* p) noexcept { return alone() ? free_block(p) : free_to_segments(p); }
 
     /// What locate() found.
     struct found {
@@ -602,25 +770,77 @@ struct private_heap::impl : private_heap {
     status visit_all(void (*visit)(void*, const block_info&), void* context) const noexcept;
 
     // --- pages (pages.hpp, pages.cpp) ----------------------------------------------------------
-    /// The seal of a page descriptor: its shape (area, states, block, recip, capacity, class), its
-    /// own address and the cookie; never 0.
-    std::uint32_t desc_seal(const page_desc* d) const noexcept {
-        const std::uint64_t shape = std::uint64_t{d->block} | (std::uint64_t{d->recip} << 32);
-        const std::uint64_t more = std::uint64_t{d->capacity} | (std::uint64_t{d->cls} << 16);
+    template <class T>
+    static T load_relaxed(const T& field) noexcept {
+        return std::atomic_ref(const_cast<T&>(field)).load(std::memory_order_relaxed);
+    }
+    template <class T>
+    static void store_relaxed(T& field, T value) noexcept {
+        std::atomic_ref(field).store(value, std::memory_order_relaxed);
+    }
+    /// \returns d's sealed fields, each loaded atomically (relaxed): a snapshot another front's
+    /// thread may take while the owner rewrites them.
+    static desc_view view_of(const page_desc* d) noexcept {
+        return {load_relaxed(d->area),  load_relaxed(d->states),   load_relaxed(d->block),
+                load_relaxed(d->recip), load_relaxed(d->capacity), load_relaxed(d->cls),
+                load_relaxed(d->owner), load_relaxed(d->seal)};
+    }
+    /// \returns d's sealed fields, read plainly: \requires d's front held or every lock.
+    static desc_view plain_view(const page_desc* d) noexcept {
+        return {d->area, d->states, d->block, d->recip, d->capacity, d->cls, d->owner, d->seal};
+    }
+    /// The seal of the page descriptor at d with the shape v (area, states, block, recip,
+    /// capacity, class, owner), and the cookie; never 0.
+    std::uint32_t shape_seal(const desc_view& v, const page_desc* d) const noexcept {
+        return fields_seal(v.area, v.states, v.block, v.recip,
+                           std::uint32_t{v.capacity} | (std::uint32_t{v.cls} << 16) |
+                               (std::uint32_t{v.owner} << 24),
+                           d);
+    }
+    /// shape_seal, with capacity, cls and owner as the one 32-bit word they make (pages.hpp).
+    std::uint32_t fields_seal(std::uintptr_t area, const std::uint8_t* states, std::uint32_t block,
+                              std::uint32_t recip, std::uint32_t word,
+                              const page_desc* d) const noexcept {
+        static_assert(std::endian::native == std::endian::little,
+                      "desc_seal loads capacity, cls and owner as one little-endian word");
+        const std::uint64_t shape = std::uint64_t{block} | (std::uint64_t{recip} << 32);
+        const std::uint64_t more = word;
         const std::uint64_t x =
-            (shape ^ std::rotl(std::uint64_t{d->area}, 17) ^
-             std::rotl(std::uint64_t{address(d->states)}, 41) ^ std::rotl(more, 48) ^ cookie ^
+            (shape ^ std::rotl(std::uint64_t{area}, 17) ^
+             std::rotl(std::uint64_t{address(states)}, 41) ^ std::rotl(more, 48) ^ cookie ^
              std::rotl(std::uint64_t{address(d)}, 32)) *
             0x9e3779b97f4a7c15u;
         return static_cast<std::uint32_t>(x >> 32) | 1u;
     }
+    bool view_sound(const desc_view& v, const page_desc* d) const noexcept {
+        return v.seal == shape_seal(v, d);
+    }
+    /// d's seal from its fields read plainly: \requires d's front held or every lock.
+    std::uint32_t desc_seal(const page_desc* d) const noexcept {
+        std::uint32_t word; // capacity, cls and owner, loaded at once
+        std::memcpy(&word, &d->capacity, sizeof word);
+        return fields_seal(d->area, d->states, d->block, d->recip, word, d);
+    }
     bool desc_sound(const page_desc* d) const noexcept { return d->seal == desc_seal(d); }
+    /// Writes d's shape (all but area) and its seal, each field by an atomic store (relaxed): a
+    /// thread of another front may be reading them (view_of). \requires d's front held and the
+    /// heap's lock (or every lock).
+    void store_shape(page_desc* d, std::uint8_t* states, std::uint32_t block, std::uint32_t recip,
+                     std::uint16_t capacity, std::uint8_t cls, std::uint8_t owner) const noexcept {
+        store_relaxed(d->states, states);
+        store_relaxed(d->block, block);
+        store_relaxed(d->recip, recip);
+        store_relaxed(d->capacity, capacity);
+        store_relaxed(d->cls, cls);
+        store_relaxed(d->owner, owner);
+        reseal_desc(d);
+    }
 
     /// \returns a block of the first page with room of n's class, now in use, or nullptr when the
     /// class has no such page or its head fails a check (page_take_slow then decides which).
     /// \requires pages, n <= page_max_request.
     [[gnu::always_inline]] void* page_take(std::size_t n) noexcept {
-        page_desc* const d = pages->queue[page_class(n)];
+        page_desc* const d = pages->fronts[0].queue[page_class(n)];
         if (!d || !desc_sound(d)) [[unlikely]]
             return nullptr;
         std::size_t idx = d->free_head;
@@ -693,14 +913,14 @@ struct private_heap::impl : private_heap {
     /// After a free from d, which held `was` blocks in use: a page that was full rejoins its
     /// queue, a page now empty is retired (see page_emptied). \returns ok.
     [[gnu::noinline]] status page_freed_edge(page_desc* d, std::uint32_t was) noexcept;
-    void page_unfull(page_desc* d) noexcept;
     void page_emptied(page_desc* d) noexcept;
     bool make_directory() noexcept;
     std::uint64_t pseg_seal(std::uintptr_t base) const noexcept;
     bool map_pseg() noexcept;
     void unmap_pseg(std::size_t i) noexcept;
-    /// Unmaps every page segment and the directory (release_all, destroy).
-    void release_pages() noexcept;
+    /// Unmaps every page segment and, unless keep_directory, the directory (release_all, destroy).
+    /// A kept directory is emptied, its locks left as they are.
+    void release_pages(bool keep_directory = false) noexcept;
     /// \returns the index of the page segment holding a, or pages->segs.count.
     std::size_t pseg_index(std::uintptr_t a) const noexcept;
     void reseal_desc(page_desc* d) const noexcept;
@@ -708,12 +928,25 @@ struct private_heap::impl : private_heap {
     void unlink_free_slot(page_desc* d) noexcept;
     void enqueue(page_desc* d) noexcept;
     void dequeue(page_desc* d) noexcept;
-    page_desc* start_page(std::size_t c) noexcept;
+    void push_full(page_desc* d) noexcept;
+    void unlink_full(page_desc* d) noexcept;
+    /// Starts a page of class c for front `owner` in a free slot, mapping a page segment first if
+    /// there is none and `may_map` (which needs every lock while the heap runs on fronts).
+    /// \requires owner's lock and the heap's (or every lock, or one thread).
+    page_desc* start_page(std::size_t c, std::size_t owner = 0, bool may_map = true) noexcept;
     void retire(page_desc* d) noexcept;
     bool page_shape_sound(const page_desc* d) const noexcept;
+    /// page_shape_sound without the counts (bump, used, free_head): what a thread of another
+    /// front may read of a page, the sealed fields its owner writes only when it starts the page.
+    bool page_form_sound(const desc_view& v) const noexcept;
     /// \returns false if a is in no page segment; else true, with st ok and f filled, or the
     /// reason a is refused.
     bool page_locate(std::uintptr_t a, found& f, status& st) const noexcept;
+    /// \returns whether p lies in one of the page segments (the table changes only under every
+    /// lock: \requires the heap's lock or a front held).
+    bool in_page_segment(const void* p) const noexcept {
+        return pages && pseg_index(address(p)) < pages->segs.count;
+    }
     void* page_reallocate(void* p, const found& f, std::size_t n, bool in_place_only,
                           status& st) noexcept;
     bool pages_contain(std::uintptr_t a, std::size_t n) const noexcept;

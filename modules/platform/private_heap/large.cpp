@@ -41,9 +41,9 @@ void* private_heap::impl::reallocate_large(void* p, const found& f, std::size_t 
         // Small again: move into a segment if there is room, else shrink the mapping below.
         const std::size_t old = larges.data[f.large_index].requested;
         status moved;
-        if (void* q = allocate_block(n, false, moved)) {
+        if (void* q = allocate_moved(n, moved)) {
             std::memcpy(q, p, old < n ? old : n);
-            if (free_block(p) != status::ok) {
+            if (free_moved(p) != status::ok) {
                 st = status::heap_corrupt;
                 return nullptr;
             }
@@ -80,11 +80,11 @@ void* private_heap::impl::reallocate_large(void* p, const found& f, std::size_t 
             return nullptr;
         }
         const std::size_t old = l.requested;
-        void* q = allocate_block(n, false, st); // may move the larges table: l is stale
+        void* q = allocate_moved(n, st); // may move the larges table: l is stale
         if (!q)
             return nullptr;
         std::memcpy(q, p, old);
-        if (free_block(p) != status::ok) {
+        if (free_moved(p) != status::ok) {
             st = status::heap_corrupt;
             return nullptr;
         }

@@ -31,11 +31,21 @@ bool private_heap::impl::make_directory() noexcept {
     void* mem = map_pages(length);
     if (!mem)
         return false;
-    auto* dir = static_cast<page_directory*>(mem); // zero-filled by mmap
+    auto* dir = ::new (mem) page_directory{};
     dir->mapped_bytes = length;
     dir->segs.reset_inline();
     on_map(length);
-    pages = dir;
+    // Made while every lock is held (a reallocation moving a block): its fronts are held too, so
+    // that no thread runs on them before unlock_all.
+    if (exclusive) {
+        for (page_front& f : dir->fronts) {
+            f.lock.lock();
+            f.stop.store(1, std::memory_order_relaxed); // published below: no owner inside yet
+        }
+        locked_fronts = dir;
+    }
+    // Published last: a thread of another front reads it without a lock (directory()).
+    std::atomic_ref(pages).store(dir, std::memory_order_release);
     return true;
 }
 
@@ -70,7 +80,7 @@ bool private_heap::impl::map_pseg() noexcept {
     // The free slots in address order: the lowest is taken first.
     for (std::size_t slot = pseg_slots; slot-- > meta_slots;) {
         page_desc* d = descs_of(base) + slot;
-        d->area = base + slot * page_bytes;
+        store_relaxed(d->area, base + slot * page_bytes);
         reseal_desc(d);
         push_free_slot(d);
     }
@@ -88,7 +98,7 @@ void private_heap::impl::unmap_pseg(std::size_t i) noexcept {
     on_unmap(s.length);
 }
 
-void private_heap::impl::release_pages() noexcept {
+void private_heap::impl::release_pages(bool keep_directory) noexcept {
     if (!pages)
         return;
     for (std::size_t i = 0; i < pages->segs.count; ++i) {
@@ -98,6 +108,24 @@ void private_heap::impl::release_pages() noexcept {
     if (pages->segs.mapped_bytes) {
         unmap_pages(address(pages->segs.data), pages->segs.mapped_bytes);
         on_unmap(pages->segs.mapped_bytes);
+    }
+    if (keep_directory) {
+        // Its fronts' locks are held by the caller, and other threads may wait on them.
+        page_directory& dir = *pages;
+        dir.free_slots = nullptr;
+        dir.free_slot_count = 0;
+        dir.segs.reset_inline();
+        dir.segs.count = 0;
+        for (auto& h : dir.hint)
+            h = 0;
+        for (page_front& f : dir.fronts) {
+            f.used_bytes = f.used_blocks = f.allocations = 0;
+            for (std::size_t c = 0; c < page_classes; ++c) {
+                f.queue[c] = f.full[c] = nullptr;
+                std::atomic_ref(f.remote[c]).store(0, std::memory_order_relaxed);
+            }
+        }
+        return;
     }
     const std::size_t length = pages->mapped_bytes;
     unmap_pages(address(pages), length);
@@ -116,7 +144,7 @@ std::size_t private_heap::impl::pseg_index(std::uintptr_t a) const noexcept {
 // ------------------------------------------------------------------------------
 
 void private_heap::impl::reseal_desc(page_desc* d) const noexcept {
-    d->seal = desc_seal(d);
+    store_relaxed(d->seal, desc_seal(d));
 }
 
 void private_heap::impl::push_free_slot(page_desc* d) noexcept {
@@ -142,7 +170,7 @@ void private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
 }
 
 void private_heap::impl::enqueue(page_desc* d) noexcept {
-    page_desc*& head = pages->queue[d->cls];
+    page_desc*& head = pages->fronts[d->owner].queue[d->cls];
     d->queued = 1;
     d->prev = nullptr;
     d->next = head;
@@ -155,15 +183,36 @@ void private_heap::impl::dequeue(page_desc* d) noexcept {
     if (d->prev)
         d->prev->next = d->next;
     else
-        pages->queue[d->cls] = d->next;
+        pages->fronts[d->owner].queue[d->cls] = d->next;
     if (d->next)
         d->next->prev = d->prev;
     d->next = d->prev = nullptr;
     d->queued = 0;
 }
 
-page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
-    if (!pages->free_slots && !map_pseg())
+void private_heap::impl::push_full(page_desc* d) noexcept {
+    page_desc*& head = pages->fronts[d->owner].full[d->cls];
+    d->queued = 3;
+    d->prev = nullptr;
+    d->next = head;
+    if (head)
+        head->prev = d;
+    head = d;
+}
+
+void private_heap::impl::unlink_full(page_desc* d) noexcept {
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        pages->fronts[d->owner].full[d->cls] = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->next = d->prev = nullptr;
+    d->queued = 0;
+}
+
+page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool may_map) noexcept {
+    if (!pages->free_slots && !(may_map && map_pseg()))
         return nullptr;
     page_desc* d = pages->free_slots;
     if (!desc_sound(d) || d->block != 0 || d->queued != 2) {
@@ -190,16 +239,24 @@ page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
         return nullptr;
     }
     unlink_free_slot(d);
-    d->states = reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
-    std::memset(d->states, 0, page_bytes / block);
-    d->block = block;
-    d->recip = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block);
-    d->capacity = static_cast<std::uint32_t>(page_bytes / block);
+    auto* const states =
+        reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
+    if (alone()) {
+        std::memset(states, 0, page_bytes / block);
+    } else {
+        // On fronts, a thread of another front may be reading these bytes through a stale
+        // pointer into the page that had them: stored atomically, and that thread, if it
+        // claims one, finds the page changed and gives it back (front_release).
+        for (std::size_t i = 0; i < page_bytes / block; ++i)
+            std::atomic_ref(states[i]).store(0, std::memory_order_relaxed);
+    }
     d->bump = 0;
     d->used = 0;
     d->free_head = 0;
-    d->cls = static_cast<std::uint8_t>(c);
-    reseal_desc(d);
+    store_shape(d, states, block,
+                static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block),
+                static_cast<std::uint16_t>(page_bytes / block), static_cast<std::uint8_t>(c),
+                static_cast<std::uint8_t>(owner));
     ++pseg_of(base)->pages;
     pseg_of(base)->dirty |= std::uint64_t{1} << slot_of(d, base);
     enqueue(d);
@@ -207,7 +264,12 @@ page_desc* private_heap::impl::start_page(std::size_t c) noexcept {
 }
 
 void* private_heap::impl::page_full(page_desc* d, void* p) noexcept {
+    // Blocks other fronts' threads freed here may give it room again (none without fronts).
+    if (std::atomic_ref(d->remote).load(std::memory_order_relaxed) != 0 && adopt_remote(d) &&
+        d->used < d->capacity)
+        return p;
     dequeue(d);
+    push_full(d);
     return p;
 }
 
@@ -221,7 +283,8 @@ status private_heap::impl::page_freed_edge(page_desc* d, std::uint32_t was) noex
 
 void private_heap::impl::page_unfull(page_desc* d) noexcept {
     // It becomes the head: an empty page kept as the head before goes (one empty page per class).
-    page_desc* const old = pages->queue[d->cls];
+    page_desc* const old = pages->fronts[d->owner].queue[d->cls];
+    unlink_full(d);
     enqueue(d);
     if (old && old->used == 0)
         retire(old);
@@ -229,7 +292,7 @@ void private_heap::impl::page_unfull(page_desc* d) noexcept {
 
 void private_heap::impl::page_emptied(page_desc* d) noexcept {
     // The head of its queue stays: the next allocation of the class would start a page again.
-    if (pages->queue[d->cls] == d)
+    if (pages->fronts[d->owner].queue[d->cls] == d)
         return;
     retire(d);
 }
@@ -237,19 +300,25 @@ void private_heap::impl::page_emptied(page_desc* d) noexcept {
 void private_heap::impl::retire(page_desc* d) noexcept {
     if (d->queued == 1)
         dequeue(d);
+    else if (d->queued == 3)
+        unlink_full(d);
+    // On fronts (the owner's lock held), the slot goes back under the heap's lock, and its
+    // segment stays mapped: unmapping changes the table of page segments, which every front reads
+    // under its own lock only (compact() unmaps it, holding every lock).
+    const bool on_fronts = !alone();
+    std::unique_lock<heap_lock> held(lock, std::defer_lock);
+    if (on_fronts)
+        held.lock();
     const std::uintptr_t base = d->area & ~(pseg_bytes - 1);
     const std::size_t first = (address(d->states) - (base + states_offset)) / state_chunk;
     const std::size_t k = chunks_for(d->capacity);
     pseg_of(base)->chunks[first / 64] &= ~(((std::uint64_t{1} << k) - 1) << (first % 64));
-    d->states = nullptr;
-    d->block = 0;
-    d->recip = 0;
-    d->capacity = 0;
     d->bump = d->used = d->free_head = 0;
-    d->cls = 0;
-    reseal_desc(d);
+    store_shape(d, nullptr, 0, 0, 0, 0, 0); // atomic stores: see start_page
     push_free_slot(d);
-    if (--pseg_of(base)->pages == 0 && pages->segs.count > 1) {
+    if (--pseg_of(base)->pages == 0 && pages->segs.count > 1 && on_fronts) {
+        std::atomic_ref(pages->sweep).store(1, std::memory_order_relaxed);
+    } else if (pseg_of(base)->pages == 0 && pages->segs.count > 1) {
         const std::size_t i = pseg_index(base);
         if (i != pages->segs.count)
             unmap_pseg(i);
@@ -264,7 +333,7 @@ void* private_heap::impl::page_take_slow(std::size_t n) noexcept {
         return nullptr;
     if (void* p = page_take(n))
         return p;
-    if (pages->queue[page_class(n)]) {
+    if (pages->fronts[0].queue[page_class(n)]) {
         // A page with room that the inline path refused: its descriptor or its free list's head
         // is damaged.
         corrupt();
@@ -299,23 +368,32 @@ status private_heap::impl::page_refusal(std::uintptr_t a, std::uintptr_t base) c
         return corrupt();
     if (d->block == 0)
         return status::double_free;
-    if (!page_shape_sound(d))
+    // One thread, or every lock held: on fronts, a refusal read under one front is decided here
+    // again under every lock (free_exact), where nothing changes meanwhile. A block past bump has
+    // state 0 (validate checks it).
+    if (!page_form_sound(plain_view(d)))
         return corrupt();
     const std::size_t idx = (a - d->area) / d->block;
     if (idx >= d->capacity)
         return status::foreign_block;
-    if (idx >= d->bump || d->states[idx] == 0)
+    const std::uint8_t state = std::atomic_ref(d->states[idx]).load(std::memory_order_relaxed);
+    if (state == 0 || state == pending_state) // pending: freed by a thread of another front
         return status::double_free;
-    if (a != d->area + idx * d->block || d->states[idx] > d->block + 1)
-        return d->states[idx] > d->block + 1 ? corrupt() : status::foreign_block;
+    if (a != d->area + idx * d->block || state > d->block + 1)
+        return state > d->block + 1 ? corrupt() : status::foreign_block;
     return corrupt(); // a block in use that the fast path refused
 }
 
 bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
-    return d->block >= page_unit && d->block <= page_max_request && d->block % page_unit == 0 &&
-           d->cls == d->block / page_unit - 1 && d->capacity == page_bytes / d->block &&
-           d->recip == ((std::uint64_t{1} << 32) + d->block - 1) / d->block &&
-           d->bump <= d->capacity && d->used <= d->bump && d->free_head <= d->bump;
+    return page_form_sound(plain_view(d)) && d->bump <= d->capacity && d->used <= d->bump &&
+           d->free_head <= d->bump;
+}
+
+bool private_heap::impl::page_form_sound(const desc_view& v) const noexcept {
+    return v.owner < front_count && v.block >= page_unit && v.block <= page_max_request &&
+           v.block % page_unit == 0 && v.cls == v.block / page_unit - 1 &&
+           v.capacity == page_bytes / v.block &&
+           v.recip == ((std::uint64_t{1} << 32) + v.block - 1) / v.block;
 }
 
 // --- locate, size, reallocate
@@ -338,7 +416,7 @@ bool private_heap::impl::page_locate(std::uintptr_t a, found& f, status& st) con
     const std::size_t off = a - d->area;
     const std::size_t idx = off / d->block;
     if (off % d->block != 0 || idx >= d->bump || d->states[idx] == 0 ||
-        d->states[idx] > d->block + 1) {
+        d->states[idx] > d->block + 1 || d->states[idx] == pending_state) {
         st = page_refusal(a, base);
         return true;
     }
@@ -354,7 +432,7 @@ void* private_heap::impl::page_reallocate(void* p, const found& f, std::size_t n
     page_desc* d = f.page;
     const std::size_t old = d->block + 1 - d->states[f.page_index];
     // Within the block, as long as the slack fits its state byte.
-    if (n <= d->block && d->block - n < 255) {
+    if (n <= d->block && d->block - n <= max_slack) {
         d->states[f.page_index] = static_cast<std::uint8_t>(d->block - n + 1);
         on_used(n, old);
         st = status::ok;
@@ -401,7 +479,7 @@ status private_heap::impl::visit_pages(void (*visit)(void*, const block_info&),
             for (std::size_t idx = 0; idx < d->bump; ++idx) {
                 void* at = reinterpret_cast<void*>(d->area + idx * d->block);
                 const std::size_t s = d->states[idx];
-                if (s > d->block + 1)
+                if (s > d->block + 1 || s == pending_state) // none pending: settle_fronts
                     return status::heap_corrupt;
                 // The overhead is the slack: size + overhead is the block, as for a segment's
                 // blocks it is the block less its header.
@@ -438,14 +516,22 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
     }
     if (free_listed != dir.free_slot_count)
         return false;
+    // Each front's queues (pages with room) and full lists (pages without), every page in the
+    // lists of its owner.
     std::size_t queued = 0;
-    for (std::size_t c = 0; c < page_classes; ++c) {
-        prev = nullptr;
-        for (const page_desc* d = dir.queue[c]; d; prev = d, d = d->next) {
-            if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
-                !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
-                d->queued != 1 || d->prev != prev || d->used >= d->capacity)
-                return false;
+    for (std::size_t k = 0; k < front_count; ++k) {
+        for (std::size_t c = 0; c < page_classes; ++c) {
+            for (const bool full : {false, true}) {
+                prev = nullptr;
+                for (const page_desc* d = full ? dir.fronts[k].full[c] : dir.fronts[k].queue[c]; d;
+                     prev = d, d = d->next) {
+                    if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
+                        !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
+                        d->owner != k || d->queued != (full ? 3 : 1) || d->prev != prev ||
+                        (d->used == d->capacity) != full)
+                        return false;
+                }
+            }
         }
     }
     std::size_t free_found = 0;
@@ -473,8 +559,7 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
             ++active;
             if (!page_sound(*d, t, chunks))
                 return false;
-            if (d->queued == 1)
-                ++queued_found;
+            ++queued_found; // page_sound: in its queue or its full list
         }
         // No chunk in use but those of the pages (each page's own were checked marked).
         std::size_t marked = 0;
@@ -488,7 +573,8 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
 
 bool private_heap::impl::page_sound(const page_desc& d, tally& t,
                                     std::size_t& chunks) const noexcept {
-    if (!page_shape_sound(&d) || d.queued != (d.used < d.capacity ? 1 : 0))
+    if (!page_shape_sound(&d) || d.queued != (d.used < d.capacity ? 1 : 3) ||
+        std::atomic_ref(const_cast<std::uint16_t&>(d.remote)).load(std::memory_order_relaxed) != 0)
         return false;
     // Its state chunks: inside the segment's, aligned to their count, marked in use.
     const std::uintptr_t base = d.area & ~(pseg_bytes - 1);
@@ -507,7 +593,7 @@ bool private_heap::impl::page_sound(const page_desc& d, tally& t,
     std::size_t in_use = 0;
     for (std::size_t idx = 0; idx < d.bump; ++idx) {
         const std::size_t s = d.states[idx];
-        if (s > d.block + 1)
+        if (s > d.block + 1 || s == pending_state) // none pending: settle_fronts adopted them
             return false;
         if (s != 0) {
             ++in_use;
@@ -543,21 +629,23 @@ std::size_t private_heap::impl::compact_pages() noexcept {
     // it is followed or its slot touched, as validate checks them.
     const std::size_t all_slots = pages->segs.count * (pseg_slots - meta_slots);
     std::size_t seen = 0;
-    for (std::size_t c = 0; c < page_classes; ++c) {
-        const page_desc* prev = nullptr;
-        for (page_desc* d = pages->queue[c]; d;) {
-            if (++seen > all_slots || pseg_index(address(d)) == pages->segs.count ||
-                !desc_sound(d) || d->block == 0 || d->cls != c || d->queued != 1 ||
-                d->prev != prev) {
-                corrupt();
-                return 0;
+    for (std::size_t k = 0; k < front_count; ++k) {
+        for (std::size_t c = 0; c < page_classes; ++c) {
+            const page_desc* prev = nullptr;
+            for (page_desc* d = pages->fronts[k].queue[c]; d;) {
+                if (++seen > all_slots || pseg_index(address(d)) == pages->segs.count ||
+                    !desc_sound(d) || d->block == 0 || d->cls != c || d->owner != k ||
+                    d->queued != 1 || d->prev != prev) {
+                    corrupt();
+                    return 0;
+                }
+                page_desc* const next = d->next;
+                if (d->used == 0)
+                    retire(d);
+                else
+                    prev = d;
+                d = next;
             }
-            page_desc* const next = d->next;
-            if (d->used == 0)
-                retire(d);
-            else
-                prev = d;
-            d = next;
         }
     }
     for (std::size_t i = pages->segs.count; i-- > 0;)

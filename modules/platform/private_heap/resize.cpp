@@ -98,13 +98,13 @@ void* private_heap::impl::reallocate_block(void* p, std::size_t n, bool in_place
 }
 
 void* private_heap::impl::move_block(void* p, std::size_t old, std::size_t n, status& st) noexcept {
-    void* q = allocate_block(n, false, st);
+    void* q = allocate_moved(n, st);
     if (!q)
         return nullptr;
     std::memcpy(q, p, old < n ? old : n);
     // p is found again: the allocation may have split its neighbour. A damaged neighbour found
     // now leaves p in use, and the heap damaged: q is not handed out then.
-    if (free_block(p) != status::ok) {
+    if (free_moved(p) != status::ok) {
         st = status::heap_corrupt;
         return nullptr;
     }

@@ -108,7 +108,7 @@ void* private_heap::impl::carve(header* h, std::size_t bs, std::size_t n) noexce
     // the inline path (which then needs no stack frame), and so are heads the inline path could
     // not vouch for. Either source may find damage instead.
     void* taken = nullptr;
-    if (n <= page_max_request && !fixed())
+    if (n <= page_max_request && !fixed() && alone()) // on fronts: allocate_fronted's pages
         taken = page_take_slow(n);
     if (!taken && !damaged && n <= cache_max_request)
         taken = cache_take_unhinted(n);

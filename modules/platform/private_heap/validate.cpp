@@ -22,10 +22,13 @@ namespace memmgr::detail::posix {
         self.cache[c] = nullptr;
         self.cache_count[c] = cache_class_cap;
     }
-    // The pages' inline paths miss too: no page to take from, no segment hinted.
-    if (pages) {
-        for (auto& q : pages->queue)
-            q = nullptr;
+    // The pages' inline paths miss too: no page to take from, no segment hinted. On fronts, a
+    // thread holding its own front's lock alone leaves the lists as they are: the fronts' paths
+    // test `damaged` first.
+    if (pages && alone()) {
+        for (page_front& f : pages->fronts)
+            for (auto& q : f.queue)
+                q = nullptr;
         for (auto& h : pages->hint)
             h = 0;
     }
@@ -201,7 +204,9 @@ std::size_t private_heap::impl::compact_all() noexcept {
 }
 
 void private_heap::impl::release_everything() noexcept {
-    release_pages();
+    // While other threads may use the heap, it keeps its directory (reserved still counts it): its
+    // fronts' locks are held now, and threads may be waiting on them.
+    release_pages(locking());
     unmap_larges();
     std::size_t kept = 0;
     for (std::size_t i = 0; i < segments.count; ++i) {
