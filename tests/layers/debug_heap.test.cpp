@@ -314,6 +314,30 @@ BOOST_AUTO_TEST_CASE(double_foreign_and_wrong_heap_frees_are_reported_and_refuse
     BOOST_TEST(fails_with(plain.free(*r), errc::double_free));
 }
 
+// Without a quarantine, the last 4096 frees are remembered, however their memory grew and wrapped
+// round: a second free of any of them is a double free, of one freed before them a foreign
+// pointer (nothing is allocated in between, so no address is reused).
+BOOST_AUTO_TEST_CASE(the_last_4096_frees_are_remembered) {
+    recorded<> heap;
+    constexpr std::size_t remembered = 4096;
+    std::vector<void*> blocks;
+    for (std::size_t i = 0; i < remembered + 100; ++i) {
+        auto p = heap.allocate(8);
+        BOOST_REQUIRE(p);
+        blocks.push_back(*p);
+    }
+    for (void* p : blocks)
+        BOOST_REQUIRE(heap.free(p).has_value());
+    const std::size_t oldest = blocks.size() - remembered;
+    for (const std::size_t i : {oldest, oldest + 1, blocks.size() - 1})
+        BOOST_TEST(fails_with(heap.free(blocks[i]), errc::double_free));
+    for (const std::size_t i : {std::size_t{0}, oldest - 1})
+        BOOST_TEST(fails_with(heap.free(blocks[i]), errc::foreign_block));
+    BOOST_REQUIRE(heap.problems.size() == 5u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::double_free));
+    BOOST_TEST((heap.problems[4].kind == debug_problem_kind::foreign_block));
+}
+
 // The table of live blocks moves the last block into each hole a free leaves (its header holds
 // its place): after frees in every order, every live block is still found, with its size, and
 // every freed one is not.
