@@ -433,26 +433,27 @@ struct debug_ledger::books final : debug_heap_registry::member {
         (void)p;
 #endif
     }
-    // Each field times its own odd constant, summed, then mixed once: a change of any one field
-    // changes the sum (an odd multiplier is a bijection modulo 2^64), and the final mix spreads
-    // it over every bit. The products are independent of each other, so they overlap in the
-    // pipeline, where a chain of mixes, one per field, waited for each in turn.
+    // Each field times its own odd constant, summed with the cookie and the block's address: a
+    // change of any one field changes the sum by a non-zero amount (an odd multiplier is a
+    // bijection modulo 2^64), so it breaks the seal; a header copied from another block or another
+    // debug heap breaks it too (the address or the cookie differs). The constants fit in 31 bits,
+    // so each product is one instruction (x86-64's imul takes a 32-bit immediate), and no final
+    // mix follows: the seal is only ever compared for equality, and a mix would only tell apart
+    // changes of several fields that cancel exactly in the sum (it cost 7 instructions per seal,
+    // the 64-bit constants 4 more).
     std::uint64_t seal_of(const void* p, const block_header& h) const noexcept {
         std::uint64_t x = cookie ^ reinterpret_cast<std::uintptr_t>(p);
-        x += h.request * 0x9E3779B97F4A7C15u;
-        x += static_cast<std::uint64_t>(h.size) * 0xC2B2AE3D27D4EB4Fu;
-        x += static_cast<std::uint64_t>(h.type) * 0x165667B19E3779F9u;
+        x += h.request * 0x27D4EB2Fu;
+        x += static_cast<std::uint64_t>(h.size) * 0x165667B1u;
+        x += static_cast<std::uint64_t>(h.type) * 0x61C88647u;
         // The location a word at a time (one word with libstdc++ and libc++, three with MSVC).
         std::array<std::uint64_t, (sizeof(std::source_location) + 7) / 8> where{};
         std::memcpy(where.data(), &h.where, sizeof(std::source_location));
-        std::uint64_t k = 0xD6E8FEB86659FD93u;
+        std::uint64_t k = 0x7FEB352Du;
         for (std::uint64_t w : where) {
             x += w * k;
-            k += 0x9E3779B97F4A7C16u; // stays odd
+            k -= 2; // stays odd
         }
-        x ^= x >> 32;
-        x *= 0xD6E8FEB86659FD93u;
-        x ^= x >> 29;
         return x;
     }
     bool sound(const void* p, const block_header& h) const noexcept {

@@ -402,6 +402,34 @@ BOOST_AUTO_TEST_CASE(a_pointer_into_a_live_block_is_refused) {
     BOOST_TEST(heap.free(*p).has_value());
 }
 
+// Every bit of every sealed field of a header (its block type, request number, size, source
+// location, and the seal itself) breaks the seal when it alone is flipped: the block then reads as
+// damaged, and mended it reads as sound again. The header's layout, as debug_ledger.cpp has it:
+// its place in the table (4 bytes, checked against the table instead), the type (1 byte), padding,
+// then request, size, location and seal, 8-byte aligned.
+BOOST_AUTO_TEST_CASE(any_one_bit_of_a_sealed_header_field_breaks_the_seal) {
+    recorded<memmgr::win32_heap> heap;
+    auto p = heap.allocate(24, block_type::client);
+    BOOST_REQUIRE(p);
+    const std::size_t front = front_of(heap, *p);
+    BOOST_REQUIRE(front >= 32u + sizeof(std::source_location));
+    auto* header = static_cast<unsigned char*>(*p) - front;
+    std::vector<std::size_t> sealed{4}; // the type's byte
+    for (std::size_t at = 8; at < 8 + 16 + sizeof(std::source_location) + 8; ++at)
+        sealed.push_back(at);
+    for (const std::size_t at : sealed) {
+        for (int bit = 0; bit < 8; ++bit) {
+            header[at] ^= static_cast<unsigned char>(1u << bit);
+            BOOST_TEST(fails_with(heap.validate(*p), errc::heap_corrupt),
+                       "byte " << at << " bit " << bit);
+            header[at] ^= static_cast<unsigned char>(1u << bit);
+            BOOST_TEST(heap.validate(*p).has_value());
+        }
+    }
+    BOOST_TEST(heap.problems.empty()); // validate reports nothing
+    BOOST_TEST(heap.free(*p).has_value());
+}
+
 // A header whose place in the table was overwritten, even with another live block's, is damage:
 // reported as an overrun before the block, the block kept and not freed; the other block is
 // unaffected.
