@@ -663,7 +663,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
 
     // A free of p, which is not a live block: a problem to report, and its errc.
-    result<void> refuse(void* p) noexcept {
+    MEMMGR_COLD result<void> refuse(void* p) noexcept {
         debug_problem problem{
             debug_problem_kind::foreign_block, p, 0, 0, block_type::normal, {}, 0};
         errc why = errc::foreign_block;
@@ -696,8 +696,9 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
 
     // free(p), p not nullptr: \returns how freeing it went; *was_live (where asked) says whether
-    // p was a live block (it no longer is).
-    result<void> retire(void* p, bool* was_live = nullptr) noexcept {
+    // p was a live block (it no longer is). Inlined into free (and reallocate): the call it made
+    // cost as much as the seal's check.
+    MEMMGR_HOT_INLINE result<void> retire(void* p, bool* was_live = nullptr) noexcept {
         // The header and p's slot in the table are two cache misses on a cold block: both are
         // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
         prefetch_header(p);
@@ -709,14 +710,33 @@ struct debug_ledger::books final : debug_heap_registry::member {
         }
         if (was_live != nullptr)
             *was_live = true;
-        std::vector<debug_problem> found;
         if (t == taken::damaged) { // its size and the rest are unknown: the block stays as it is
             lock.unlock();
-            found.push_back(damaged_header(p));
-            report(found);
-            return fail(errc::heap_corrupt);
+            return refuse_damaged(p);
         }
         const block_header& h = *header_of(p);
+        if (options.quarantine == 0 && sound_guards_intact(p, h)) {
+            // The usual free, in short: the way below when there is nothing to report.
+            account_freed(h.type, h.size);
+            std::memset(p, options.freed_fill, h.size);
+            remember_freed(p);
+            const result<void> freed = base.free(base.heap, raw_of(p));
+            if (!freed) [[unlikely]]
+                return refused(p, freed, lock);
+            const bool due = tick();
+            lock.unlock();
+            if (due) [[unlikely]]
+                (void)check();
+            return freed;
+        }
+        return retire_reporting(p, h, lock);
+    }
+
+    // The rest of retire(p): a block taken from the table, whose guards are damaged or which
+    // goes to the quarantine. The problems found are reported once the lock is released.
+    MEMMGR_COLD result<void> retire_reporting(void* p, const block_header& h,
+                                              std::unique_lock<light_lock>& lock) noexcept {
+        std::vector<debug_problem> found;
         if (!sound_guards_intact(p, h)) // the search for the bad byte stays out of line
             check_sound_guards(p, h, found);
         account_freed(h.type, h.size);
@@ -737,6 +757,27 @@ struct debug_ledger::books final : debug_heap_registry::member {
         lock.unlock();
         if (!found.empty())
             report(found);
+        if (due)
+            (void)check();
+        return freed;
+    }
+
+    // A free of p, whose header is damaged: a problem to report, and heap_corrupt.
+    MEMMGR_COLD result<void> refuse_damaged(const void* p) noexcept {
+        report(std::vector<debug_problem>{damaged_header(p)});
+        return fail(errc::heap_corrupt);
+    }
+
+    // retire(p) once the heap beneath refused to free p's block (filled, no longer counted): the
+    // handler hears of it once the lock is released.
+    MEMMGR_COLD result<void> refused(const void* p, result<void> freed,
+                                     std::unique_lock<light_lock>& lock) noexcept {
+        // The block, header and all, is still where it was.
+        const std::vector<debug_problem> found{
+            problem_with(debug_problem_kind::base_refused_free, p, *header_of(p), 0)};
+        const bool due = tick();
+        lock.unlock();
+        report(found);
         if (due)
             (void)check();
         return freed;
