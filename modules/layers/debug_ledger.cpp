@@ -702,16 +702,18 @@ struct debug_ledger::books final : debug_heap_registry::member {
         // The header and p's slot in the table are two cache misses on a cold block: both are
         // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
         prefetch_header(p);
-        std::unique_lock lock(mutex);
+        // Locked and unlocked by hand, not by a std::unique_lock: the paths that leave the lock
+        // to another function kept the guard in memory, with its flag written and tested.
+        mutex.lock();
         const taken t = take_live(p);
         if (t == taken::not_live) {
-            lock.unlock();
+            mutex.unlock();
             return refuse(p);
         }
         if (was_live != nullptr)
             *was_live = true;
         if (t == taken::damaged) { // its size and the rest are unknown: the block stays as it is
-            lock.unlock();
+            mutex.unlock();
             return refuse_damaged(p);
         }
         const block_header& h = *header_of(p);
@@ -722,20 +724,20 @@ struct debug_ledger::books final : debug_heap_registry::member {
             remember_freed(p);
             const result<void> freed = base.free(base.heap, raw_of(p));
             if (!freed) [[unlikely]]
-                return refused(p, freed, lock);
+                return refused(p, freed);
             const bool due = tick();
-            lock.unlock();
+            mutex.unlock();
             if (due) [[unlikely]]
                 (void)check();
             return freed;
         }
-        return retire_reporting(p, h, lock);
+        return retire_reporting(p, h);
     }
 
-    // The rest of retire(p): a block taken from the table, whose guards are damaged or which
-    // goes to the quarantine. The problems found are reported once the lock is released.
-    MEMMGR_COLD result<void> retire_reporting(void* p, const block_header& h,
-                                              std::unique_lock<light_lock>& lock) noexcept {
+    // The rest of retire(p), called with the lock held: a block taken from the table, whose guards
+    // are damaged or which goes to the quarantine. \effects releases the lock; the problems found
+    // are reported after.
+    MEMMGR_COLD result<void> retire_reporting(void* p, const block_header& h) noexcept {
         std::vector<debug_problem> found;
         if (!sound_guards_intact(p, h)) // the search for the bad byte stays out of line
             check_sound_guards(p, h, found);
@@ -754,7 +756,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
             freed = release(p, found);
         }
         const bool due = tick();
-        lock.unlock();
+        mutex.unlock();
         if (!found.empty())
             report(found);
         if (due)
@@ -768,15 +770,14 @@ struct debug_ledger::books final : debug_heap_registry::member {
         return fail(errc::heap_corrupt);
     }
 
-    // retire(p) once the heap beneath refused to free p's block (filled, no longer counted): the
-    // handler hears of it once the lock is released.
-    MEMMGR_COLD result<void> refused(const void* p, result<void> freed,
-                                     std::unique_lock<light_lock>& lock) noexcept {
+    // retire(p) once the heap beneath refused to free p's block (filled, no longer counted),
+    // called with the lock held. \effects releases the lock; then the handler hears of it.
+    MEMMGR_COLD result<void> refused(const void* p, result<void> freed) noexcept {
         // The block, header and all, is still where it was.
         const std::vector<debug_problem> found{
             problem_with(debug_problem_kind::base_refused_free, p, *header_of(p), 0)};
         const bool due = tick();
-        lock.unlock();
+        mutex.unlock();
         report(found);
         if (due)
             (void)check();
@@ -889,26 +890,33 @@ result<void*> debug_ledger::allocate(std::size_t n, block_type type,
     books& b = *books_;
     if (n > b.largest)
         return fail(errc::size_overflow);
-    std::unique_lock lock(b.mutex);
+    b.mutex.lock(); // by hand, as in retire
     auto raw = b.base.allocate(b.base.heap, b.front + n + b.options.guard_size);
-    if (!raw)
+    if (!raw) {
+        b.mutex.unlock();
         return fail(raw.error());
+    }
     const std::uint64_t request = b.next_request++;
     auto* h = static_cast<block_header*>(*raw);
     auto* bytes = static_cast<unsigned char*>(*raw);
-    *h = block_header{0, type, request, n, where, 0};
+    // Field by field: the slot is add_live's to write, the seal is written once.
+    h->type = type;
+    h->request = request;
+    h->size = n;
+    h->where = where;
     h->seal = b.seal_of(bytes + b.front, *h);
     b.set_guards(bytes + b.front, n);
     std::memset(bytes + b.front, b.options.allocated_fill, n);
     void* p = bytes + b.front;
     if (!b.add_live(p)) {
         (void)b.base.free(b.base.heap, *raw);
+        b.mutex.unlock();
         return fail(errc::out_of_memory);
     }
     b.account(type, static_cast<std::ptrdiff_t>(n), 1);
     const bool due = b.tick();
     const bool asked = request == b.break_request;
-    lock.unlock();
+    b.mutex.unlock();
     if (asked || due) [[unlikely]]
         b.after_allocation(request, asked, due);
     return p;
