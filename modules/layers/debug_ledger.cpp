@@ -559,8 +559,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
         return is_live(p);
     }
 
-    // p, live until now, is remembered as freed (not if the ring cannot grow: a later double free
-    // of it then reads as foreign_block instead of double_free).
+    // p, live until now, is remembered as freed (not if the history cannot grow: a later double
+    // free of it then reads as foreign_block instead of double_free).
     MEMMGR_HOT_INLINE void remember_freed(const void* p) noexcept { recent_frees.add(p); }
     // \returns whether p, not live, is among the remembered frees.
     bool freed_lately(const void* p) const noexcept { return recent_frees.holds(p); }
