@@ -27,10 +27,10 @@ import :debug_heap;
 
 namespace memmgr::detail {
 
-// A FIFO of at most `capacity` items, whose storage grows as items come (a debug_heap that frees
-// little never pays for its 4096 remembered frees). Not std::deque: with <deque> in a module's
-// global fragment, an importer that includes <deque> after `import memmgr;` fails to compile
-// (docs/toolchain.md); here it would be harmless, but the ring is small.
+// The quarantine: a FIFO of at most `capacity` items, whose storage grows as items come. Not
+// std::deque: with <deque> in a module's global fragment, an importer that includes <deque> after
+// `import memmgr;` fails to compile (docs/toolchain.md); here it would be harmless, but the ring is
+// small.
 template <class T>
 class ring {
 public:
@@ -59,15 +59,6 @@ public:
         head_ = index(1);
         --count_;
         return v;
-    }
-    /// \effects appends v; when the ring is full, the oldest item makes room for it. \returns
-    /// false, with nothing changed, if its storage could not grow.
-    [[nodiscard]] bool push_over(const T& v) noexcept {
-        if (!full())
-            return push(v);
-        slots_[head_] = v; // the oldest slot becomes the newest
-        head_ = index(1);
-        return true;
     }
     template <class F>
     void for_each(F&& f) const {
@@ -165,22 +156,28 @@ struct block_header {
 #define MEMMGR_COLD
 #endif
 
-// \returns whether [p, p + n) is all v. Guards are a few bytes: up to 16 are compared here, inline,
-// in two (possibly overlapping) loads; a longer run goes to the word scans.
+// Word with every byte v.
 template <class Word>
-MEMMGR_HOT_INLINE bool ends_are(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
+constexpr Word repeated(unsigned char v) noexcept {
+    return static_cast<Word>(static_cast<Word>(~Word{0}) / 0xFF * v);
+}
+
+// \returns whether [p, p + n) is all v. Guards are a few bytes: up to 16 are compared here, inline,
+// in two (possibly overlapping) loads of a word of sizeof(Word) <= n bytes that are all v, as
+// `pattern`; a longer run goes to the word scans.
+template <class Word>
+MEMMGR_HOT_INLINE bool ends_are(const unsigned char* p, std::size_t n, Word pattern) noexcept {
     Word first;
     Word last;
     std::memcpy(&first, p, sizeof(Word));
     std::memcpy(&last, p + n - sizeof(Word), sizeof(Word));
-    const Word pattern = static_cast<Word>(static_cast<Word>(~Word{0}) / 0xFF * v);
     return ((first ^ pattern) | (last ^ pattern)) == 0;
 }
 MEMMGR_HOT_INLINE bool all_bytes(const unsigned char* p, std::size_t n, unsigned char v) noexcept {
     if (n >= 8 && n <= 16)
-        return ends_are<std::uint64_t>(p, n, v);
+        return ends_are(p, n, repeated<std::uint64_t>(v));
     if (n >= 4 && n < 8)
-        return ends_are<std::uint32_t>(p, n, v);
+        return ends_are(p, n, repeated<std::uint32_t>(v));
     if (n < 4) {
         for (std::size_t i = 0; i < n; ++i)
             if (p[i] != v)
@@ -191,18 +188,17 @@ MEMMGR_HOT_INLINE bool all_bytes(const unsigned char* p, std::size_t n, unsigned
 }
 
 // \effects sets [p, p + n) to v. Guards are a few bytes: up to 16 are written here, inline, in two
-// (possibly overlapping) stores, as all_bytes reads them; a longer run goes to memset.
+// (possibly overlapping) stores of `pattern`, as all_bytes reads them; a longer run goes to memset.
 template <class Word>
-void set_ends(unsigned char* p, std::size_t n, unsigned char v) noexcept {
-    const Word pattern = static_cast<Word>(static_cast<Word>(~Word{0}) / 0xFF * v);
+MEMMGR_HOT_INLINE void set_ends(unsigned char* p, std::size_t n, Word pattern) noexcept {
     std::memcpy(p, &pattern, sizeof(Word));
     std::memcpy(p + n - sizeof(Word), &pattern, sizeof(Word));
 }
 void set_bytes(unsigned char* p, std::size_t n, unsigned char v) noexcept {
     if (n >= 8 && n <= 16)
-        return set_ends<std::uint64_t>(p, n, v);
+        return set_ends(p, n, repeated<std::uint64_t>(v));
     if (n >= 4 && n < 8)
-        return set_ends<std::uint32_t>(p, n, v);
+        return set_ends(p, n, repeated<std::uint32_t>(v));
     if (n < 4) {
         for (std::size_t i = 0; i < n; ++i)
             p[i] = v;
@@ -210,6 +206,55 @@ void set_bytes(unsigned char* p, std::size_t n, unsigned char v) noexcept {
     }
     std::memset(p, v, n);
 }
+
+// The last `capacity` blocks freed, for double-free reports. The storage grows as frees come (a
+// debug_heap that frees little never pays for its 4096 remembered frees); once it is full, each
+// free overwrites the oldest. Only searched when a free is refused, so the order is not kept and a
+// free is a compare, a store and an increment.
+class free_history {
+public:
+    explicit free_history(std::size_t capacity) noexcept : capacity_(capacity) {}
+    free_history(const free_history&) = delete;
+    free_history& operator=(const free_history&) = delete;
+
+    // \effects remembers p, which is not nullptr (not if the storage cannot grow: a later double
+    // free of p then reads as foreign_block instead of double_free).
+    MEMMGR_HOT_INLINE void add(const void* p) noexcept {
+        if (next_ == end_ && !make_room())
+            return;
+        *next_++ = p;
+    }
+    // \returns whether p, not nullptr, is among the remembered frees.
+    [[nodiscard]] bool holds(const void* p) const noexcept {
+        return std::ranges::find(slots_, p) != slots_.end(); // unused slots are nullptr
+    }
+
+private:
+    MEMMGR_COLD bool make_room() noexcept {
+        const std::size_t had = slots_.size();
+        if (had < capacity_) {
+            try {
+                slots_.resize(std::min(capacity_, std::max<std::size_t>(16, 2 * had)));
+            } catch (const std::bad_alloc&) {
+                if (had == 0)
+                    return false;
+                capacity_ = had; // what there is, overwritten from now on
+                next_ = slots_.data();
+                return true;
+            }
+            next_ = slots_.data() + had;
+        } else {
+            next_ = slots_.data(); // full: the oldest goes first
+        }
+        end_ = slots_.data() + slots_.size();
+        return true;
+    }
+
+    std::vector<const void*> slots_;
+    std::size_t capacity_;
+    const void** next_ = nullptr; // the slot the next free goes to
+    const void** end_ = nullptr;
+};
 
 // Not a place in the table of live blocks.
 constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
@@ -226,20 +271,40 @@ constexpr std::size_t max_slots = std::uint32_t(-1);
 // threshold had risen: a quarter more time per heap_ops input). A set bit says exactly that a live
 // header of this heap starts there: a pointer whose bit is clear is no block of this heap and
 // nothing of it is read; a header is read only when its bit is set. Testing, setting and clearing a
-// bit is a compare (the region last used), a shift and a load: no hashing and no probing.
+// bit is a mask, a shift, a compare (a small cache of regions, indexed by the region's number) and
+// a load: no hashing and no probing. A free clears the bit its test found, without a second look.
 class header_starts {
 public:
+    // Where the bit of one header's start is: its byte in a region's bitmap, and its mask there.
+    struct place {
+        std::uint8_t* byte = nullptr; // nullptr: no live header starts there
+        std::uint8_t bit = 0;
+    };
+
     explicit header_starts(std::size_t alignment) noexcept
         : granule_shift_(static_cast<unsigned>(
-              std::countr_zero(std::bit_floor(std::clamp<std::size_t>(alignment, 1, 16))))) {}
+              std::countr_zero(std::bit_floor(std::clamp<std::size_t>(alignment, 1, 16))))),
+          off_granule_((std::uintptr_t{1} << granule_shift_) - 1) {
+        cache_.fill({no_top, nullptr});
+    }
 
+    // \returns the place of a's bit when a live header starts at address a; an empty place
+    // otherwise.
+    [[nodiscard]] MEMMGR_HOT_INLINE place find(std::uintptr_t a) const noexcept {
+        if ((a & off_granule_) != 0)
+            return {};
+        const std::uintptr_t g = a >> granule_shift_;
+        std::uint8_t* bits = bits_of(g >> region_shift);
+        if (bits == nullptr)
+            return {};
+        const place at{bits + byte_of(g), bit_of(g)};
+        if ((*at.byte & at.bit) == 0)
+            return {};
+        return at;
+    }
     // \returns whether a live header starts at address a.
     [[nodiscard]] MEMMGR_HOT_INLINE bool holds(std::uintptr_t a) const noexcept {
-        const std::uintptr_t g = a >> granule_shift_;
-        if ((g << granule_shift_) != a)
-            return false;
-        const std::uint8_t* bits = bits_of(g >> region_shift);
-        return bits != nullptr && (bits[byte_of(g)] & bit_of(g)) != 0;
+        return find(a).byte != nullptr;
     }
     // \effects marks a (a multiple of the heap beneath's alignment) as a live header's start.
     // \returns false, with nothing marked, if no room could be made for a's region.
@@ -251,15 +316,26 @@ public:
         bits[byte_of(g)] |= bit_of(g);
         return true;
     }
+    // \effects unmarks the start that find found.
+    MEMMGR_HOT_INLINE static void clear(place at) noexcept {
+        *at.byte &= static_cast<std::uint8_t>(~at.bit);
+    }
     // \effects unmarks a, which add marked.
-    MEMMGR_HOT_INLINE void remove(std::uintptr_t a) noexcept {
+    void remove(std::uintptr_t a) noexcept {
         const std::uintptr_t g = a >> granule_shift_;
-        bits_of(g >> region_shift)[byte_of(g)] &= static_cast<std::uint8_t>(~bit_of(g));
+        clear({bits_of(g >> region_shift) + byte_of(g), bit_of(g)});
     }
 
 private:
     static constexpr unsigned region_shift = 18; // granules per region, one bit each: 32 KiB
     static constexpr std::size_t region_bytes = (std::size_t{1} << region_shift) / 8;
+    // Regions are numbered by address >> (granule shift + 18): no number is all ones.
+    static constexpr std::uintptr_t no_top = static_cast<std::uintptr_t>(-1);
+    // The regions recently used, each in the entry its number's low bits name: the random churn's
+    // small blocks (in the engine's pages) and its blocks above 1 KiB (in its segments) lie in
+    // different regions, and one entry for the last region used sent a tenth of the lookups to the
+    // binary search.
+    static constexpr std::size_t cache_size = 8;
 
     struct free_bits {
         void operator()(std::uint8_t* p) const noexcept { std::free(p); }
@@ -268,6 +344,10 @@ private:
         std::uintptr_t top;
         std::unique_ptr<std::uint8_t, free_bits> bits;
     };
+    struct cached {
+        std::uintptr_t top;
+        std::uint8_t* bits;
+    };
 
     static std::size_t byte_of(std::uintptr_t g) noexcept {
         return static_cast<std::size_t>(g / 8) & (region_bytes - 1);
@@ -275,18 +355,23 @@ private:
     static std::uint8_t bit_of(std::uintptr_t g) noexcept {
         return static_cast<std::uint8_t>(1u << (g % 8));
     }
-    // The region last used first (blocks come from few), then a binary search.
+    // The cache first (blocks come from few regions), then a binary search. A region's bitmap
+    // never moves and is never dropped before the debug heap, so a cached pointer stays good.
     MEMMGR_HOT_INLINE std::uint8_t* bits_of(std::uintptr_t top) const noexcept {
-        if (top == last_top_ && last_bits_ != nullptr)
-            return last_bits_;
+        const cached& c = cache_[top % cache_size];
+        if (c.top == top)
+            return c.bits;
         return search(top);
     }
     MEMMGR_COLD std::uint8_t* search(std::uintptr_t top) const noexcept {
         const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
         if (at == regions_.end() || at->top != top)
             return nullptr;
-        last_top_ = top;
-        return last_bits_ = at->bits.get();
+        return remember(top, at->bits.get());
+    }
+    std::uint8_t* remember(std::uintptr_t top, std::uint8_t* bits) const noexcept {
+        cache_[top % cache_size] = {top, bits};
+        return bits;
     }
     MEMMGR_COLD std::uint8_t* new_region(std::uintptr_t top) noexcept {
         // calloc: the bitmap is zero pages until a block lands on them.
@@ -296,17 +381,16 @@ private:
             return nullptr;
         try {
             const auto at = std::ranges::lower_bound(regions_, top, {}, &region::top);
-            last_top_ = top;
-            return last_bits_ = regions_.insert(at, region{top, std::move(bits)})->bits.get();
+            return remember(top, regions_.insert(at, region{top, std::move(bits)})->bits.get());
         } catch (const std::bad_alloc&) {
             return nullptr;
         }
     }
 
     unsigned granule_shift_;
-    std::vector<region> regions_;         // by top
-    mutable std::uintptr_t last_top_ = 0; // the region last used
-    mutable std::uint8_t* last_bits_ = nullptr;
+    std::uintptr_t off_granule_;  // the bits of an address below its granule
+    std::vector<region> regions_; // by top
+    mutable std::array<cached, cache_size> cache_;
 };
 
 constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
@@ -315,7 +399,7 @@ constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
 
 // Frees remembered for double-free reports: the last 4096, or every quarantined block if the
 // quarantine is longer (a quarantined block's double free always says double_free). They are only
-// searched when a free is refused, so the hot path only appends to their ring.
+// searched when a free is refused, so the hot path only writes one slot of their history.
 constexpr std::size_t remembered_frees = 4096;
 
 } // namespace
@@ -325,6 +409,9 @@ struct debug_ledger::books final : debug_heap_registry::member {
         : options(o), base(ops), starts(alignment), quarantine(o.quarantine + 1),
           recent_frees(std::max(remembered_frees, o.quarantine + 1)) {
         front = round_up(sizeof(block_header) + options.guard_size, alignment);
+        largest = max_request_size - front - options.guard_size;
+        const std::size_t gap = front - sizeof(block_header);
+        usual_guards = gap >= 8 && gap <= 16 && options.guard_size >= 4 && options.guard_size <= 8;
         quarantine.reserve_all(); // so that a free is never refused the quarantine
     }
 
@@ -346,26 +433,27 @@ struct debug_ledger::books final : debug_heap_registry::member {
         (void)p;
 #endif
     }
-    // Each field times its own odd constant, summed, then mixed once: a change of any one field
-    // changes the sum (an odd multiplier is a bijection modulo 2^64), and the final mix spreads
-    // it over every bit. The products are independent of each other, so they overlap in the
-    // pipeline, where a chain of mixes, one per field, waited for each in turn.
+    // Each field times its own odd constant, summed with the cookie and the block's address: a
+    // change of any one field changes the sum by a non-zero amount (an odd multiplier is a
+    // bijection modulo 2^64), so it breaks the seal; a header copied from another block or another
+    // debug heap breaks it too (the address or the cookie differs). The constants fit in 31 bits,
+    // so each product is one instruction (x86-64's imul takes a 32-bit immediate), and no final
+    // mix follows: the seal is only ever compared for equality, and a mix would only tell apart
+    // changes of several fields that cancel exactly in the sum (it cost 7 instructions per seal,
+    // the 64-bit constants 4 more).
     std::uint64_t seal_of(const void* p, const block_header& h) const noexcept {
         std::uint64_t x = cookie ^ reinterpret_cast<std::uintptr_t>(p);
-        x += h.request * 0x9E3779B97F4A7C15u;
-        x += static_cast<std::uint64_t>(h.size) * 0xC2B2AE3D27D4EB4Fu;
-        x += static_cast<std::uint64_t>(h.type) * 0x165667B19E3779F9u;
+        x += h.request * 0x27D4EB2Fu;
+        x += static_cast<std::uint64_t>(h.size) * 0x165667B1u;
+        x += static_cast<std::uint64_t>(h.type) * 0x61C88647u;
         // The location a word at a time (one word with libstdc++ and libc++, three with MSVC).
         std::array<std::uint64_t, (sizeof(std::source_location) + 7) / 8> where{};
         std::memcpy(where.data(), &h.where, sizeof(std::source_location));
-        std::uint64_t k = 0xD6E8FEB86659FD93u;
+        std::uint64_t k = 0x7FEB352Du;
         for (std::uint64_t w : where) {
             x += w * k;
-            k += 0x9E3779B97F4A7C16u; // stays odd
+            k -= 2; // stays odd
         }
-        x ^= x >> 32;
-        x *= 0xD6E8FEB86659FD93u;
-        x ^= x >> 29;
         return x;
     }
     bool sound(const void* p, const block_header& h) const noexcept {
@@ -393,6 +481,10 @@ struct debug_ledger::books final : debug_heap_registry::member {
         const std::uintptr_t raw = reinterpret_cast<std::uintptr_t>(p) - front;
         if (!starts.holds(raw)) // no live header starts there: p is none of ours, nothing is read
             return no_slot;
+        return slot_of_live(p);
+    }
+    // \returns the slot of p, whose header's start is marked.
+    MEMMGR_HOT_INLINE std::size_t slot_of_live(const void* p) const noexcept {
         const std::uint32_t slot = header_of(p)->slot; // a live header of this heap
         if (slot < live.size() && live[slot] == p)
             return slot;
@@ -426,7 +518,11 @@ struct debug_ledger::books final : debug_heap_registry::member {
     enum class taken { not_live, damaged, yes };
     // \effects stops counting p as live, unless its header is damaged (it stays, untouched).
     MEMMGR_HOT_INLINE taken take_live(const void* p) noexcept {
-        const std::size_t slot = slot_of(p);
+        const header_starts::place bit =
+            starts.find(reinterpret_cast<std::uintptr_t>(p) - front); // see slot_of
+        if (bit.byte == nullptr)
+            return taken::not_live;
+        const std::size_t slot = slot_of_live(p);
         if (slot == no_slot)
             return taken::not_live;
         const block_header& h = *header_of(p);
@@ -436,7 +532,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
         live[slot] = last;
         header_of(last)->slot = static_cast<std::uint32_t>(slot);
         live.pop_back();
-        starts.remove(reinterpret_cast<std::uintptr_t>(raw_of(p)));
+        header_starts::clear(bit);
         return taken::yes;
     }
     template <class F>
@@ -463,15 +559,11 @@ struct debug_ledger::books final : debug_heap_registry::member {
         return is_live(p);
     }
 
-    // p, live until now, is remembered as freed (not if the ring cannot grow: a later double free
-    // of it then reads as foreign_block instead of double_free).
-    void remember_freed(const void* p) noexcept { (void)recent_frees.push_over(p); }
+    // p, live until now, is remembered as freed (not if the history cannot grow: a later double
+    // free of it then reads as foreign_block instead of double_free).
+    MEMMGR_HOT_INLINE void remember_freed(const void* p) noexcept { recent_frees.add(p); }
     // \returns whether p, not live, is among the remembered frees.
-    bool freed_lately(const void* p) const noexcept {
-        bool found = false;
-        recent_frees.for_each([&](const void* q) { found = found || q == p; });
-        return found;
-    }
+    bool freed_lately(const void* p) const noexcept { return recent_frees.holds(p); }
 
     // --- problems -----------------------------------------------------------------------------
 
@@ -494,8 +586,23 @@ struct debug_ledger::books final : debug_heap_registry::member {
                                                const block_header& h) const noexcept {
         const auto* bytes = static_cast<const unsigned char*>(p);
         const std::size_t gap = front - sizeof(block_header);
+        if (usual_guards)
+            return ends_are(bytes - gap, gap, guard_word) &&
+                   ends_are(bytes + h.size, options.guard_size,
+                            static_cast<std::uint32_t>(guard_word));
         return all_bytes(bytes - gap, gap, options.guard_fill) &&
                all_bytes(bytes + h.size, options.guard_size, options.guard_fill);
+    }
+    // \effects writes the guards of the block p of n bytes, whose header is written.
+    MEMMGR_HOT_INLINE void set_guards(unsigned char* p, std::size_t n) const noexcept {
+        const std::size_t gap = front - sizeof(block_header);
+        if (usual_guards) {
+            set_ends(p - gap, gap, guard_word);
+            set_ends(p + n, options.guard_size, static_cast<std::uint32_t>(guard_word));
+            return;
+        }
+        set_bytes(p - gap, gap, options.guard_fill);
+        set_bytes(p + n, options.guard_size, options.guard_fill);
     }
     void check_sound_guards(const void* p, const block_header& h,
                             std::vector<debug_problem>& found) const {
@@ -556,7 +663,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     }
 
     // A free of p, which is not a live block: a problem to report, and its errc.
-    result<void> refuse(void* p) noexcept {
+    MEMMGR_COLD result<void> refuse(void* p) noexcept {
         debug_problem problem{
             debug_problem_kind::foreign_block, p, 0, 0, block_type::normal, {}, 0};
         errc why = errc::foreign_block;
@@ -588,28 +695,53 @@ struct debug_ledger::books final : debug_heap_registry::member {
         return freed;
     }
 
-    // free(p): \returns whether p was a live block (it no longer is) and how freeing it went.
-    std::pair<bool, result<void>> retire(void* p) noexcept {
+    // free(p), p not nullptr: \returns how freeing it went; *was_live (where asked) says whether
+    // p was a live block (it no longer is). Inlined into free (and reallocate): the call it made
+    // cost as much as the seal's check.
+    MEMMGR_HOT_INLINE result<void> retire(void* p, bool* was_live = nullptr) noexcept {
         // The header and p's slot in the table are two cache misses on a cold block: both are
         // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
         prefetch_header(p);
-        std::unique_lock lock(mutex);
+        // Locked and unlocked by hand, not by a std::unique_lock: the paths that leave the lock
+        // to another function kept the guard in memory, with its flag written and tested.
+        mutex.lock();
         const taken t = take_live(p);
         if (t == taken::not_live) {
-            lock.unlock();
-            return {false, refuse(p)};
+            mutex.unlock();
+            return refuse(p);
         }
-        std::vector<debug_problem> found;
+        if (was_live != nullptr)
+            *was_live = true;
         if (t == taken::damaged) { // its size and the rest are unknown: the block stays as it is
-            lock.unlock();
-            found.push_back(damaged_header(p));
-            report(found);
-            return {true, fail(errc::heap_corrupt)};
+            mutex.unlock();
+            return refuse_damaged(p);
         }
         const block_header& h = *header_of(p);
+        if (options.quarantine == 0 && sound_guards_intact(p, h)) {
+            // The usual free, in short: the way below when there is nothing to report.
+            account_freed(h.type, h.size);
+            std::memset(p, options.freed_fill, h.size);
+            remember_freed(p);
+            const result<void> freed = base.free(base.heap, raw_of(p));
+            if (!freed) [[unlikely]]
+                return refused(p, freed);
+            const bool due = tick();
+            mutex.unlock();
+            if (due) [[unlikely]]
+                (void)check();
+            return freed;
+        }
+        return retire_reporting(p, h);
+    }
+
+    // The rest of retire(p), called with the lock held: a block taken from the table, whose guards
+    // are damaged or which goes to the quarantine. \effects releases the lock; the problems found
+    // are reported after.
+    MEMMGR_COLD result<void> retire_reporting(void* p, const block_header& h) noexcept {
+        std::vector<debug_problem> found;
         if (!sound_guards_intact(p, h)) // the search for the bad byte stays out of line
             check_sound_guards(p, h, found);
-        account(h.type, -static_cast<std::ptrdiff_t>(h.size), -1);
+        account_freed(h.type, h.size);
         std::memset(p, options.freed_fill, h.size);
         remember_freed(p);
         result<void> freed;
@@ -624,12 +756,50 @@ struct debug_ledger::books final : debug_heap_registry::member {
             freed = release(p, found);
         }
         const bool due = tick();
-        lock.unlock();
+        mutex.unlock();
         if (!found.empty())
             report(found);
         if (due)
             (void)check();
-        return {true, freed};
+        return freed;
+    }
+
+    // A free of p, whose header is damaged: a problem to report, and heap_corrupt.
+    MEMMGR_COLD result<void> refuse_damaged(const void* p) noexcept {
+        report(std::vector<debug_problem>{damaged_header(p)});
+        return fail(errc::heap_corrupt);
+    }
+
+    // retire(p) once the heap beneath refused to free p's block (filled, no longer counted),
+    // called with the lock held. \effects releases the lock; then the handler hears of it.
+    MEMMGR_COLD result<void> refused(const void* p, result<void> freed) noexcept {
+        // The block, header and all, is still where it was.
+        const std::vector<debug_problem> found{
+            problem_with(debug_problem_kind::base_refused_free, p, *header_of(p), 0)};
+        const bool due = tick();
+        mutex.unlock();
+        report(found);
+        if (due)
+            (void)check();
+        return freed;
+    }
+
+    // What an allocation does once the lock is released, when the request is the one to break
+    // on (the hook is called with the lock released, so that it may use the heap) or a check
+    // is due. Rare: out of the allocation's way.
+    MEMMGR_COLD void after_allocation(std::uint64_t request, bool asked, bool due) {
+        if (asked) {
+            std::function<void(std::uint64_t)> hook;
+            {
+                std::lock_guard lock(mutex);
+                if (request == break_request) // still asked for
+                    hook = break_hook;
+            }
+            if (hook)
+                hook(request);
+        }
+        if (due)
+            (void)check();
     }
 
     std::size_t check() {
@@ -648,6 +818,14 @@ struct debug_ledger::books final : debug_heap_registry::member {
         counts.peak_bytes = std::max(counts.peak_bytes, in_use);
     }
 
+    // A free's accounting: account(type, -size, -1), without the peak, which a free never raises.
+    MEMMGR_HOT_INLINE void account_freed(block_type type, std::size_t size) noexcept {
+        const auto t = static_cast<std::size_t>(type);
+        counts.bytes[t] -= size;
+        --counts.blocks[t];
+        in_use -= size;
+    }
+
     bool tick() noexcept {
         return options.check_every != 0 && ++operations % options.check_every == 0;
     }
@@ -655,13 +833,19 @@ struct debug_ledger::books final : debug_heap_registry::member {
     debug_options options;
     debug_base_ops base;
     std::size_t front = 0;
+    std::size_t largest = 0; // the largest request the layout leaves room for
+    // The guards' shape, known at construction. The usual guards (8 to 16 bytes before the block,
+    // the default 4 rounded up to the alignment past the header, and 4 to 8 after it) are each
+    // checked and written as two overlapping words, without asking their lengths on every block.
+    bool usual_guards = false;
+    std::uint64_t guard_word = repeated<std::uint64_t>(options.guard_fill);
     // Mixed into every header's seal: a header copied from another debug_heap does not pass.
     std::uint64_t cookie = reinterpret_cast<std::uintptr_t>(this) * 0xD6E8FEB86659FD93u;
     mutable light_lock mutex;
     std::vector<const void*> live; // the live blocks; each header holds its slot here
     header_starts starts;          // where their headers start
     ring<const void*> quarantine;
-    ring<const void*> recent_frees;
+    free_history recent_frees;
     debug_checkpoint counts;
     std::size_t in_use = 0;
     std::uint64_t next_request = 1;
@@ -704,42 +888,44 @@ debug_ledger::~debug_ledger() {
 result<void*> debug_ledger::allocate(std::size_t n, block_type type,
                                      const std::source_location& where) noexcept {
     books& b = *books_;
-    if (n > max_request_size - b.front - b.options.guard_size)
+    if (n > b.largest)
         return fail(errc::size_overflow);
-    std::unique_lock lock(b.mutex);
+    b.mutex.lock(); // by hand, as in retire
     auto raw = b.base.allocate(b.base.heap, b.front + n + b.options.guard_size);
-    if (!raw)
+    if (!raw) {
+        b.mutex.unlock();
         return fail(raw.error());
+    }
     const std::uint64_t request = b.next_request++;
     auto* h = static_cast<block_header*>(*raw);
     auto* bytes = static_cast<unsigned char*>(*raw);
-    *h = block_header{0, type, request, n, where, 0};
+    // Field by field: the slot is add_live's to write, the seal is written once.
+    h->type = type;
+    h->request = request;
+    h->size = n;
+    h->where = where;
     h->seal = b.seal_of(bytes + b.front, *h);
-    set_bytes(bytes + sizeof(block_header), b.front - sizeof(block_header), b.options.guard_fill);
+    b.set_guards(bytes + b.front, n);
     std::memset(bytes + b.front, b.options.allocated_fill, n);
-    set_bytes(bytes + b.front + n, b.options.guard_size, b.options.guard_fill);
     void* p = bytes + b.front;
     if (!b.add_live(p)) {
         (void)b.base.free(b.base.heap, *raw);
+        b.mutex.unlock();
         return fail(errc::out_of_memory);
     }
     b.account(type, static_cast<std::ptrdiff_t>(n), 1);
-    std::function<void(std::uint64_t)> hook;
-    if (request == b.break_request)
-        hook = b.break_hook;
     const bool due = b.tick();
-    lock.unlock();
-    if (hook)
-        hook(request);
-    if (due)
-        (void)b.check();
+    const bool asked = request == b.break_request;
+    b.mutex.unlock();
+    if (asked || due) [[unlikely]]
+        b.after_allocation(request, asked, due);
     return p;
 }
 
 result<void> debug_ledger::free(void* p) noexcept {
     if (p == nullptr)
         return {};
-    return books_->retire(p).second;
+    return books_->retire(p);
 }
 
 result<std::size_t> debug_ledger::size(const void* p) const noexcept {
@@ -759,7 +945,8 @@ result<void*> debug_ledger::reallocate(void* p, std::size_t n,
         std::memcpy(q, p, std::min(old, n));
         // p gone meanwhile (freed by another thread): p is not ours to move after all. A
         // refusal of the heap beneath went to the handler; q holds the contents.
-        if (auto [was_live, freed] = b.retire(p); !was_live) {
+        bool was_live = false;
+        if (auto freed = b.retire(p, &was_live); !was_live) {
             (void)free(q);
             return fail(freed.error());
         }

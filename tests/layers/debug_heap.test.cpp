@@ -314,6 +314,30 @@ BOOST_AUTO_TEST_CASE(double_foreign_and_wrong_heap_frees_are_reported_and_refuse
     BOOST_TEST(fails_with(plain.free(*r), errc::double_free));
 }
 
+// Without a quarantine, the last 4096 frees are remembered, however their memory grew and wrapped
+// round: a second free of any of them is a double free, of one freed before them a foreign
+// pointer (nothing is allocated in between, so no address is reused).
+BOOST_AUTO_TEST_CASE(the_last_4096_frees_are_remembered) {
+    recorded<> heap;
+    constexpr std::size_t remembered = 4096;
+    std::vector<void*> blocks;
+    for (std::size_t i = 0; i < remembered + 100; ++i) {
+        auto p = heap.allocate(8);
+        BOOST_REQUIRE(p);
+        blocks.push_back(*p);
+    }
+    for (void* p : blocks)
+        BOOST_REQUIRE(heap.free(p).has_value());
+    const std::size_t oldest = blocks.size() - remembered;
+    for (const std::size_t i : {oldest, oldest + 1, blocks.size() - 1})
+        BOOST_TEST(fails_with(heap.free(blocks[i]), errc::double_free));
+    for (const std::size_t i : {std::size_t{0}, oldest - 1})
+        BOOST_TEST(fails_with(heap.free(blocks[i]), errc::foreign_block));
+    BOOST_REQUIRE(heap.problems.size() == 5u);
+    BOOST_TEST((heap.problems[0].kind == debug_problem_kind::double_free));
+    BOOST_TEST((heap.problems[4].kind == debug_problem_kind::foreign_block));
+}
+
 // The table of live blocks moves the last block into each hole a free leaves (its header holds
 // its place): after frees in every order, every live block is still found, with its size, and
 // every freed one is not.
@@ -375,6 +399,34 @@ BOOST_AUTO_TEST_CASE(a_pointer_into_a_live_block_is_refused) {
     BOOST_TEST(heap.owns(*p));
     BOOST_REQUIRE(heap.problems.size() == 3u);
     BOOST_TEST((heap.problems[0].kind == debug_problem_kind::foreign_block));
+    BOOST_TEST(heap.free(*p).has_value());
+}
+
+// Every bit of every sealed field of a header (its block type, request number, size, source
+// location, and the seal itself) breaks the seal when it alone is flipped: the block then reads as
+// damaged, and mended it reads as sound again. The header's layout, as debug_ledger.cpp has it:
+// its place in the table (4 bytes, checked against the table instead), the type (1 byte), padding,
+// then request, size, location and seal, 8-byte aligned.
+BOOST_AUTO_TEST_CASE(any_one_bit_of_a_sealed_header_field_breaks_the_seal) {
+    recorded<memmgr::win32_heap> heap;
+    auto p = heap.allocate(24, block_type::client);
+    BOOST_REQUIRE(p);
+    const std::size_t front = front_of(heap, *p);
+    BOOST_REQUIRE(front >= 32u + sizeof(std::source_location));
+    auto* header = static_cast<unsigned char*>(*p) - front;
+    std::vector<std::size_t> sealed{4}; // the type's byte
+    for (std::size_t at = 8; at < 8 + 16 + sizeof(std::source_location) + 8; ++at)
+        sealed.push_back(at);
+    for (const std::size_t at : sealed) {
+        for (int bit = 0; bit < 8; ++bit) {
+            header[at] ^= static_cast<unsigned char>(1u << bit);
+            BOOST_TEST(fails_with(heap.validate(*p), errc::heap_corrupt),
+                       "byte " << at << " bit " << bit);
+            header[at] ^= static_cast<unsigned char>(1u << bit);
+            BOOST_TEST(heap.validate(*p).has_value());
+        }
+    }
+    BOOST_TEST(heap.problems.empty()); // validate reports nothing
     BOOST_TEST(heap.free(*p).has_value());
 }
 
