@@ -169,46 +169,46 @@ void private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
     --pages->free_slot_count;
 }
 
-void private_heap::impl::enqueue(page_desc* d) noexcept {
-    page_desc*& head = pages->fronts[d->owner].queue[d->cls];
-    d->queued = 1;
+namespace {
+
+// A front's class queue and its list of full pages are the same doubly linked list of
+// descriptors; `queued` says which one a descriptor is on (1: the queue, 3: the full list).
+void link_first(page_desc*& head, page_desc* d, std::uint8_t queued) noexcept {
+    d->queued = queued;
     d->prev = nullptr;
     d->next = head;
     if (head)
         head->prev = d;
     head = d;
+}
+
+void unlink_from(page_desc*& head, page_desc* d) noexcept {
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        head = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->next = d->prev = nullptr;
+    d->queued = 0;
+}
+
+} // namespace
+
+void private_heap::impl::enqueue(page_desc* d) noexcept {
+    link_first(pages->fronts[d->owner].queue[d->cls], d, 1);
 }
 
 void private_heap::impl::dequeue(page_desc* d) noexcept {
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        pages->fronts[d->owner].queue[d->cls] = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    d->next = d->prev = nullptr;
-    d->queued = 0;
+    unlink_from(pages->fronts[d->owner].queue[d->cls], d);
 }
 
 void private_heap::impl::push_full(page_desc* d) noexcept {
-    page_desc*& head = pages->fronts[d->owner].full[d->cls];
-    d->queued = 3;
-    d->prev = nullptr;
-    d->next = head;
-    if (head)
-        head->prev = d;
-    head = d;
+    link_first(pages->fronts[d->owner].full[d->cls], d, 3);
 }
 
 void private_heap::impl::unlink_full(page_desc* d) noexcept {
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        pages->fronts[d->owner].full[d->cls] = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    d->next = d->prev = nullptr;
-    d->queued = 0;
+    unlink_from(pages->fronts[d->owner].full[d->cls], d);
 }
 
 page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool may_map) noexcept {
