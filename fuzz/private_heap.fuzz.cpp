@@ -553,6 +553,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (in.ConsumeBool())
         config.maximum_size = in.ConsumeIntegralInRange<std::size_t>(1, 8 << 20);
     config.serialize = in.ConsumeBool();
+    // The pages of big free runs go back at once (odd sizes) or wait within a total of up to
+    // 256 KiB (even ones), so that waiting runs are carved, merged and given back often; taken
+    // from the initial size so that the committed corpus keeps its meaning.
+    config.decommit_total_threshold =
+        config.initial_size % 2 != 0 ? 0 : config.initial_size % (256u << 10);
     runner(in, private_heap::create(config), false).run();
     return 0;
 }

@@ -14,8 +14,9 @@ namespace memmgr {
 
 namespace {
 detail::os::heap_options to_platform(const win32_heap_options& o) noexcept {
-    return {o.initial_size, o.maximum_size, o.serialize, o.terminate_on_corruption,
-            o.decommit_threshold};
+    return {o.initial_size,       o.maximum_size,
+            o.serialize,          o.terminate_on_corruption,
+            o.decommit_threshold, o.decommit_total_threshold};
 }
 } // namespace
 

@@ -32,6 +32,12 @@ struct win32_heap_options {
     /// pages inside it back to the system (as Windows' HeapDeCommitFreeBlockThreshold); SIZE_MAX:
     /// never, only compact() does. Windows: ignored, the system's own thresholds apply.
     std::size_t decommit_threshold = 64 * 1024;
+    /// POSIX: the pages of those runs wait, resident, until more than this many bytes of them
+    /// wait; then the oldest go back until half of it is left (compact() gives all of them back),
+    /// so that a run used again soon costs no system call and no page fault, as Windows keeps
+    /// HeapDeCommitTotalFreeThreshold bytes free before it decommits. 0: at once. Windows:
+    /// ignored.
+    std::size_t decommit_total_threshold = 1024 * 1024;
 };
 
 /// Counts over a heap's blocks, computed by walking it.

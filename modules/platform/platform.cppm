@@ -57,7 +57,8 @@ struct heap_options {
     std::size_t maximum_size; ///< 0: growable
     bool serialize;
     bool terminate_on_corruption; ///< fail fast at the first damage found (see win32_heap_options)
-    std::size_t decommit_threshold; ///< POSIX: free runs above this give their pages back
+    std::size_t decommit_threshold;       ///< POSIX: free runs above this give their pages back
+    std::size_t decommit_total_threshold; ///< POSIX: ... once more than this many bytes wait
 };
 
 result<void*> heap_create(const heap_options& options) noexcept;

@@ -327,8 +327,9 @@ result<void> to_result(status s) noexcept {
 } // namespace
 
 result<void*> heap_create(const heap_options& options) noexcept {
-    const posix::heap_config config{options.initial_size, options.maximum_size, options.serialize,
-                                    options.terminate_on_corruption, options.decommit_threshold};
+    const posix::heap_config config{options.initial_size,       options.maximum_size,
+                                    options.serialize,          options.terminate_on_corruption,
+                                    options.decommit_threshold, options.decommit_total_threshold};
     if (private_heap* h = private_heap::create(config))
         return static_cast<void*>(h);
     return fail(errc::out_of_memory);

@@ -41,6 +41,11 @@ struct heap_config {
     /// HeapDeCommitFreeBlockThreshold; they read as zeros when used again. SIZE_MAX: never (only
     /// compact() does). Blocks of 512 KiB and more have their own mappings and are always unmapped.
     std::size_t decommit_threshold = 64 * 1024;
+    /// The pages of those runs wait, resident, until more than this many bytes of them wait; then
+    /// the oldest go back until half of it is left (compact() gives back all of them). A run used
+    /// again meanwhile costs no system call and no page fault. As Windows keeps
+    /// HeapDeCommitTotalFreeThreshold bytes free before it decommits. 0: at once.
+    std::size_t decommit_total_threshold = 1024 * 1024;
 };
 
 /// One entry of a walk: a block in use or a free block.

@@ -35,7 +35,7 @@ set(expected
     [[\$5 = null \(length 0\)]]
     [[\$6 = u"Café € 5" \(length 8\)]]
     [[\$7 = 0x[0-9a-f]+ u"block"]]
-    [[\$8 = 0x[0-9a-f]+ = {heap = win32_heap \(owning, handle 0x[0-9a-f]+\) = {initial_size = 0, maximum_size = 1048576, serialize = false, terminate_on_corruption = false, decommit_threshold = 65536}}]]
+    [[\$8 = 0x[0-9a-f]+ = {heap = win32_heap \(owning, handle 0x[0-9a-f]+\) = {initial_size = 0, maximum_size = 1048576, serialize = false, terminate_on_corruption = false, decommit_threshold = 65536, decommit_total_threshold = 1048576}}]]
     [[\$9 = 0x0]]
     [[\$10 = com_heap \(stateless\)]]
     [[\$11 = win32_heap \(owning, handle 0x[0-9a-f]+\) = {initial_size = 0, maximum_size = 1048576]])

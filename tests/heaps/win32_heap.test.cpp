@@ -984,12 +984,15 @@ BOOST_AUTO_TEST_CASE(a_large_block_grows_by_moving_its_pages_not_copying_them) {
 // Freed memory goes back (issue #17): a free that leaves a free run above the heap's
 // decommit_threshold (64 KiB by default) gives the whole pages inside it back to the system, so
 // that they are no longer resident, and they are reused with the right contents (zeros where the
-// heap promises them). With the threshold at SIZE_MAX, only compact() gives pages back.
+// heap promises them). With the threshold at SIZE_MAX, only compact() gives pages back. (With
+// decommit_total_threshold at 0 the pages go at once; the next test has them wait.)
 BOOST_AUTO_TEST_CASE(a_big_free_run_gives_its_pages_back_and_is_used_again) {
     constexpr std::size_t n = 128u << 10; // blocks of a segment, as their multiples below
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     for (const std::size_t threshold : {std::size_t{64} << 10, SIZE_MAX}) {
-        win32_heap heap({.initial_size = 4u << 20, .decommit_threshold = threshold});
+        win32_heap heap({.initial_size = 4u << 20,
+                         .decommit_threshold = threshold,
+                         .decommit_total_threshold = 0});
         unsigned char* blocks[8] = {};
         for (std::size_t i = 0; i < 8; ++i) {
             blocks[i] = static_cast<unsigned char*>(heap.allocate(n).value());
@@ -1027,6 +1030,73 @@ BOOST_AUTO_TEST_CASE(a_big_free_run_gives_its_pages_back_and_is_used_again) {
             BOOST_TEST(resident_pages(tail, tail_length) == 0u);
         BOOST_TEST(heap.validate().has_value());
     }
+}
+
+// The pages of free runs wait (issue #17): a run above decommit_threshold keeps its pages while at
+// most decommit_total_threshold bytes of such pages wait, so that a run used again soon costs no
+// page fault; past that total the oldest runs give theirs back until half of it waits, and
+// compact() gives back the rest. A block carved out of a waiting run keeps its contents through
+// every giving back: only the free part of a run goes.
+BOOST_AUTO_TEST_CASE(free_runs_wait_within_the_total_threshold_then_the_oldest_go_back) {
+    constexpr std::size_t n = 128u << 10;
+    constexpr std::size_t q_size = 400u << 10;
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    win32_heap heap({.initial_size = 8u << 20,
+                     .decommit_threshold = 64u << 10,
+                     .decommit_total_threshold = 1u << 20});
+    // keeper, run a, keeper, run b, keeper, run c, keeper: runs of 4 blocks (512 KiB)
+    unsigned char* blocks[16] = {};
+    for (std::size_t i = 0; i < 16; ++i) {
+        blocks[i] = static_cast<unsigned char*>(heap.allocate(n).value());
+        fill(blocks[i], n, static_cast<unsigned char>(i + 1));
+    }
+    const auto free_run = [&](std::size_t first) {
+        for (std::size_t i = first; i < first + 4; ++i)
+            BOOST_TEST(heap.free(blocks[i]).has_value());
+        return pages_of(blocks[first], 4 * n);
+    };
+    const auto waits = [&](std::pair<void*, std::size_t> run) {
+        return resident_pages(run.first, run.second) + 2 >= run.second / page;
+    };
+    const auto gone = [&](std::pair<void*, std::size_t> run) {
+        return resident_pages(run.first, run.second) <= 2u; // the pages of the headers only
+    };
+    const auto a = free_run(1);
+    BOOST_TEST(waits(a));
+    // Carved from the waiting run a (the smallest free block that fits): what is left of a waits.
+    auto* q = static_cast<unsigned char*>(heap.allocate(q_size).value());
+    BOOST_TEST(q == blocks[1]);
+    fill(q, q_size, 0x5a);
+    const auto a_rest = pages_of(q + q_size + page, 4 * n - q_size - 2 * page);
+    BOOST_TEST(waits(a_rest));
+    const auto b = free_run(6);
+    BOOST_TEST(waits(a_rest));
+    BOOST_TEST(waits(b));
+    // c takes the total past 1 MiB: the oldest go back, what is left of a then b, until at most
+    // 512 KiB wait; c waits.
+    const auto c = free_run(11);
+    BOOST_TEST(gone(a_rest));
+    BOOST_TEST(gone(b));
+    BOOST_TEST(waits(c));
+    BOOST_TEST(filled(q, q_size, 0x5a));
+    for (std::size_t i : {0u, 5u, 10u, 15u})
+        BOOST_TEST(filled(blocks[i], n, static_cast<unsigned char>(i + 1)));
+    BOOST_TEST(heap.validate().has_value());
+    // compact() gives back what still waits.
+    BOOST_TEST(heap.compact().has_value());
+    BOOST_TEST(gone(c));
+    BOOST_TEST(filled(q, q_size, 0x5a));
+    // A waiting run merged into a bigger one waits as part of it: q joins what is left of a (its
+    // pages wait), then the keeper between a and b joins both.
+    BOOST_TEST(heap.free(q).has_value());
+    BOOST_TEST(waits(pages_of(q + page, q_size - 2 * page)));
+    BOOST_TEST(heap.free(blocks[5]).has_value());
+    BOOST_TEST(waits(pages_of(q + page, q_size - 2 * page)));
+    BOOST_TEST(waits(pages_of(blocks[5], n)));
+    BOOST_TEST(heap.validate().has_value());
+    BOOST_TEST(heap.compact().has_value());
+    BOOST_TEST(gone(pages_of(blocks[1], 9 * n)));
+    BOOST_TEST(heap.validate().has_value());
 }
 #endif
 

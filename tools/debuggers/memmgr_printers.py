@@ -117,6 +117,7 @@ class Win32HeapPrinter:
             "serialize",
             "terminate_on_corruption",
             "decommit_threshold",
+            "decommit_total_threshold",
         ):
             yield name, options[name]
 

@@ -40,8 +40,12 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
     if (!mem)
         return nullptr;
     auto* h = ::new (mem) impl();
-    h->cfg = {initial, maximum, config.serialize, config.terminate_on_corruption,
-              config.decommit_threshold};
+    h->cfg = {initial,
+              maximum,
+              config.serialize,
+              config.terminate_on_corruption,
+              config.decommit_threshold,
+              config.decommit_total_threshold};
     h->page = page;
     h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
     static std::atomic<std::uint64_t> created{0};

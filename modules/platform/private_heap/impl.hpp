@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <utility>
 
 namespace memmgr::detail::posix {
 
@@ -28,12 +29,22 @@ struct private_heap::impl : private_heap {
     page_directory* pages = nullptr;
     heap_config cfg{};
     bool is_process = false;
+    std::uint8_t waiting_count = 0; // entries of waiting[] (below), at most max_waiting
     std::size_t page = 4096;
     std::size_t budget = 0; // the most that may be mapped at once: maximum_size, or SIZE_MAX
     std::uint64_t cookie = 0;
     std::uint64_t link_key = 0;    // mixed into every encoded free-list link (see link_mask)
     std::uint64_t guard_value = 0; // expected in the two words of guard() (see self_bytes)
     std::size_t free_count = 0;    // blocks in the bins: bounds every walk of a bin's list
+    // Free blocks above the decommit threshold whose pages wait, resident, to go back
+    // (decommit.cpp; docs/private_heap.md, "Giving memory back"), oldest first, with how many
+    // pages each counts for. Hints only: an entry is checked against its block when it is used,
+    // so a stale or damaged one gives nothing back. (Eight: the heap object must stay within
+    // Windows' 3 KiB allowance, see create.)
+    static constexpr std::size_t max_waiting = 8;
+    const header* waiting[max_waiting]{};
+    std::uint32_t waiting_pages[max_waiting]{};
+    std::size_t waiting_bytes = 0; // the entries' pages, in bytes
     // Set at the first damage found; from then on every operation answers heap_corrupt (see
     // corrupt()) until release_all() rebuilds the heap. Atomic: a thread holding only its front's
     // lock may find damage while others read the flag under theirs.
@@ -682,6 +693,26 @@ struct private_heap::impl : private_heap {
     /// segment, within it, so that no page outside the block is touched.
     [[gnu::noinline]] void decommit(const header* h, std::uintptr_t from,
                                     std::uintptr_t to) noexcept;
+    /// The whole pages of [from, to) that decommit(h, from, to) would give back, as [first, last)
+    /// (empty: first >= last). h must be a block whose size can be trusted.
+    std::pair<std::uintptr_t, std::uintptr_t> decommit_span(const header* h, std::uintptr_t from,
+                                                            std::uintptr_t to) const noexcept;
+    /// Where a run above the decommit threshold forms: gives the pages of [from, to) in the free
+    /// block h back at once when decommit_total_threshold is 0; otherwise lists h as waiting, and
+    /// once more than decommit_total_threshold bytes wait (or the list is full), gives back the
+    /// oldest until at most half of it waits.
+    void decommit_later(const header* h, std::uintptr_t from, std::uintptr_t to) noexcept;
+    /// Gives back the pages of the waiting blocks, oldest first, until at most keep bytes wait (0:
+    /// all). A waiting block gives back all its pages but its header's.
+    void give_back_waiting(std::size_t keep) noexcept;
+    /// \returns whether the free block h was waiting, having taken it off the list: it is being
+    /// merged into a bigger run, which then waits for all of it.
+    bool take_waiting(const header* h) noexcept;
+    /// The free block h is being taken (carved from its start, or grown into): what waited of it
+    /// now belongs to rest, the free block left after the part taken, or to nobody (nullptr).
+    void waiting_moved(const header* h, const header* rest) noexcept;
+    /// Removes entry i of the waiting list.
+    void drop_waiting(std::size_t i) noexcept;
 
     /// Before f's block grows into its cached neighbour: if that neighbour, with the free block
     /// after it if any, makes room for bs bytes, moves it out of the front end into the bins

@@ -48,7 +48,15 @@ status private_heap::impl::resize_in_place(const found& f, std::size_t n) noexce
         return status::cannot_resize_in_place;
     const std::size_t old = capacity(h) - h->slack;
     const std::size_t rest = avail - bs;
+    // What of the new free tail still holds pages: none yet (an empty range).
+    std::uintptr_t fresh_from = std::numeric_limits<std::uintptr_t>::max();
+    std::uintptr_t fresh_to = 0;
     if (next_free) {
+        if (waiting_count != 0 && block_bytes(next) > cfg.decommit_threshold && take_waiting(next))
+            [[unlikely]] { // its pages still wait to go back
+            fresh_from = address(next);
+            fresh_to = address(after);
+        }
         bin_remove(next);
         wipe(next);
     }
@@ -58,10 +66,15 @@ status private_heap::impl::resize_in_place(const found& f, std::size_t n) noexce
         set_prev(after, units(rest));
         bin_insert(r);
         write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
-        // A shrink frees the block's tail: given back as a free would (a growth's remainder
-        // comes from the free neighbour, whose pages went back when it was freed).
-        if (bs < have && rest > cfg.decommit_threshold) [[unlikely]]
-            decommit(r, address(r), next_free ? address(next) : address(after));
+        // A shrink frees the block's tail: given back as a free would. A growth's remainder comes
+        // from the free neighbour, whose pages went back when it was freed, or still wait to.
+        if (bs < have) {
+            fresh_from = address(r);
+            if (fresh_to == 0)
+                fresh_to = next_free ? address(next) : address(after);
+        }
+        if (rest > cfg.decommit_threshold && fresh_to > fresh_from) [[unlikely]]
+            decommit_later(r, fresh_from, fresh_to);
     } else {
         // Only without a free neighbour (which alone is >= min_block): the block keeps its
         // size.

@@ -1,9 +1,7 @@
 // The private heap engine's segments: mapping and formatting them, carving blocks out of free
-// ones, finding a block from a pointer, freeing into the bins with immediate coalescing, and giving
-// the pages of big free runs back.
+// ones, finding a block from a pointer, freeing into the bins with immediate coalescing (the pages
+// of big free runs then go back: decommit.cpp).
 #include "impl.hpp"
-
-#include <sys/mman.h>
 
 namespace memmgr::detail::posix {
 
@@ -79,9 +77,13 @@ void* private_heap::impl::carve(header* h, std::size_t bs, std::size_t n) noexce
             bin_insert(r);
         }
         write(h, h->prev_units, units(bs), flag_in_use, bs - header_size - n);
+        if (waiting_count != 0 && have > cfg.decommit_threshold) [[unlikely]]
+            waiting_moved(h, r);
     } else {
         bin_remove(h);
         write(h, h->prev_units, h->size_units, flag_in_use, have - header_size - n);
+        if (waiting_count != 0 && have > cfg.decommit_threshold) [[unlikely]]
+            waiting_moved(h, nullptr);
     }
     return h + 1;
 }
@@ -271,12 +273,16 @@ void private_heap::impl::merge_into_bins(header* h, header* prev, header* next) 
         after = advance(next, block_bytes(next));
         if (block_bytes(next) <= cfg.decommit_threshold)
             fresh_to = address(after);
+        else if (waiting_count != 0 && take_waiting(next)) // its pages still wait to go back
+            fresh_to = address(after);
         bin_remove(next);
         total += block_bytes(next);
         wipe(next);
     }
     if (prev && in_bin(prev)) {
         if (block_bytes(prev) <= cfg.decommit_threshold)
+            fresh_from = address(prev);
+        else if (waiting_count != 0 && take_waiting(prev))
             fresh_from = address(prev);
         bin_remove(prev);
         total += block_bytes(prev);
@@ -287,23 +293,7 @@ void private_heap::impl::merge_into_bins(header* h, header* prev, header* next) 
     set_prev(after, units(total));
     bin_insert(h);
     if (total > cfg.decommit_threshold) [[unlikely]]
-        decommit(h, fresh_from, fresh_to);
-}
-
-[[gnu::noinline]] void private_heap::impl::decommit(const header* h, std::uintptr_t from,
-                                                    std::uintptr_t to) noexcept {
-    if (!segment_block(h, 0))
-        return;
-    const std::uintptr_t first = round_up(address(h + 1) + sizeof(free_links), page);
-    const std::uintptr_t last = (address(h) + block_bytes(h)) & ~(page - 1);
-    from &= ~(page - 1);
-    to = round_up(to, page);
-    if (from < first)
-        from = first;
-    if (to > last)
-        to = last;
-    if (to > from)
-        ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+        decommit_later(h, fresh_from, fresh_to);
 }
 
 bool private_heap::impl::segment_block(const header* h, std::uint8_t flags,

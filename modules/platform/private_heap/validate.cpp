@@ -179,6 +179,7 @@ std::size_t private_heap::impl::compact_all() noexcept {
         on_unmap(s.length);
     }
     back_inline(segments);
+    give_back_waiting(0);
     std::size_t largest = compact_pages();
     std::size_t seen = 0;
     for (std::size_t b = 0; b < num_bins; ++b) {
@@ -191,9 +192,9 @@ std::size_t private_heap::impl::compact_all() noexcept {
             if (capacity(h) > largest)
                 largest = capacity(h);
             // Give back the pages of a big free block, keeping its header and links. One above
-            // the decommit threshold gave them back when it got there (merge_into_bins, and
-            // release_all for the initial segments): advising it again would cost a system
-            // call and change nothing.
+            // the decommit threshold gave them back when it got there or once they had waited
+            // (merge_into_bins, give_back_waiting above, and release_all for the initial
+            // segments): advising it again would cost a system call and change nothing.
             const std::uintptr_t from = round_up(address(h + 1) + sizeof(free_links), page);
             const std::uintptr_t to = (address(h) + bytes) & ~(page - 1);
             if (bytes >= 64 * kib && bytes <= cfg.decommit_threshold && to > from)
@@ -228,6 +229,8 @@ void private_heap::impl::release_everything() noexcept {
     write_guard();
     damaged = false;
     free_count = 0;
+    waiting_count = 0; // every block is new; the segments kept are given back whole below
+    waiting_bytes = 0;
     for (auto& word : bitmap)
         word = 0;
     for (auto& bin : bins)
