@@ -89,7 +89,7 @@ struct private_heap::impl : private_heap {
     [[gnu::cold]] MEMMGR_ENGINE_SCAN status corrupt() const noexcept;
     /// \returns st, having recorded the damage when st is heap_corrupt.
     status noted(status st) const noexcept { return st == status::heap_corrupt ? corrupt() : st; }
-    /// Whether an operation must take a lock (see optional_lock): allocate and free then run on
+    /// Whether an operation must take a lock (see every_lock): allocate and free then run on
     /// the thread's front.
     bool locking() const noexcept { return cfg.serialize && !only_thread(); }
     /// Whether the pages' single-threaded paths may run: not on fronts, or every lock held.

@@ -49,25 +49,4 @@ inline bool only_thread() noexcept {
 #endif
 }
 
-/// Locks the heap when it is serialized and another thread could be using it.
-class optional_lock {
-public:
-    /// always: take the lock even in a single-threaded process (walk runs the caller's code, which
-    /// might start a thread, while it holds the heap).
-    optional_lock(heap_lock& l, bool serialize, bool always = false) noexcept
-        : l_(serialize && (always || !only_thread()) ? &l : nullptr) {
-        if (l_)
-            l_->lock();
-    }
-    ~optional_lock() {
-        if (l_)
-            l_->unlock();
-    }
-    optional_lock(const optional_lock&) = delete;
-    optional_lock& operator=(const optional_lock&) = delete;
-
-private:
-    heap_lock* l_;
-};
-
 } // namespace memmgr::detail::posix
