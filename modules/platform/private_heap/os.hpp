@@ -17,8 +17,11 @@
 
 namespace memmgr::detail::posix {
 
-inline void* map_pages(std::size_t length) noexcept {
-    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+/// \returns length bytes of fresh pages, at `hint` if that range is free (a hint only: the kernel
+/// may place them anywhere), or nullptr.
+inline void* map_pages(std::size_t length, std::uintptr_t hint = 0) noexcept {
+    void* p = ::mmap(reinterpret_cast<void*>(hint), length, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
 }
 

@@ -53,12 +53,19 @@ std::uint64_t private_heap::impl::pseg_seal(std::uintptr_t base) const noexcept 
     return mix(base ^ cookie ^ 0x7f4a7c159e3779b9u) | 1u;
 }
 
+namespace {
+// Where the next page segment is asked for, process-wide: just below the last one mapped (the
+// kernel places mappings down the address space), or where the last one unmapped was. Aligned, so
+// that the kernel's answer usually is at the first try; a hint only (relaxed: any value will do).
+std::atomic<std::uintptr_t> pseg_hint{0};
+} // namespace
+
 bool private_heap::impl::map_pseg() noexcept {
     if (make_room(pages->segs) != status::ok)
         return false;
-    // An aligned mapping: the kernel's choice when it happens to be aligned, else twice the size
-    // trimmed to the aligned part.
-    void* mem = map_pages(pseg_bytes);
+    // An aligned mapping: the kernel's choice when it happens to be aligned (at the hint, most
+    // often), else twice the size trimmed to the aligned part.
+    void* mem = map_pages(pseg_bytes, pseg_hint.load(std::memory_order_relaxed));
     if (!mem)
         return false;
     std::uintptr_t base = address(mem);
@@ -75,6 +82,7 @@ bool private_heap::impl::map_pseg() noexcept {
             unmap_pages(base + pseg_bytes, start + 2 * pseg_bytes - base - pseg_bytes);
     }
     on_map(pseg_bytes);
+    pseg_hint.store(base - pseg_bytes, std::memory_order_relaxed);
     pseg_of(base)->seal = pseg_seal(base);
     pseg_of(base)->pages = 0;
     // The free slots in address order: the lowest is taken first.
@@ -95,6 +103,7 @@ void private_heap::impl::unmap_pseg(std::size_t i) noexcept {
     pages->segs.erase(i);
     back_inline(pages->segs);
     unmap_pages(s.base, s.length);
+    pseg_hint.store(s.base, std::memory_order_relaxed);
     on_unmap(s.length);
 }
 
@@ -105,6 +114,8 @@ void private_heap::impl::release_pages(bool keep_directory) noexcept {
         unmap_pages(pages->segs.data[i].base, pages->segs.data[i].length);
         on_unmap(pages->segs.data[i].length);
     }
+    if (pages->segs.count != 0) // the highest, where the next heap's first one may go
+        pseg_hint.store(pages->segs.data[pages->segs.count - 1].base, std::memory_order_relaxed);
     if (pages->segs.mapped_bytes) {
         unmap_pages(address(pages->segs.data), pages->segs.mapped_bytes);
         on_unmap(pages->segs.mapped_bytes);
