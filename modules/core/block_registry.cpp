@@ -30,4 +30,12 @@ std::size_t block_registry::size() const noexcept {
     return live_.size();
 }
 
+void block_registry::lock() const noexcept {
+    mutex_.lock();
+}
+
+void block_registry::unlock() const noexcept {
+    mutex_.unlock();
+}
+
 } // namespace memmgr::detail

@@ -29,6 +29,12 @@ public:
     /// \returns the number of live blocks.
     [[nodiscard]] std::size_t size() const noexcept;
 
+    /// \effects takes (lock) or releases (unlock) the registry's lock, which every other member
+    /// takes for its own time. For the platform's fork handlers only (os::hold_across_fork), which
+    /// hold it across fork() so that the child gets a consistent, unlocked copy.
+    void lock() const noexcept;
+    void unlock() const noexcept;
+
     /// A registry that lives as long as the process: the heaps it serves may free blocks from the
     /// destructors of other static objects. Reachable, so never reported as a leak.
     template <class Tag>

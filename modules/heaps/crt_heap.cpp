@@ -7,6 +7,7 @@ module memmgr;
 
 import :block_registry;
 import :crt_heap;
+import :platform;
 
 namespace memmgr {
 
@@ -22,7 +23,12 @@ struct aligned_header {
 
 struct crt_aligned_blocks {};
 detail::block_registry& aligned_blocks() noexcept {
-    return detail::block_registry::instance<crt_aligned_blocks>();
+    static detail::block_registry& r = []() -> detail::block_registry& {
+        auto& made = detail::block_registry::instance<crt_aligned_blocks>();
+        detail::os::hold_across_fork(made);
+        return made;
+    }();
+    return r;
 }
 
 aligned_header* aligned_header_of(const void* p) noexcept {

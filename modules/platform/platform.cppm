@@ -16,6 +16,7 @@ export module memmgr:platform;
 
 import :errors;
 import :concepts;
+import :block_registry;
 
 namespace memmgr::detail::os {
 
@@ -33,6 +34,13 @@ enum class block_family : unsigned char {
 
 /// Every system heap block is aligned to 16 bytes (x86_64 Windows heaps, MSVCRT, glibc).
 inline constexpr std::size_t system_alignment = 16;
+
+/// \effects POSIX: from now on, fork() takes r's lock before it copies the process (after every
+/// other registry given here, and before the private heaps' locks) and releases it in the parent
+/// and in the child, as the private heaps' own locks are (docs/private_heap.md, "fork"): a child
+/// forked while another thread used r finds it consistent and unlocked. At most 8 registries;
+/// more are left unprotected. Windows: nothing (no fork).
+void hold_across_fork(block_registry& r) noexcept;
 
 result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept;
 result<void> block_free(block_family f, void* p) noexcept;                           // p != nullptr

@@ -7,7 +7,10 @@ module;
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <malloc.h>
+#include <mutex>
+#include <pthread.h>
 
 #include "private_heap.hpp"
 
@@ -59,7 +62,34 @@ std::uint64_t check_of(const block_header* h) noexcept {
 
 struct process_heap_blocks {};
 block_registry& live_blocks() noexcept {
-    return block_registry::instance<process_heap_blocks>();
+    static block_registry& r = []() -> block_registry& {
+        block_registry& made = block_registry::instance<process_heap_blocks>();
+        hold_across_fork(made);
+        return made;
+    }();
+    return r;
+}
+
+// The registries fork() holds (hold_across_fork), under a lock of their own; constant-initialised,
+// so that the handlers may run whenever a thread forks.
+struct fork_held_registries {
+    std::mutex lock;
+    block_registry* held[8]{};
+    std::size_t count = 0;
+};
+constinit fork_held_registries fork_registries;
+
+void registries_prepare() noexcept {
+    fork_registries.lock.lock();
+    for (std::size_t i = 0; i < fork_registries.count; ++i)
+        fork_registries.held[i]->lock();
+}
+
+// In the parent and in the child: the thread that forked holds every lock, in both processes.
+void registries_release() noexcept {
+    for (std::size_t i = fork_registries.count; i-- > 0;)
+        fork_registries.held[i]->unlock();
+    fork_registries.lock.unlock();
 }
 
 block_header* header_of(const void* p) noexcept {
@@ -99,6 +129,20 @@ bool allocation_allowed() noexcept {
 }
 
 } // namespace
+
+void hold_across_fork(block_registry& r) noexcept {
+    // Registered once, with the first registry; if pthread_atfork fails (ENOMEM), the registries
+    // work as before, without fork safety. pthread_atfork runs the prepare handlers registered
+    // last first: the private heaps' handlers, usually registered before (a preloaded malloc over
+    // a heap creates it at the process's first allocation), run after these, so that a fork takes
+    // a registry's lock before any heap's, as a thread that holds one and grows its table through
+    // operator new does.
+    [[maybe_unused]] static const bool hooked =
+        ::pthread_atfork(&registries_prepare, &registries_release, &registries_release) == 0;
+    const std::lock_guard held(fork_registries.lock);
+    if (fork_registries.count < std::size(fork_registries.held))
+        fork_registries.held[fork_registries.count++] = &r;
+}
 
 void process_heap_fail_after(std::size_t successes) noexcept {
     allocations_allowed.store(successes, std::memory_order_relaxed);

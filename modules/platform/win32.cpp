@@ -458,4 +458,6 @@ result<void> heap_walk(void* heap, bool serialized, void (*visit)(void*, const h
     return {};
 }
 
+void hold_across_fork(block_registry&) noexcept {} // no fork on Windows
+
 } // namespace memmgr::detail::os

@@ -5,12 +5,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "support/blocks.hpp"
+#include "support/forking.hpp"
 
 import memmgr;
 
@@ -225,5 +229,99 @@ BOOST_AUTO_TEST_CASE(all_objects_of_a_system_heap_are_one_heap) {
     BOOST_REQUIRE(p);
     BOOST_TEST(b.free(*p).has_value());
 }
+
+#if !defined(_WIN32)
+namespace {
+
+// What a child forked beside the users of the POSIX process heap does: com blocks and crt_heap's
+// aligned blocks (each screened by a registry of live blocks, under its lock), filled, checked and
+// freed. \returns 0, or which step failed.
+int use_registries_in_child() {
+    memmgr::com_heap com;
+    memmgr::crt_heap crt;
+    void* blocks[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        auto p = com.allocate(static_cast<std::size_t>(40 + 1000 * i));
+        if (!p)
+            return 10 + i;
+        blocks[i] = *p;
+        fill(blocks[i], static_cast<std::size_t>(40 + 1000 * i), static_cast<unsigned char>(i));
+    }
+    for (int i = 0; i < 3; ++i)
+        if (!filled(blocks[i], static_cast<std::size_t>(40 + 1000 * i),
+                    static_cast<unsigned char>(i)) ||
+            !com.free(blocks[i]))
+            return 20 + i;
+    auto aligned = crt.allocate_aligned(100, 256);
+    if (!aligned)
+        return 30;
+    if (!crt.free_aligned(*aligned))
+        return 31;
+    return 0;
+}
+
+} // namespace
+
+// fork() in a threaded program (issue #17, item 1), for the heaps over the POSIX process heap: a
+// thread inside one of the registries of live blocks when another forked left the child a lock
+// nobody would release. Forks made while two threads use com_heap and crt_heap's aligned family:
+// every child must use both and exit with 0; the deadline only turns a hang into a failure.
+BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_process_heap_can_use_it) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> progress{0};
+    std::vector<std::thread> users;
+    for (int t = 0; t < 2; ++t) {
+        users.emplace_back([&, t] {
+            memmgr::com_heap com;
+            memmgr::crt_heap crt;
+            std::vector<void*> mine;
+            for (std::size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+                if (t == 0) {
+                    if (auto p = com.allocate(i % 500 + 8))
+                        mine.push_back(*p);
+                } else if (auto p = crt.allocate_aligned(i % 300 + 1, 64)) {
+                    mine.push_back(*p);
+                }
+                if (mine.size() > 64) {
+                    for (void* p : mine)
+                        BOOST_TEST_REQUIRE(
+                            (t == 0 ? com.free(p) : crt.free_aligned(p)).has_value());
+                    mine.clear();
+                }
+                progress.fetch_add(1, std::memory_order_relaxed);
+            }
+            for (void* p : mine)
+                (void)(t == 0 ? com.free(p) : crt.free_aligned(p));
+        });
+    }
+    for (int round = 0; round < 20; ++round) {
+        const std::size_t seen = progress.load(std::memory_order_relaxed);
+        while (progress.load(std::memory_order_relaxed) < seen + 200)
+            std::this_thread::yield();
+        int verdict[2]; // the child's verdict (see win32_heap's fork test for why not its status)
+        BOOST_REQUIRE(::pipe(verdict) == 0);
+        const pid_t child = ::fork();
+        BOOST_REQUIRE(child >= 0);
+        if (child == 0) {
+            const auto code = static_cast<unsigned char>(use_registries_in_child());
+            ::_exit(::write(verdict[1], &code, 1) == 1 ? 0 : 1);
+        }
+        ::close(verdict[1]);
+        const int status = wait_or_kill(child, std::chrono::seconds(30));
+        unsigned char code = 0xff;
+        const bool told = ::read(verdict[0], &code, 1) == 1;
+        ::close(verdict[0]);
+        BOOST_TEST(status != -1, "round " << round << ": the child hung and was killed");
+        if (status == -1)
+            break;
+        BOOST_TEST((WIFEXITED(status) && told && code == 0),
+                   "round " << round << ": the child said " << int{code} << ", wait status "
+                            << status);
+    }
+    stop.store(true, std::memory_order_relaxed);
+    for (auto& t : users)
+        t.join();
+}
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()

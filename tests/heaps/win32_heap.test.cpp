@@ -28,6 +28,7 @@
 #endif
 
 #include "support/blocks.hpp"
+#include "support/forking.hpp"
 
 import memmgr;
 
@@ -807,24 +808,6 @@ int use_in_child(win32_heap& heap) {
     if (!heap.validate())
         return 31;
     return 0;
-}
-
-// \returns child's wait status, or -1 when it did not end within the deadline (it is then killed):
-// a child stuck on a lock makes the test fail instead of hanging it.
-int wait_or_kill(pid_t child, std::chrono::seconds deadline) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    int status = 0;
-    for (;;) {
-        const pid_t got = ::waitpid(child, &status, WNOHANG);
-        if (got == child)
-            return status;
-        if (got < 0 || std::chrono::steady_clock::now() > until) {
-            ::kill(child, SIGKILL);
-            ::waitpid(child, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
 }
 
 } // namespace
