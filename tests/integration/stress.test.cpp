@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
-#include <latch>
 #include <mutex>
 #include <random>
 #include <string>
@@ -175,11 +174,16 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(eight_threads_share_a_heap_and_free_each_others_bl
     std::vector<block> exchange;
     tally t;
 
-    std::latch start(threads); // all threads run at once, not one after the other as they start
+    // All threads run at once, not one after the other as they start. A spinning gate, not a
+    // std::latch: MinGW-w64's libstdc++ 12 waits on atomics in a way that can miss the wake-up and
+    // sleep forever (modules/core/light_lock.hpp says how); this test hung on it under Wine.
+    std::atomic<unsigned> arrived{0};
     std::vector<std::thread> pool;
     for (unsigned i = 0; i < threads; ++i)
         pool.emplace_back([&, i] {
-            start.arrive_and_wait();
+            arrived.fetch_add(1, std::memory_order_acq_rel);
+            while (arrived.load(std::memory_order_acquire) < threads)
+                std::this_thread::yield();
             work(heap, i, count, exchange_lock, exchange, t);
         });
     for (auto& thread : pool)
