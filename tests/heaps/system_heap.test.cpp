@@ -269,6 +269,7 @@ int use_registries_in_child() {
 BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_process_heap_can_use_it) {
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> progress{0};
+    std::atomic<int> refused{0}; // frees refused to the users (Boost.Test checks on this thread)
     std::vector<std::thread> users;
     for (int t = 0; t < 2; ++t) {
         users.emplace_back([&, t] {
@@ -284,8 +285,8 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_process_heap_can_use_i
                 }
                 if (mine.size() > 64) {
                     for (void* p : mine)
-                        BOOST_TEST_REQUIRE(
-                            (t == 0 ? com.free(p) : crt.free_aligned(p)).has_value());
+                        if (!(t == 0 ? com.free(p) : crt.free_aligned(p)))
+                            refused.fetch_add(1, std::memory_order_relaxed);
                     mine.clear();
                 }
                 progress.fetch_add(1, std::memory_order_relaxed);
@@ -321,6 +322,7 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_process_heap_can_use_i
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)
         t.join();
+    BOOST_TEST(refused.load() == 0);
 }
 #endif
 
