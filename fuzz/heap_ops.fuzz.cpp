@@ -161,7 +161,7 @@ private:
         }
         if constexpr (memmgr::validating_heap<H>)
             require(heap().validate().has_value(), "a heap used properly validates");
-        model_.require_all_intact();
+        model_.require_prefixes_intact(); // whole when freed, at the end, or when the input asks
     }
 
     void require_all_intact() { model_.require_all_intact(); }

@@ -342,6 +342,14 @@ public:
         for (const auto& [p, b] : live_)
             require(intact(p, b.size, b.seed), "every live block keeps its contents");
     }
+    /// \effects requires the first 64 bytes (or fewer) of every live block to hold their pattern:
+    /// where a stray link or header written by the heap would land. For the periodic checks; each
+    /// block is checked whole when it is freed and at the end of the input.
+    void require_prefixes_intact() const {
+        for (const auto& [p, b] : live_)
+            require(intact_prefix(p, b.size < 64 ? b.size : 64, b.seed, b.size),
+                    "a live block keeps its first bytes");
+    }
 
     /// \effects requires that the blocks a walk found in use (entries with address, size and
     /// in_use, as memmgr::heap_entry and the engine's block_info have) are exactly the live blocks,

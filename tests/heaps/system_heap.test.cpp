@@ -299,25 +299,13 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_process_heap_can_use_i
         const std::size_t seen = progress.load(std::memory_order_relaxed);
         while (progress.load(std::memory_order_relaxed) < seen + 200)
             std::this_thread::yield();
-        int verdict[2]; // the child's verdict (see win32_heap's fork test for why not its status)
-        BOOST_REQUIRE(::pipe(verdict) == 0);
-        const pid_t child = ::fork();
-        BOOST_REQUIRE(child >= 0);
-        if (child == 0) {
-            const auto code = static_cast<unsigned char>(use_registries_in_child());
-            ::_exit(::write(verdict[1], &code, 1) == 1 ? 0 : 1);
-        }
-        ::close(verdict[1]);
-        const int status = wait_or_kill(child, std::chrono::seconds(30));
-        unsigned char code = 0xff;
-        const bool told = ::read(verdict[0], &code, 1) == 1;
-        ::close(verdict[0]);
-        BOOST_TEST(status != -1, "round " << round << ": the child hung and was killed");
-        if (status == -1)
+        const auto child = run_in_child(use_registries_in_child, std::chrono::seconds(30));
+        BOOST_REQUIRE(child);
+        BOOST_TEST(!child->hung(), "round " << round << ": the child hung and was killed");
+        if (child->hung())
             break;
-        BOOST_TEST((WIFEXITED(status) && told && code == 0),
-                   "round " << round << ": the child said " << int{code} << ", wait status "
-                            << status);
+        BOOST_TEST(child->passed(), "round " << round << ": the child said " << int{child->code}
+                                             << ", wait status " << child->status);
     }
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)

@@ -851,29 +851,15 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_heap_can_use_it) {
         const std::size_t seen = progress.load(std::memory_order_relaxed);
         while (progress.load(std::memory_order_relaxed) < seen + 200)
             std::this_thread::yield();
-        // The child's verdict comes through a pipe, not its exit status: under valgrind that is
-        // memcheck's, which counts the memory of the parent's other threads, gone in the child,
-        // as leaked.
-        int verdict[2];
-        BOOST_REQUIRE(::pipe(verdict) == 0);
-        const pid_t child = ::fork();
-        BOOST_REQUIRE(child >= 0);
-        if (child == 0) {
-            const auto code = static_cast<unsigned char>(use_in_child(heap));
-            ::_exit(::write(verdict[1], &code, 1) == 1 ? 0 : 1);
-        }
-        ::close(verdict[1]);
-        const int status = wait_or_kill(child, std::chrono::seconds(30));
-        unsigned char code = 0xff; // stays so if the child wrote nothing
-        const bool told = ::read(verdict[0], &code, 1) == 1;
-        ::close(verdict[0]);
-        if (status == -1)
+        const auto child =
+            run_in_child([&] { return use_in_child(heap); }, std::chrono::seconds(30));
+        BOOST_REQUIRE(child);
+        if (child->hung())
             ++hung;
-        BOOST_TEST(status != -1, "round " << round << ": the child hung and was killed");
-        if (status != -1)
-            BOOST_TEST((WIFEXITED(status) && told && code == 0),
-                       "round " << round << ": the child said " << int{code} << ", wait status "
-                                << status);
+        BOOST_TEST(!child->hung(), "round " << round << ": the child hung and was killed");
+        if (!child->hung())
+            BOOST_TEST(child->passed(), "round " << round << ": the child said " << int{child->code}
+                                                 << ", wait status " << child->status);
     }
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)

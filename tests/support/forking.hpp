@@ -1,10 +1,12 @@
-// Tests that fork() while other threads work (POSIX only): waiting for a child with a deadline,
-// so that a child stuck on a lock copied from its parent fails the test instead of hanging it.
+// Tests that fork() while other threads work (POSIX only): running a check in a child and waiting
+// for it with a deadline, so that a child stuck on a lock copied from its parent fails the test
+// instead of hanging it.
 #pragma once
 
 #if !defined(_WIN32)
 #include <chrono>
 #include <csignal>
+#include <optional>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -26,6 +28,46 @@ inline int wait_or_kill(pid_t child, std::chrono::seconds deadline) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+}
+
+/// What a child of run_in_child did.
+struct child_outcome {
+    int status = -1;           // its wait status; -1: it did not end in time and was killed
+    bool told = false;         // it wrote its verdict
+    unsigned char code = 0xff; // its verdict (0: all well); 0xff when it wrote none
+    [[nodiscard]] bool hung() const { return status == -1; }
+    [[nodiscard]] bool passed() const {
+        return status != -1 && WIFEXITED(status) && told && code == 0;
+    }
+};
+
+// \effects forks; the child runs f() (which returns 0 when all went well, else a code of its
+// choosing below 256), writes that as one byte through a pipe and _exits; the parent waits for it
+// within the deadline (wait_or_kill). The verdict comes through the pipe, not the exit status:
+// under valgrind that is memcheck's, which counts the memory of the parent's other threads, gone
+// in the child, as leaked.
+// \returns the child's outcome; nullopt when pipe or fork failed.
+template <class F>
+std::optional<child_outcome> run_in_child(F&& f, std::chrono::seconds deadline) {
+    int verdict[2];
+    if (::pipe(verdict) != 0)
+        return std::nullopt;
+    const pid_t child = ::fork();
+    if (child < 0) {
+        ::close(verdict[0]);
+        ::close(verdict[1]);
+        return std::nullopt;
+    }
+    if (child == 0) {
+        const auto code = static_cast<unsigned char>(f());
+        ::_exit(::write(verdict[1], &code, 1) == 1 ? 0 : 1);
+    }
+    ::close(verdict[1]);
+    child_outcome out;
+    out.status = wait_or_kill(child, deadline);
+    out.told = ::read(verdict[0], &out.code, 1) == 1;
+    ::close(verdict[0]);
+    return out;
 }
 
 } // namespace memmgr_test

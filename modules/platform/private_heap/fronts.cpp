@@ -220,7 +220,11 @@ bool private_heap::impl::adopt_remote(page_desc* d) noexcept {
 void private_heap::impl::settle_fronts() noexcept {
     if (damaged)
         return;
-    for (std::size_t i = 0; i < pages->segs.count; ++i) {
+    // Every lock is held: the pushes that set the flag are over, and none comes before it clears.
+    // Without any, no page has a remote list, and the scan of every descriptor is skipped.
+    std::atomic_ref pending(pages->remote_since_settle);
+    const bool scan = pending.load(std::memory_order_relaxed) != 0;
+    for (std::size_t i = 0; scan && i < pages->segs.count; ++i) {
         const std::uintptr_t base = pages->segs.data[i].base;
         for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
             page_desc* const d = descs_of(base) + slot;
@@ -238,6 +242,7 @@ void private_heap::impl::settle_fronts() noexcept {
             }
         }
     }
+    pending.store(0, std::memory_order_relaxed);
     for (page_front& f : pages->fronts) {
         for (auto& flag : f.remote)
             std::atomic_ref(flag).store(0, std::memory_order_relaxed);
@@ -445,6 +450,9 @@ void* private_heap::impl::allocate_fronted(std::size_t n, bool zero, status& st)
     std::atomic_ref flag(pages->fronts[v.owner].remote[v.cls]);
     if (flag.load(std::memory_order_relaxed) == 0)
         flag.store(1, std::memory_order_release);
+    std::atomic_ref pending(pages->remote_since_settle);
+    if (pending.load(std::memory_order_relaxed) == 0)
+        pending.store(1, std::memory_order_relaxed);
     return status::ok;
 }
 

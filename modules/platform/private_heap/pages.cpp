@@ -530,19 +530,24 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
     // Each front's queues (pages with room) and full lists (pages without), every page in the
     // lists of its owner.
     std::size_t queued = 0;
+    const auto list_sound = [&](const page_desc* d, std::size_t k, std::size_t c, bool full) {
+        for (prev = nullptr; d; prev = d, d = d->next) {
+            if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
+                !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
+                d->owner != k || d->queued != (full ? 3 : 1) || d->prev != prev ||
+                (d->used == d->capacity) != full)
+                return false;
+        }
+        return true;
+    };
+    // Most of the 2 x 64 heads of each front are empty (the fronts no thread ran on, all of them):
+    // a tight look at each, and the walk only where there is a list.
     for (std::size_t k = 0; k < front_count; ++k) {
+        const page_front& f = dir.fronts[k];
         for (std::size_t c = 0; c < page_classes; ++c) {
-            for (const bool full : {false, true}) {
-                prev = nullptr;
-                for (const page_desc* d = full ? dir.fronts[k].full[c] : dir.fronts[k].queue[c]; d;
-                     prev = d, d = d->next) {
-                    if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
-                        !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
-                        d->owner != k || d->queued != (full ? 3 : 1) || d->prev != prev ||
-                        (d->used == d->capacity) != full)
-                        return false;
-                }
-            }
+            if ((f.queue[c] && !list_sound(f.queue[c], k, c, false)) ||
+                (f.full[c] && !list_sound(f.full[c], k, c, true)))
+                return false;
         }
     }
     std::size_t free_found = 0;

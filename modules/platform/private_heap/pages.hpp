@@ -149,6 +149,9 @@ struct page_directory {
     // Atomic (std::atomic_ref): 1 when a page segment emptied while the heap ran on fronts, which
     // cannot unmap it under one front's lock; the free that emptied it unmaps it under every lock.
     std::uint8_t sweep;
+    // Atomic (std::atomic_ref): 1 when a block went onto a page's remote list since settle_fronts
+    // last ran, so that the whole-heap operations skip the scan of every descriptor otherwise.
+    std::uint8_t remote_since_settle;
     page_front fronts[front_count];
 };
 
