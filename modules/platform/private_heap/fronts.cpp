@@ -244,8 +244,9 @@ void private_heap::impl::settle_fronts() noexcept {
     }
     pending.store(0, std::memory_order_relaxed);
     for (page_front& f : pages->fronts) {
-        for (auto& flag : f.remote)
-            std::atomic_ref(flag).store(0, std::memory_order_relaxed);
+        if (scan) // else no flag was set since the last settle cleared them all
+            for (auto& flag : f.remote)
+                std::atomic_ref(flag).store(0, std::memory_order_relaxed);
         on_used(f.used_bytes, 0);
         stats.used_blocks += f.used_blocks;
         stats.total_allocations += f.allocations;
