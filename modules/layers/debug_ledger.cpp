@@ -24,6 +24,7 @@ module;
 module memmgr;
 
 import :debug_heap;
+import :platform;
 
 namespace memmgr::detail {
 
@@ -91,11 +92,17 @@ private:
     std::size_t count_ = 0;
 };
 
-// Every live debug_heap, so that a pointer refused by one can be recognised as another's.
+// Every live debug_heap, so that a pointer refused by one can be recognised as another's; and
+// the debug heaps' fork safety: fork() takes the registry's lock, then every member's books lock
+// (the order in which someone_else_owns takes them), before the locks of the heaps beneath, which
+// operations take while they hold their books (os::hold_debug_heaps_across_fork). A child forked
+// while another thread was inside a debug heap finds its books consistent and unlocked.
 class debug_heap_registry {
 public:
     struct member {
         virtual bool has_live_block(const void* p) const noexcept = 0;
+        /// The lock of the member's books, for the fork handlers only.
+        virtual light_lock& books_lock() const noexcept = 0;
 
     protected:
         ~member() = default;
@@ -103,7 +110,11 @@ public:
     // The one registry, never destroyed: debug heaps with static storage duration may outlive
     // any other object.
     static debug_heap_registry& instance() noexcept {
-        static debug_heap_registry* const r = new debug_heap_registry;
+        static debug_heap_registry* const r = [] {
+            auto* made = new debug_heap_registry;
+            os::hold_debug_heaps_across_fork(&fork_prepare, &fork_parent, &fork_child);
+            return made;
+        }();
         return *r;
     }
     // \throws std::bad_alloc.
@@ -123,6 +134,26 @@ public:
     }
 
 private:
+    static void fork_prepare() noexcept {
+        debug_heap_registry& r = instance();
+        r.mutex_.lock();
+        for (const member* m : r.members_)
+            m->books_lock().lock();
+    }
+    static void fork_parent() noexcept {
+        debug_heap_registry& r = instance();
+        for (auto m = r.members_.rbegin(); m != r.members_.rend(); ++m)
+            (*m)->books_lock().unlock();
+        r.mutex_.unlock();
+    }
+    // The child's one thread is the one that took every lock: they are made free again.
+    static void fork_child() noexcept {
+        debug_heap_registry& r = instance();
+        for (const member* m : r.members_)
+            m->books_lock().reset_after_fork();
+        r.mutex_.unlock();
+    }
+
     mutable std::mutex mutex_;
     std::vector<const member*> members_;
 };
@@ -558,6 +589,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
         std::lock_guard lock(mutex);
         return is_live(p);
     }
+    light_lock& books_lock() const noexcept override { return mutex; }
 
     // p, live until now, is remembered as freed (not if the history cannot grow: a later double
     // free of it then reads as foreign_block instead of double_free).

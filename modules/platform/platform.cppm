@@ -41,6 +41,12 @@ inline constexpr std::size_t system_alignment = 16;
 /// forked while another thread used r finds it consistent and unlocked. At most 8 registries;
 /// more are left unprotected. Windows: nothing (no fork).
 void hold_across_fork(block_registry& r) noexcept;
+/// \effects POSIX: from now on fork() calls prepare before it copies the process, and parent or
+/// child after it in each process: before every registry's and private heap's handlers, and after
+/// them on the way back, since a debug heap's operations hold its books while they call those.
+/// Windows: nothing (no fork).
+void hold_debug_heaps_across_fork(void (*prepare)() noexcept, void (*parent)() noexcept,
+                                  void (*child)() noexcept) noexcept;
 
 result<void*> block_allocate(block_family f, std::size_t n, bool zero) noexcept;
 result<void> block_free(block_family f, void* p) noexcept;                           // p != nullptr

@@ -131,17 +131,21 @@ bool allocation_allowed() noexcept {
 } // namespace
 
 void hold_across_fork(block_registry& r) noexcept {
-    // Registered once, with the first registry; if pthread_atfork fails (ENOMEM), the registries
-    // work as before, without fork safety. pthread_atfork runs the prepare handlers registered
-    // last first: the private heaps' handlers, usually registered before (a preloaded malloc over
-    // a heap creates it at the process's first allocation), run after these, so that a fork takes
-    // a registry's lock before any heap's, as a thread that holds one and grows its table through
-    // operator new does.
+    // Registered once, with the first registry; if that fails, the registries work as before,
+    // without fork safety. Their rank puts them after the debug heaps' books and before the private
+    // heaps (a thread that holds a registry's lock may grow its table through operator new, which
+    // a preloaded malloc may serve from a heap).
     [[maybe_unused]] static const bool hooked =
-        ::pthread_atfork(&registries_prepare, &registries_release, &registries_release) == 0;
+        posix::at_fork(posix::fork_rank::registries,
+                       {&registries_prepare, &registries_release, &registries_release});
     const std::lock_guard held(fork_registries.lock);
     if (fork_registries.count < std::size(fork_registries.held))
         fork_registries.held[fork_registries.count++] = &r;
+}
+
+void hold_debug_heaps_across_fork(void (*prepare)() noexcept, void (*parent)() noexcept,
+                                  void (*child)() noexcept) noexcept {
+    (void)posix::at_fork(posix::fork_rank::debug_heaps, {prepare, parent, child});
 }
 
 void process_heap_fail_after(std::size_t successes) noexcept {

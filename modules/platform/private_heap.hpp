@@ -142,4 +142,27 @@ private:
     friend struct impl;
 };
 
+/// Which locks a set of fork handlers holds, in the order operations take them: a thread that
+/// holds a lock of one rank may take a lock of a later rank, never of an earlier one (a debug
+/// heap's books call the registries and the heaps beneath; a registry grows through operator new,
+/// which a preloaded malloc may serve from a private heap).
+enum class fork_rank : std::uint8_t { debug_heaps, registries, private_heaps };
+
+/// A layer's fork handlers: `prepare` takes its locks before fork() copies the process, `parent`
+/// and `child` release them in each process (in the child, the thread that forked is the only one
+/// and holds them all).
+struct fork_handlers {
+    void (*prepare)() noexcept;
+    void (*parent)() noexcept;
+    void (*child)() noexcept;
+};
+
+/// \effects from now on fork() runs h.prepare after the prepare handlers of every earlier rank and
+/// of this rank's earlier registrations, and h.parent / h.child in the reverse order: the order of
+/// the ranks whatever order the layers registered in (pthread_atfork alone runs handlers in the
+/// reverse order of their registration, which depends on which layer a program used first).
+/// \returns false, having registered nothing, when the rank has no room left (4 sets each) or
+/// pthread_atfork failed (ENOMEM): the layer then works without fork safety.
+bool at_fork(fork_rank rank, fork_handlers h) noexcept;
+
 } // namespace memmgr::detail::posix

@@ -459,5 +459,7 @@ result<void> heap_walk(void* heap, bool serialized, void (*visit)(void*, const h
 }
 
 void hold_across_fork(block_registry&) noexcept {} // no fork on Windows
+void hold_debug_heaps_across_fork(void (*)() noexcept, void (*)() noexcept,
+                                  void (*)() noexcept) noexcept {}
 
 } // namespace memmgr::detail::os

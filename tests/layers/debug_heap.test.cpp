@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -13,9 +15,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "support/blocks.hpp"
+#include "support/forking.hpp"
 
 import memmgr;
 
@@ -734,5 +738,95 @@ BOOST_AUTO_TEST_CASE(the_byte_scans_find_the_same_byte_as_a_plain_search) {
     BOOST_TEST(last_byte_not(bytes.data(), bytes.size(), 0xDD) == 9000u);
     BOOST_TEST(checked > 150);
 }
+
+#if !defined(_WIN32)
+namespace {
+
+// What a child forked beside the debug heaps' users does: allocate, check and free a block on
+// each, validate each, and make a new debug heap (the registry's lock) that must refuse a block
+// of the first as another debug heap's (its lookup takes the first heap's books). \returns 0, or
+// which step failed.
+template <class A, class B>
+int use_debug_heaps_in_child(A& a, B& b) {
+    const auto use = [](auto& heap, int step) {
+        auto p = heap.allocate(300);
+        if (!p)
+            return step;
+        fill(*p, 300, 7);
+        if (!filled(*p, 300, 7) || !heap.free(*p))
+            return step + 1;
+        return heap.validate() ? 0 : step + 2;
+    };
+    if (const int failed = use(a, 10))
+        return failed;
+    if (const int failed = use(b, 20))
+        return failed;
+    recorded<> fresh;
+    auto p = a.allocate(40);
+    if (!p)
+        return 30;
+    if (fresh.free(*p))
+        return 31;
+    if (fresh.problems.size() != 1 || fresh.problems[0].kind != debug_problem_kind::wrong_heap)
+        return 32;
+    return a.free(*p) ? 0 : 33;
+}
+
+} // namespace
+
+// fork() in a threaded program: a thread inside a debug heap (its books locked, or the registry
+// of debug heaps) when another forked left the child a lock nobody would release. Forks made while
+// two threads use a debug_heap<win32_heap> and a debug_heap<com_heap> (allocate, free, validate):
+// every child must use both, and the registry, and exit with 0. The deadline only turns a hang
+// into a failure.
+BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_debug_heaps_can_use_them) {
+    recorded<memmgr::win32_heap> a;
+    recorded<memmgr::com_heap> b;
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> progress{0};
+    std::atomic<std::size_t> refused{0}; // counted here, checked by the main thread
+    const auto user = [&](auto& heap, std::size_t seed) {
+        std::vector<void*> mine;
+        for (std::size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+            if (auto p = heap.allocate((i * 53 + seed) % 2000))
+                mine.push_back(*p);
+            if (mine.size() > 32 || i % 3 == 0) {
+                for (void* q : mine)
+                    if (!heap.free(q))
+                        refused.fetch_add(1, std::memory_order_relaxed);
+                mine.clear();
+            }
+            if (i % 64 == 0 && !heap.validate())
+                refused.fetch_add(1, std::memory_order_relaxed);
+            progress.fetch_add(1, std::memory_order_relaxed);
+        }
+        for (void* q : mine)
+            (void)heap.free(q);
+    };
+    std::thread first([&] { user(a, 0); });
+    std::thread second([&] { user(b, 11); });
+    for (int round = 0; round < 20; ++round) {
+        const std::size_t seen = progress.load(std::memory_order_relaxed);
+        while (progress.load(std::memory_order_relaxed) < seen + 200)
+            std::this_thread::yield();
+        const auto child =
+            run_in_child([&] { return use_debug_heaps_in_child(a, b); }, std::chrono::seconds(30));
+        BOOST_REQUIRE(child);
+        BOOST_TEST(!child->hung(), "round " << round << ": the child hung and was killed");
+        if (child->hung())
+            break;
+        BOOST_TEST(child->passed(), "round " << round << ": the child said " << int{child->code}
+                                             << ", wait status " << child->status);
+    }
+    stop.store(true, std::memory_order_relaxed);
+    first.join();
+    second.join();
+    BOOST_TEST(refused.load() == 0u);
+    BOOST_TEST(a.problems.empty());
+    BOOST_TEST(b.problems.empty());
+    BOOST_TEST(a.validate().has_value());
+    BOOST_TEST(b.validate().has_value());
+}
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,10 +1,60 @@
 // The private heap engine's fork safety: pthread_atfork handlers that hold every serialized heap's
-// lock across fork().
+// lock across fork(), and the one ordered table through which every layer's handlers run (at_fork).
 #include "impl.hpp"
+
+#include <atomic>
+#include <mutex>
 
 #include <pthread.h>
 
 namespace memmgr::detail::posix {
+
+namespace {
+
+// Constant-initialised, so that a fork at any time finds it usable. An entry is written before the
+// count that publishes it; the lock keeps registrations out of a fork under way.
+struct fork_table {
+    static constexpr std::size_t ranks = 3;
+    static constexpr std::size_t per_rank = 4;
+    std::mutex lock;
+    fork_handlers entries[ranks][per_rank]{};
+    std::atomic<std::size_t> counts[ranks]{};
+};
+constinit fork_table handlers_table;
+
+void table_prepare() noexcept {
+    handlers_table.lock.lock();
+    for (std::size_t r = 0; r < fork_table::ranks; ++r)
+        for (std::size_t i = 0, n = handlers_table.counts[r].load(std::memory_order_acquire); i < n;
+             ++i)
+            handlers_table.entries[r][i].prepare();
+}
+
+template <void (*fork_handlers::*which)() noexcept>
+void table_release() noexcept {
+    for (std::size_t r = fork_table::ranks; r-- > 0;)
+        for (std::size_t i = handlers_table.counts[r].load(std::memory_order_acquire); i-- > 0;)
+            (handlers_table.entries[r][i].*which)();
+    handlers_table.lock.unlock(); // in the child too: its one thread is the one that locked it
+}
+
+} // namespace
+
+bool at_fork(fork_rank rank, fork_handlers h) noexcept {
+    static const bool hooked =
+        ::pthread_atfork(&table_prepare, &table_release<&fork_handlers::parent>,
+                         &table_release<&fork_handlers::child>) == 0;
+    const auto r = static_cast<std::size_t>(rank);
+    if (!hooked || r >= fork_table::ranks)
+        return false;
+    const std::lock_guard held(handlers_table.lock);
+    const std::size_t n = handlers_table.counts[r].load(std::memory_order_relaxed);
+    if (n == fork_table::per_rank)
+        return false;
+    handlers_table.entries[r][n] = h;
+    handlers_table.counts[r].store(n + 1, std::memory_order_release);
+    return true;
+}
 
 private_heap::impl::fork_list& private_heap::impl::forks() noexcept {
     static constinit fork_list list; // constant-initialised: usable from any handler
@@ -45,7 +95,7 @@ void private_heap::impl::fork_child() noexcept {
 
 void private_heap::impl::enlist_for_fork() noexcept {
     [[maybe_unused]] static const bool hooked =
-        ::pthread_atfork(&fork_prepare, &fork_parent, &fork_child) == 0;
+        at_fork(fork_rank::private_heaps, {&fork_prepare, &fork_parent, &fork_child});
     const std::lock_guard held(forks().lock);
     fork_next = forks().first;
     if (fork_next)
