@@ -381,6 +381,53 @@ BOOST_AUTO_TEST_CASE(a_write_over_a_page_descriptor_is_found) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_page_descriptor_s_counts_are_checked_before_they_are_followed) {
+    // The counts of a descriptor (bump, used, free_head) are not sealed: they change with every
+    // allocation and free, and are bounds-checked where they are used. Written over with values
+    // far past the page (the free list's head, the blocks handed out), they must be refused before
+    // any block is read through them: the allocations of the class and the frees of its blocks
+    // fail with heap_corrupt, or, before the damage is found, hand out blocks of the page only;
+    // validate finds it. (Without the checks coming first, the allocation read a link 768 MiB past
+    // the page, and crashed.)
+    if constexpr (!on_windows) {
+        struct damage {
+            std::size_t at; // page_desc::bump, page_desc::free_head
+            std::uint32_t value;
+            bool free_one_first; // a free list to follow (free_head = 0 otherwise)
+        };
+        const damage cases[] = {{48, 0x00ffffffu, false}, {48, 0x00ffffffu, true},
+                                {40, 0x00ffffffu, false}, {40, 0x00ffffffu, true},
+                                {40, 0xffffffffu, true},  {48, 4000u, true}};
+        for (const damage& c : cases) {
+            win32_heap heap;
+            auto* p = static_cast<unsigned char*>(heap.allocate(48).value());
+            auto* q = static_cast<unsigned char*>(heap.allocate(48).value());
+            if (c.free_one_first)
+                BOOST_REQUIRE(heap.free(q));
+            unsigned char* d = descriptor_of(p);
+            const auto page = reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{0xffff};
+            std::memcpy(d + c.at, &c.value, sizeof c.value);
+            BOOST_TEST_INFO("byte " << c.at << " = " << c.value
+                                    << (c.free_one_first ? ", a block freed" : ""));
+            bool refused = false;
+            for (int i = 0; i < 4 && !refused; ++i) {
+                auto r = heap.allocate(48);
+                if (r) {
+                    const auto a = reinterpret_cast<std::uintptr_t>(*r);
+                    BOOST_TEST((a >= page && a < page + 0x10000 && *r != p));
+                } else {
+                    refused = r.error() == errc::heap_corrupt;
+                }
+            }
+            BOOST_TEST(refused);
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+            BOOST_TEST(fails_with(heap.free(p), errc::heap_corrupt));
+            BOOST_TEST(heap.release_all().has_value());
+            BOOST_TEST(heap.validate().has_value());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_state_byte_of_a_block_never_handed_out_is_damage) {
     // A page hands its blocks out in order: the state bytes from the first never handed out to the
     // page's end must be 0 (walk and validate check them a word at a time). One byte set among

@@ -192,7 +192,7 @@ bool private_heap::impl::adopt_remote(page_desc* d) noexcept {
     // link naming a block twice, stops at the block seen before; bounded by bump.
     while (v != 0) {
         const std::size_t idx = v - 1;
-        if (idx >= d->bump || d->used == 0) {
+        if (idx >= d->bump || d->bump > d->capacity || d->used == 0) {
             corrupt();
             return false;
         }
@@ -308,11 +308,15 @@ page_desc* private_heap::impl::front_refill(std::size_t c, page_front& f, std::s
     std::size_t idx = d->free_head;
     if (idx != 0) {
         --idx;
-        // As page_take checks them: the head within the blocks handed out and free, its link too.
+        // As page_take checks them: the head within the blocks handed out (and the page) before
+        // anything is read through it, and free, its link too.
+        if (idx >= d->bump || d->bump > d->capacity) {
+            corrupt();
+            return nullptr;
+        }
         const auto* slot = reinterpret_cast<const std::uintptr_t*>(d->area + idx * d->block);
         const std::uint64_t next = *slot ^ link_mask(slot);
-        if (idx >= d->bump ||
-            std::atomic_ref(d->states[idx]).load(std::memory_order_relaxed) != 0 ||
+        if (std::atomic_ref(d->states[idx]).load(std::memory_order_relaxed) != 0 ||
             next > d->bump) {
             corrupt();
             return nullptr;

@@ -877,14 +877,18 @@ struct private_heap::impl : private_heap {
         std::size_t idx = d->free_head;
         if (idx != 0) {
             --idx;
-            // The head is checked before it is handed out: within the blocks handed out, and
-            // free; its link, decoded, must stay within them too. The block the link names is
-            // checked in turn when it is taken (here, as the head): a link poisoned into naming a
-            // block in use is refused then, before anything is handed out twice. Not reading
-            // that block's state byte now spares a cache line per allocation.
+            // The head is checked before it is handed out: within the blocks handed out (and
+            // those within the page: the counts are not sealed), and free; its link, decoded,
+            // must stay within them too. Nothing is read through the head before it passes its
+            // bounds. The block the link names is checked in turn when it is taken (here, as the
+            // head): a link poisoned into naming a block in use is refused then, before anything
+            // is handed out twice. Not reading that block's state byte now spares a cache line
+            // per allocation.
+            if (idx >= d->bump || d->bump > d->capacity) [[unlikely]]
+                return nullptr;
             const auto* slot = reinterpret_cast<const std::uintptr_t*>(d->area + idx * d->block);
             const std::uint64_t next = *slot ^ link_mask(slot);
-            if (idx >= d->bump || d->states[idx] != 0 || next > d->bump) [[unlikely]]
+            if (d->states[idx] != 0 || next > d->bump) [[unlikely]]
                 return nullptr;
             d->free_head = static_cast<std::uint32_t>(next);
         } else if (d->bump < d->capacity) {
