@@ -309,6 +309,13 @@ void private_heap::impl::page_emptied(page_desc* d) noexcept {
 }
 
 void private_heap::impl::retire(page_desc* d) noexcept {
+    // The count that says the page is empty is not sealed: its state bytes must agree (none in
+    // use or pending below bump) before its slot can be given back, reused or unmapped with the
+    // blocks a damaged count forgot. Otherwise the page stays, and the heap is damaged.
+    if (d->bump > d->capacity || !states_clear(d->states, d->bump)) [[unlikely]] {
+        corrupt();
+        return;
+    }
     if (d->queued == 1)
         dequeue(d);
     else if (d->queued == 3)
