@@ -5,6 +5,8 @@
 // rules"). Its ordinary behaviour is win32_heap's, tested in tests/heaps/win32_heap.test.cpp.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -422,6 +424,41 @@ BOOST_AUTO_TEST_CASE(a_page_descriptor_s_counts_are_checked_before_they_are_foll
             BOOST_TEST(refused);
             BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
             BOOST_TEST(fails_with(heap.free(p), errc::heap_corrupt));
+            BOOST_TEST(heap.release_all().has_value());
+            BOOST_TEST(heap.validate().has_value());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_page_descriptor_s_links_are_checked_before_they_are_written_through) {
+    // A page leaves its class queue when it fills up, and its full list when a block of it is
+    // freed: an unlink, which writes into the neighbours its links name. Those links are not
+    // sealed: written over to name memory outside the heap (here a buffer on the stack, where an
+    // unchecked unlink writes a pointer), they are refused before anything is written through
+    // them, and the heap is damaged.
+    if constexpr (!on_windows) {
+        constexpr std::size_t capacity = 64 * 1024 / 48; // blocks of 48 bytes in a page
+        for (const bool full_list : {false, true}) {
+            std::array<unsigned char, 64> victim;
+            victim.fill(0xab);
+            win32_heap heap;
+            std::vector<void*> blocks;
+            for (std::size_t i = 0; i + 1 < capacity; ++i)
+                blocks.push_back(heap.allocate(48).value());
+            unsigned char* d = descriptor_of(blocks[0]);
+            const auto fake = reinterpret_cast<std::uintptr_t>(victim.data());
+            if (!full_list) {
+                std::memcpy(d + 16, &fake, sizeof fake); // page_desc::next
+                (void)heap.allocate(48);                 // the page fills: out of its queue
+            } else {
+                blocks.push_back(heap.allocate(48).value()); // full: on its full list
+                std::memcpy(d + 24, &fake, sizeof fake);     // page_desc::prev
+                (void)heap.free(blocks.back());              // back to its queue
+            }
+            BOOST_TEST_INFO((full_list ? "leaving the full list" : "leaving the queue"));
+            BOOST_TEST(std::ranges::all_of(victim, [](unsigned char b) { return b == 0xab; }));
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+            BOOST_TEST(fails_with(heap.allocate(48), errc::heap_corrupt));
             BOOST_TEST(heap.release_all().has_value());
             BOOST_TEST(heap.validate().has_value());
         }

@@ -237,7 +237,8 @@ void private_heap::impl::settle_fronts() noexcept {
                 return;
             // Not page_unfull: retiring a page here could unmap the segment being walked.
             if (was_full && d->used < d->capacity) {
-                unlink_full(d);
+                if (!unlink_full(d))
+                    return;
                 enqueue(d);
             }
         }
@@ -265,8 +266,8 @@ page_desc* private_heap::impl::front_refill(std::size_t c, page_front& f, std::s
         const std::size_t limit = pages->segs.count * (pseg_slots - meta_slots);
         std::size_t seen = 0;
         for (page_desc* d = f.full[c]; d;) {
-            if (++seen > limit || !desc_sound(d) || d->owner != k || d->queued != 3 ||
-                d->cls != c) {
+            if (++seen > limit || !is_descriptor(d) || !desc_sound(d) || d->owner != k ||
+                d->queued != 3 || d->cls != c) {
                 corrupt();
                 return nullptr;
             }
@@ -509,8 +510,8 @@ void private_heap::impl::sweep_segments() noexcept {
     lock_all();
     if (std::atomic_ref(pages->sweep).exchange(0, std::memory_order_relaxed) != 0 && !damaged)
         for (std::size_t i = pages->segs.count; i-- > 0 && pages->segs.count > 1;)
-            if (pseg_of(pages->segs.data[i].base)->pages == 0)
-                unmap_pseg(i);
+            if (pseg_of(pages->segs.data[i].base)->pages == 0 && !unmap_pseg(i))
+                break;
     unlock_all();
 }
 

@@ -952,7 +952,9 @@ struct private_heap::impl : private_heap {
     bool make_directory() noexcept;
     std::uint64_t pseg_seal(std::uintptr_t base) const noexcept;
     bool map_pseg() noexcept;
-    void unmap_pseg(std::size_t i) noexcept;
+    /// Unmaps page segment i, every slot of which must be a free slot (by its descriptor).
+    /// \returns false, having recorded the damage and unmapped nothing, otherwise.
+    bool unmap_pseg(std::size_t i) noexcept;
     /// Unmaps every page segment and, unless keep_directory, the directory (release_all, destroy).
     /// A kept directory is emptied, its locks left as they are.
     void release_pages(bool keep_directory = false) noexcept;
@@ -960,11 +962,18 @@ struct private_heap::impl : private_heap {
     std::size_t pseg_index(std::uintptr_t a) const noexcept;
     void reseal_desc(page_desc* d) const noexcept;
     void push_free_slot(page_desc* d) noexcept;
-    void unlink_free_slot(page_desc* d) noexcept;
+    /// \returns whether p is where a descriptor of a page slot lies in one of the page segments.
+    bool is_descriptor(const page_desc* p) const noexcept;
+    /// \returns whether d is on the list `head` starts, as `queued` says (2: the free slots, 1: a
+    /// class queue, 3: a full list), linked both ways with neighbours that are descriptors.
+    bool linked_in(page_desc* const& head, const page_desc* d, std::uint8_t queued) const noexcept;
+    /// Unlink d from the free slots, its class queue, its full list: each checks d's links first
+    /// (linked_in). \returns false, having recorded the damage and changed nothing, otherwise.
+    bool unlink_free_slot(page_desc* d) noexcept;
     void enqueue(page_desc* d) noexcept;
-    void dequeue(page_desc* d) noexcept;
+    bool dequeue(page_desc* d) noexcept;
     void push_full(page_desc* d) noexcept;
-    void unlink_full(page_desc* d) noexcept;
+    bool unlink_full(page_desc* d) noexcept;
     /// Starts a page of class c for front `owner` in a free slot, mapping a page segment first if
     /// there is none and `may_map` (which needs every lock while the heap runs on fronts).
     /// \requires owner's lock and the heap's (or every lock, or one thread).

@@ -96,15 +96,26 @@ bool private_heap::impl::map_pseg() noexcept {
     return true;
 }
 
-void private_heap::impl::unmap_pseg(std::size_t i) noexcept {
+bool private_heap::impl::unmap_pseg(std::size_t i) noexcept {
     const page_segment s = pages->segs.data[i];
+    // The segment's count of pages is not sealed: every slot must be a free slot, by its sealed
+    // descriptor, before any is unlinked and the memory goes.
+    for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
+        const page_desc* d = descs_of(s.base) + slot;
+        if (!desc_sound(d) || d->block != 0 || d->queued != 2) [[unlikely]] {
+            corrupt();
+            return false;
+        }
+    }
     for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot)
-        unlink_free_slot(descs_of(s.base) + slot);
+        if (!unlink_free_slot(descs_of(s.base) + slot)) [[unlikely]]
+            return false;
     pages->segs.erase(i);
     back_inline(pages->segs);
     unmap_pages(s.base, s.length);
     pseg_hint.store(s.base, std::memory_order_relaxed);
     on_unmap(s.length);
+    return true;
 }
 
 void private_heap::impl::release_pages(bool keep_directory) noexcept {
@@ -168,7 +179,32 @@ void private_heap::impl::push_free_slot(page_desc* d) noexcept {
     ++pages->free_slot_count;
 }
 
-void private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
+bool private_heap::impl::is_descriptor(const page_desc* p) const noexcept {
+    const std::uintptr_t a = address(p);
+    const std::size_t i = pseg_index(a);
+    if (i == pages->segs.count)
+        return false;
+    const std::uintptr_t first = pages->segs.data[i].base + descs_offset;
+    return a >= first + meta_slots * sizeof(page_desc) &&
+           a < first + pseg_slots * sizeof(page_desc) && (a - first) % sizeof(page_desc) == 0;
+}
+
+bool private_heap::impl::linked_in(page_desc* const& head, const page_desc* d,
+                                   std::uint8_t queued) const noexcept {
+    // A descriptor's links are not sealed: before they are written through (the classic unlink
+    // write), each neighbour must be a descriptor of the heap's page segments that points back.
+    if (d->queued != queued)
+        return false;
+    if (d->prev ? !is_descriptor(d->prev) || d->prev->next != d : head != d)
+        return false;
+    return !d->next || (is_descriptor(d->next) && d->next->prev == d);
+}
+
+bool private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
+    if (!linked_in(pages->free_slots, d, 2)) [[unlikely]] {
+        corrupt();
+        return false;
+    }
     if (d->prev)
         d->prev->next = d->next;
     else
@@ -178,6 +214,7 @@ void private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
     d->next = d->prev = nullptr;
     d->queued = 0;
     --pages->free_slot_count;
+    return true;
 }
 
 namespace {
@@ -210,16 +247,28 @@ void private_heap::impl::enqueue(page_desc* d) noexcept {
     link_first(pages->fronts[d->owner].queue[d->cls], d, 1);
 }
 
-void private_heap::impl::dequeue(page_desc* d) noexcept {
-    unlink_from(pages->fronts[d->owner].queue[d->cls], d);
+bool private_heap::impl::dequeue(page_desc* d) noexcept {
+    page_desc*& head = pages->fronts[d->owner].queue[d->cls];
+    if (!linked_in(head, d, 1)) [[unlikely]] {
+        corrupt();
+        return false;
+    }
+    unlink_from(head, d);
+    return true;
 }
 
 void private_heap::impl::push_full(page_desc* d) noexcept {
     link_first(pages->fronts[d->owner].full[d->cls], d, 3);
 }
 
-void private_heap::impl::unlink_full(page_desc* d) noexcept {
-    unlink_from(pages->fronts[d->owner].full[d->cls], d);
+bool private_heap::impl::unlink_full(page_desc* d) noexcept {
+    page_desc*& head = pages->fronts[d->owner].full[d->cls];
+    if (!linked_in(head, d, 3)) [[unlikely]] {
+        corrupt();
+        return false;
+    }
+    unlink_from(head, d);
+    return true;
 }
 
 page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool may_map) noexcept {
@@ -249,7 +298,8 @@ page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool
         corrupt();
         return nullptr;
     }
-    unlink_free_slot(d);
+    if (!unlink_free_slot(d))
+        return nullptr;
     auto* const states =
         reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
     if (alone()) {
@@ -279,8 +329,8 @@ void* private_heap::impl::page_full(page_desc* d, void* p) noexcept {
     if (std::atomic_ref(d->remote).load(std::memory_order_relaxed) != 0 && adopt_remote(d) &&
         d->used < d->capacity)
         return p;
-    dequeue(d);
-    push_full(d);
+    if (dequeue(d))
+        push_full(d);
     return p;
 }
 
@@ -295,7 +345,8 @@ status private_heap::impl::page_freed_edge(page_desc* d, std::uint32_t was) noex
 void private_heap::impl::page_unfull(page_desc* d) noexcept {
     // It becomes the head: an empty page kept as the head before goes (one empty page per class).
     page_desc* const old = pages->fronts[d->owner].queue[d->cls];
-    unlink_full(d);
+    if (!unlink_full(d))
+        return;
     enqueue(d);
     if (old && old->used == 0)
         retire(old);
@@ -316,10 +367,8 @@ void private_heap::impl::retire(page_desc* d) noexcept {
         corrupt();
         return;
     }
-    if (d->queued == 1)
-        dequeue(d);
-    else if (d->queued == 3)
-        unlink_full(d);
+    if ((d->queued == 1 && !dequeue(d)) || (d->queued == 3 && !unlink_full(d)))
+        return;
     // On fronts (the owner's lock held), the slot goes back under the heap's lock, and its
     // segment stays mapped: unmapping changes the table of page segments, which every front reads
     // under its own lock only (compact() unmaps it, holding every lock).
@@ -672,8 +721,8 @@ std::size_t private_heap::impl::compact_pages() noexcept {
         }
     }
     for (std::size_t i = pages->segs.count; i-- > 0;)
-        if (pseg_of(pages->segs.data[i].base)->pages == 0)
-            unmap_pseg(i);
+        if (pseg_of(pages->segs.data[i].base)->pages == 0 && !unmap_pseg(i))
+            return 0;
     std::size_t largest = 0;
     for (std::size_t i = 0; i < pages->segs.count; ++i) {
         const std::uintptr_t base = pages->segs.data[i].base;
