@@ -48,16 +48,16 @@ using memmgr_fuzz::require;
 constexpr std::size_t header_size = 16;
 // The pages' layout (docs/private_heap.md, "Small blocks in pages"): 4 MiB segments aligned to
 // their size, 64 KiB slots, a 64-byte descriptor per slot from byte 64; the bytes of a descriptor
-// that its seal covers, and the others of a page in use: its list links and counts (bump, used,
-// free_head), not sealed, checked where they are used (a free slot's counts mean nothing until it
-// starts a page).
+// that its seal covers, and the others of a page in use: its list links, counts (bump, used,
+// free_head), remote list head and list byte (queued), not sealed, checked where they are used (a
+// free slot's counts mean nothing until it starts a page).
 constexpr std::uintptr_t page_segment_bytes = std::uintptr_t{4} << 20;
 constexpr std::size_t sealed_descriptor_bytes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
                                                    11, 12, 13, 14, 15, 32, 33, 34, 35, 36, 37,
                                                    38, 39, 52, 53, 54, 55, 60, 61, 62, 63};
-constexpr std::size_t unsealed_descriptor_bytes[] = {16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-                                                     26, 27, 28, 29, 30, 31, 40, 41, 42, 43,
-                                                     44, 45, 46, 47, 48, 49, 50, 51};
+constexpr std::size_t unsealed_descriptor_bytes[] = {16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+                                                     27, 28, 29, 30, 31, 40, 41, 42, 43, 44, 45,
+                                                     46, 47, 48, 49, 50, 51, 56, 57, 58};
 unsigned char* descriptor_of(const void* block) {
     const std::uintptr_t base = address(block) & ~(page_segment_bytes - 1);
     return reinterpret_cast<unsigned char*>(base + 64 + ((address(block) - base) >> 16) * 64);

@@ -367,8 +367,13 @@ void private_heap::impl::retire(page_desc* d) noexcept {
         corrupt();
         return;
     }
-    if ((d->queued == 1 && !dequeue(d)) || (d->queued == 3 && !unlink_full(d)))
+    // A page in use is on its class queue (1) or its full list (3), whatever its queued byte,
+    // unsealed, was written to say.
+    if (d->queued == 1 ? !dequeue(d) : d->queued != 3 || !unlink_full(d)) {
+        if (!damaged)
+            corrupt();
         return;
+    }
     // On fronts (the owner's lock held), the slot goes back under the heap's lock, and its
     // segment stays mapped: unmapping changes the table of page segments, which every front reads
     // under its own lock only (compact() unmaps it, holding every lock).
