@@ -967,8 +967,10 @@ struct private_heap::impl : private_heap {
     /// \returns whether d is on the list `head` starts, as `queued` says (2: the free slots, 1: a
     /// class queue, 3: a full list), linked both ways with neighbours that are descriptors.
     bool linked_in(page_desc* const& head, const page_desc* d, std::uint8_t queued) const noexcept;
-    /// Unlink d from the free slots, its class queue, its full list: each checks d's links first
-    /// (linked_in). \returns false, having recorded the damage and changed nothing, otherwise.
+    /// Unlinks d from the list `head` starts, once linked_in says it is there. \returns false,
+    /// having recorded the damage and changed nothing, otherwise.
+    bool unlink_checked(page_desc*& head, page_desc* d, std::uint8_t queued) noexcept;
+    /// Unlink d from the free slots, its class queue, its full list (unlink_checked).
     bool unlink_free_slot(page_desc* d) noexcept;
     void enqueue(page_desc* d) noexcept;
     bool dequeue(page_desc* d) noexcept;

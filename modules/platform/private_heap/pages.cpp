@@ -169,13 +169,24 @@ void private_heap::impl::reseal_desc(page_desc* d) const noexcept {
     store_relaxed(d->seal, desc_seal(d));
 }
 
-void private_heap::impl::push_free_slot(page_desc* d) noexcept {
-    d->queued = 2;
+namespace {
+
+// The free slots, a front's class queue and its list of full pages are the same doubly linked
+// list of descriptors; `queued` says which one a descriptor is on (2: the free slots, 1: a queue,
+// 3: a full list).
+void link_first(page_desc*& head, page_desc* d, std::uint8_t queued) noexcept {
+    d->queued = queued;
     d->prev = nullptr;
-    d->next = pages->free_slots;
-    if (d->next)
-        d->next->prev = d;
-    pages->free_slots = d;
+    d->next = head;
+    if (head)
+        head->prev = d;
+    head = d;
+}
+
+} // namespace
+
+void private_heap::impl::push_free_slot(page_desc* d) noexcept {
+    link_first(pages->free_slots, d, 2);
     ++pages->free_slot_count;
 }
 
@@ -201,36 +212,22 @@ bool private_heap::impl::linked_in(page_desc* const& head, const page_desc* d,
 }
 
 bool private_heap::impl::unlink_free_slot(page_desc* d) noexcept {
-    if (!linked_in(pages->free_slots, d, 2)) [[unlikely]] {
-        corrupt();
+    if (!unlink_checked(pages->free_slots, d, 2))
         return false;
-    }
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        pages->free_slots = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    d->next = d->prev = nullptr;
-    d->queued = 0;
     --pages->free_slot_count;
     return true;
 }
 
-namespace {
-
-// A front's class queue and its list of full pages are the same doubly linked list of
-// descriptors; `queued` says which one a descriptor is on (1: the queue, 3: the full list).
-void link_first(page_desc*& head, page_desc* d, std::uint8_t queued) noexcept {
-    d->queued = queued;
-    d->prev = nullptr;
-    d->next = head;
-    if (head)
-        head->prev = d;
-    head = d;
+void private_heap::impl::enqueue(page_desc* d) noexcept {
+    link_first(pages->fronts[d->owner].queue[d->cls], d, 1);
 }
 
-void unlink_from(page_desc*& head, page_desc* d) noexcept {
+bool private_heap::impl::unlink_checked(page_desc*& head, page_desc* d,
+                                        std::uint8_t queued) noexcept {
+    if (!linked_in(head, d, queued)) [[unlikely]] {
+        corrupt();
+        return false;
+    }
     if (d->prev)
         d->prev->next = d->next;
     else
@@ -239,22 +236,11 @@ void unlink_from(page_desc*& head, page_desc* d) noexcept {
         d->next->prev = d->prev;
     d->next = d->prev = nullptr;
     d->queued = 0;
-}
-
-} // namespace
-
-void private_heap::impl::enqueue(page_desc* d) noexcept {
-    link_first(pages->fronts[d->owner].queue[d->cls], d, 1);
+    return true;
 }
 
 bool private_heap::impl::dequeue(page_desc* d) noexcept {
-    page_desc*& head = pages->fronts[d->owner].queue[d->cls];
-    if (!linked_in(head, d, 1)) [[unlikely]] {
-        corrupt();
-        return false;
-    }
-    unlink_from(head, d);
-    return true;
+    return unlink_checked(pages->fronts[d->owner].queue[d->cls], d, 1);
 }
 
 void private_heap::impl::push_full(page_desc* d) noexcept {
@@ -262,13 +248,7 @@ void private_heap::impl::push_full(page_desc* d) noexcept {
 }
 
 bool private_heap::impl::unlink_full(page_desc* d) noexcept {
-    page_desc*& head = pages->fronts[d->owner].full[d->cls];
-    if (!linked_in(head, d, 3)) [[unlikely]] {
-        corrupt();
-        return false;
-    }
-    unlink_from(head, d);
-    return true;
+    return unlink_checked(pages->fronts[d->owner].full[d->cls], d, 3);
 }
 
 page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool may_map) noexcept {
