@@ -295,18 +295,10 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_process_heap_can_use_i
                 (void)(t == 0 ? com.free(p) : crt.free_aligned(p));
         });
     }
-    for (int round = 0; round < 20; ++round) {
-        const std::size_t seen = progress.load(std::memory_order_relaxed);
-        while (progress.load(std::memory_order_relaxed) < seen + 200)
-            std::this_thread::yield();
-        const auto child = run_in_child(use_registries_in_child, std::chrono::seconds(30));
-        BOOST_REQUIRE(child);
-        BOOST_TEST(!child->hung(), "round " << round << ": the child hung and was killed");
-        if (child->hung())
-            break;
-        BOOST_TEST(child->passed(), "round " << round << ": the child said " << int{child->code}
-                                             << ", wait status " << child->status);
-    }
+    const auto children = fork_rounds(20, progress, 200, use_registries_in_child);
+    BOOST_TEST(children.size() == 20u);
+    for (std::size_t round = 0; round < children.size(); ++round)
+        BOOST_TEST(children[round].passed(), "round " << round << ": " << children[round].said());
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)
         t.join();

@@ -844,23 +844,10 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_the_heap_can_use_it) {
                 (void)heap.free(p);
         });
     }
-    int hung = 0;
-    for (int round = 0; round < 20 && hung == 0; ++round) {
-        // Fork only once the users have been at work since the last fork (valgrind runs one
-        // thread at a time).
-        const std::size_t seen = progress.load(std::memory_order_relaxed);
-        while (progress.load(std::memory_order_relaxed) < seen + 200)
-            std::this_thread::yield();
-        const auto child =
-            run_in_child([&] { return use_in_child(heap); }, std::chrono::seconds(30));
-        BOOST_REQUIRE(child);
-        if (child->hung())
-            ++hung;
-        BOOST_TEST(!child->hung(), "round " << round << ": the child hung and was killed");
-        if (!child->hung())
-            BOOST_TEST(child->passed(), "round " << round << ": the child said " << int{child->code}
-                                                 << ", wait status " << child->status);
-    }
+    const auto children = fork_rounds(20, progress, 200, [&] { return use_in_child(heap); });
+    BOOST_TEST(children.size() == 20u);
+    for (std::size_t round = 0; round < children.size(); ++round)
+        BOOST_TEST(children[round].passed(), "round " << round << ": " << children[round].said());
     stop.store(true, std::memory_order_relaxed);
     for (auto& t : users)
         t.join();

@@ -805,19 +805,11 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_debug_heaps_can_use_them) 
     };
     std::thread first([&] { user(a, 0); });
     std::thread second([&] { user(b, 11); });
-    for (int round = 0; round < 20; ++round) {
-        const std::size_t seen = progress.load(std::memory_order_relaxed);
-        while (progress.load(std::memory_order_relaxed) < seen + 200)
-            std::this_thread::yield();
-        const auto child =
-            run_in_child([&] { return use_debug_heaps_in_child(a, b); }, std::chrono::seconds(30));
-        BOOST_REQUIRE(child);
-        BOOST_TEST(!child->hung(), "round " << round << ": the child hung and was killed");
-        if (child->hung())
-            break;
-        BOOST_TEST(child->passed(), "round " << round << ": the child said " << int{child->code}
-                                             << ", wait status " << child->status);
-    }
+    const auto children =
+        fork_rounds(20, progress, 200, [&] { return use_debug_heaps_in_child(a, b); });
+    BOOST_TEST(children.size() == 20u);
+    for (std::size_t round = 0; round < children.size(); ++round)
+        BOOST_TEST(children[round].passed(), "round " << round << ": " << children[round].said());
     stop.store(true, std::memory_order_relaxed);
     first.join();
     second.join();
