@@ -161,6 +161,8 @@ struct fork_handlers {
 /// of this rank's earlier registrations, and h.parent / h.child in the reverse order: the order of
 /// the ranks whatever order the layers registered in (pthread_atfork alone runs handlers in the
 /// reverse order of their registration, which depends on which layer a program used first).
+/// Takes no lock: a layer may register while its thread holds another layer's lock. A fork already
+/// preparing when h is registered runs without it (layers register before their first use).
 /// \returns false, having registered nothing, when the rank has no room left (4 sets each) or
 /// pthread_atfork failed (ENOMEM): the layer then works without fork safety.
 bool at_fork(fork_rank rank, fork_handlers h) noexcept;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <pthread.h>
 
@@ -11,31 +12,35 @@ namespace memmgr::detail::posix {
 
 namespace {
 
-// Constant-initialised, so that a fork at any time finds it usable. An entry is written before the
-// count that publishes it; the lock keeps registrations out of a fork under way.
+// Constant-initialised, so that a fork at any time finds it usable. Registration takes no lock: a
+// layer may register while its thread holds a lock of an earlier rank (a debug heap's books, when
+// the heap beneath makes its registry on first use), which a fork under way waits for. A slot is
+// reserved, written, then published in order; a fork runs what was published when it prepared,
+// and releases exactly that (`prepared`: forks are serialised by libc around their handlers).
 struct fork_table {
     static constexpr std::size_t ranks = 3;
     static constexpr std::size_t per_rank = 4;
-    std::mutex lock;
     fork_handlers entries[ranks][per_rank]{};
-    std::atomic<std::size_t> counts[ranks]{};
+    std::atomic<std::size_t> reserved[ranks]{};
+    std::atomic<std::size_t> published[ranks]{};
+    std::size_t prepared[ranks]{};
 };
 constinit fork_table handlers_table;
 
 void table_prepare() noexcept {
-    handlers_table.lock.lock();
-    for (std::size_t r = 0; r < fork_table::ranks; ++r)
-        for (std::size_t i = 0, n = handlers_table.counts[r].load(std::memory_order_acquire); i < n;
-             ++i)
+    for (std::size_t r = 0; r < fork_table::ranks; ++r) {
+        const std::size_t n = handlers_table.published[r].load(std::memory_order_acquire);
+        handlers_table.prepared[r] = n;
+        for (std::size_t i = 0; i < n; ++i)
             handlers_table.entries[r][i].prepare();
+    }
 }
 
 template <void (*fork_handlers::*which)() noexcept>
 void table_release() noexcept {
     for (std::size_t r = fork_table::ranks; r-- > 0;)
-        for (std::size_t i = handlers_table.counts[r].load(std::memory_order_acquire); i-- > 0;)
+        for (std::size_t i = handlers_table.prepared[r]; i-- > 0;)
             (handlers_table.entries[r][i].*which)();
-    handlers_table.lock.unlock(); // in the child too: its one thread is the one that locked it
 }
 
 } // namespace
@@ -47,12 +52,15 @@ bool at_fork(fork_rank rank, fork_handlers h) noexcept {
     const auto r = static_cast<std::size_t>(rank);
     if (!hooked || r >= fork_table::ranks)
         return false;
-    const std::lock_guard held(handlers_table.lock);
-    const std::size_t n = handlers_table.counts[r].load(std::memory_order_relaxed);
-    if (n == fork_table::per_rank)
+    const std::size_t n = handlers_table.reserved[r].fetch_add(1, std::memory_order_relaxed);
+    if (n >= fork_table::per_rank)
         return false;
     handlers_table.entries[r][n] = h;
-    handlers_table.counts[r].store(n + 1, std::memory_order_release);
+    // Published after every earlier registration of the rank (each finishes without waiting).
+    for (std::size_t before = n; !handlers_table.published[r].compare_exchange_weak(
+             before, n + 1, std::memory_order_release, std::memory_order_relaxed);
+         before = n)
+        std::this_thread::yield();
     return true;
 }
 
