@@ -20,6 +20,17 @@ bool block_registry::remove(const void* p) noexcept {
     return live_.erase(p);
 }
 
+block_registry::removal block_registry::remove_checked(const void* p,
+                                                       bool (*sound)(const void*) noexcept) noexcept {
+    std::lock_guard lock(mutex_);
+    if (!live_.contains(p))
+        return removal::not_live;
+    if (!sound(p))
+        return removal::refused;
+    (void)live_.erase(p);
+    return removal::removed;
+}
+
 bool block_registry::contains(const void* p) const noexcept {
     std::lock_guard lock(mutex_);
     return live_.contains(p);

@@ -23,6 +23,16 @@ public:
     /// \returns false if p was not live.
     bool remove(const void* p) noexcept;
 
+    /// What remove_checked found.
+    enum class removal { removed, not_live, refused };
+
+    /// \effects if p is live and sound(p) says its header is intact, forgets p; the check and the
+    /// removal are one step under the lock, so that of two threads freeing p at once the second
+    /// finds it gone and never reads at p.
+    /// \returns removed; not_live (nothing was read at p); refused (sound(p) was false: p stays
+    /// live).
+    removal remove_checked(const void* p, bool (*sound)(const void*) noexcept) noexcept;
+
     /// \returns whether p is live.
     [[nodiscard]] bool contains(const void* p) const noexcept;
 

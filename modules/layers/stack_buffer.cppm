@@ -136,8 +136,9 @@ private:
         return offset;
     }
 
-    void do_deallocate(void* p, std::size_t /*bytes: not trusted*/,
-                       std::size_t alignment) override {
+    // The size and the alignment given back are not trusted: an inline block's extent comes from
+    // the bookkeeping, a spilled block is freed with the alignment it was allocated with.
+    void do_deallocate(void* p, std::size_t /*bytes*/, std::size_t /*alignment*/) override {
         if (on_stack(p)) {
             const auto offset = static_cast<std::size_t>(static_cast<std::byte*>(p) - inline_);
             const std::size_t granule = offset / inline_granule;
@@ -155,9 +156,11 @@ private:
         for (spilled** link = &spilled_; *link != nullptr; link = &(*link)->next) {
             if ((*link)->block == p) {
                 spilled* gone = *link;
+                // Refused by the heap beneath (damage there): the record stays, so that nothing
+                // is lost and the destructor tries again.
+                if (auto freed = detail::free_aligned_from(heap_, p, gone->alignment); !freed)
+                    return report_deallocation_error(heap_type::name, p, freed.error());
                 *link = gone->next;
-                if (auto freed = detail::free_aligned_from(heap_, p, alignment); !freed)
-                    report_deallocation_error(heap_type::name, p, freed.error());
                 delete gone;
                 return;
             }

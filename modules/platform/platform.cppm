@@ -111,8 +111,12 @@ result<void> heap_walk(void* heap, bool serialized,
 
 result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept; // SysAllocStringLen
 result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) noexcept;
+/// Whether s may be read and reallocated: s != nullptr. \errors where the backend can tell (POSIX:
+/// foreign_block for a pointer that is not a live BSTR, freed ones included, read nowhere;
+/// heap_corrupt for a length prefix that does not fit its block). Windows cannot tell: success.
+result<void> bstr_check(const void* s) noexcept;
 /// SysReAllocStringLen: s != nullptr. units == s keeps the old data (as units == nullptr does);
-/// units may point into s. On failure s is untouched and still owned.
+/// units may point into s. On failure s is untouched and still owned. \errors bstr_check's first.
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept;
 /// SysFreeString: s != nullptr. \errors foreign_block where the backend can tell (POSIX: a pointer
 /// that is not a live BSTR, double frees included); nothing is freed then. Windows cannot tell.

@@ -101,12 +101,18 @@ void* payload_of(block_header* h) noexcept {
     return h + 1;
 }
 
+// \returns whether the header of p, a live block, is intact.
+bool header_sound(const void* p) noexcept {
+    const block_header* h = header_of(p);
+    return h->check == check_of(h);
+}
+
 // \returns success when p is a live block whose header is sound. \errors foreign_block,
 // heap_corrupt.
 result<void> check_live(const void* p) noexcept {
     if (!live_blocks().contains(p))
         return fail(errc::foreign_block);
-    if (const block_header* h = header_of(p); h->check != check_of(h))
+    if (!header_sound(p))
         return fail(errc::heap_corrupt);
     return {};
 }
@@ -185,12 +191,18 @@ result<void> block_free(block_family f, void* p) noexcept {
         std::free(p);
         return {};
     }
-    // A damaged header: the block stays (registered), as damaged blocks do on every memmgr heap.
-    // (The header is looked at only once p is known to be a block: p may be any value.)
-    if (auto live = check_live(p); !live && live.error() == errc::heap_corrupt)
-        return live;
-    if (!live_blocks().remove(p)) // the one check that counts when two threads free p at once
+    // The header is looked at only once p is known to be a block (p may be any value), and under
+    // the registry's lock: of two threads freeing p at once, the second finds p gone and reads
+    // nothing at it (before, it could read the header of a block the first had freed). A damaged
+    // header: the block stays (registered), as damaged blocks do on every memmgr heap.
+    switch (live_blocks().remove_checked(p, &header_sound)) {
+    case block_registry::removal::not_live:
         return fail(errc::foreign_block);
+    case block_registry::removal::refused:
+        return fail(errc::heap_corrupt);
+    case block_registry::removal::removed:
+        break;
+    }
     std::free(header_of(p));
     return {};
 }
@@ -296,7 +308,19 @@ result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept {
     return bstr_allocate_bytes(units, length * std::uint32_t{sizeof(char16_t)});
 }
 
+result<void> bstr_check(const void* s) noexcept {
+    // The prefix is read only once the block is known to be live, and must fit the block.
+    const char* block = bstr_block(s);
+    return check_live(block).and_then([&]() -> result<void> {
+        if (bstr_header + bstr_tail(bstr_byte_length(s)) > header_of(block)->size)
+            return fail(errc::heap_corrupt);
+        return {};
+    });
+}
+
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
+    if (auto sound = bstr_check(s); !sound)
+        return fail(sound.error());
     // A new block first: a failure leaves s as it was, and units may point into s while it lives.
     const std::uint32_t old_bytes = bstr_byte_length(s);
     const std::uint32_t new_bytes = length * std::uint32_t{sizeof(char16_t)};

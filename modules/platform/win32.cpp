@@ -191,6 +191,10 @@ result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) 
     return fail(errc::out_of_memory);
 }
 
+result<void> bstr_check(const void*) noexcept {
+    return {}; // oleaut32 trusts its argument: a stale BSTR is undefined behaviour, as on Windows
+}
+
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
     BSTR b = static_cast<BSTR>(s);
     if (!::SysReAllocStringLen(&b, static_cast<const OLECHAR*>(units), length))

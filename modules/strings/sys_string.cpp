@@ -41,6 +41,9 @@ bool sys_realloc_string_len(olechar** pbstr, const olechar* psz, std::uint32_t l
     if (pbstr == nullptr || len > max_bstr_length)
         return false;
     olechar* const old = *pbstr;
+    // Nothing is read from a string that is not live (POSIX tells; Windows cannot).
+    if (old != nullptr && !detail::os::bstr_check(old))
+        return false;
     // oleaut32 may move the block before it copies from psz, so a source inside the string (other
     // than the string itself, which means "keep") is copied into a new string first. Inside means
     // anywhere in its units, a half-filled last unit and the terminator included.

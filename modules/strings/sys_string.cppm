@@ -51,7 +51,8 @@ inline constexpr std::uint32_t max_bstr_length = max_bstr_byte_length / sizeof(o
 /// point into *pbstr; or, if psz is null or *pbstr itself, the old code units kept (as many as fit;
 /// any further ones uninitialised). A null *pbstr is allocated as by sys_alloc_string_len.
 /// \returns false, and leaves *pbstr untouched, if pbstr is null, len > max_bstr_length or memory
-/// runs out.
+/// runs out; on POSIX also if *pbstr is not a live BSTR (a freed one, say: nothing is read from
+/// it) or its length prefix was overwritten past its block (Windows: undefined, as in oleaut32).
 [[nodiscard]] bool sys_realloc_string_len(olechar** pbstr, const olechar* psz,
                                           std::uint32_t len) noexcept;
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory_resource>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/blocks.hpp"
@@ -89,6 +90,32 @@ BOOST_AUTO_TEST_CASE(a_stack_buffer_serves_inline_first_then_the_heap) {
         (void)d; // left for the destructor to free
     }
     BOOST_TEST(spill.leak_free());
+}
+
+// A spilled block goes back to the heap with the alignment it was allocated with, whatever the
+// caller gives back. Before, the caller's was used: a 64-aligned block given back as 16-aligned
+// reached the heap as the pointer inside its over-aligned block (std::free of it aborted), and a
+// 16-aligned one given back as 64-aligned was refused and its record dropped (a leak).
+BOOST_AUTO_TEST_CASE(a_spilled_block_is_freed_as_it_was_allocated_whatever_alignment_comes_back) {
+    static std::vector<errc> reported;
+    reported.clear();
+    const auto previous = memmgr::set_deallocation_error_handler(
+        [](std::string_view, void*, errc why) { reported.push_back(why); });
+    checking_heap<> spill;
+    {
+        memmgr::stack_buffer<16, checking_heap<>&> scratch(spill);
+        void* wide = scratch.allocate(100, 64); // too big inline: over-aligned, on the heap
+        void* narrow = scratch.allocate(100, 8);
+        BOOST_TEST(aligned(wide, 64));
+        BOOST_TEST(spill.live_blocks() == 2u);
+        scratch.deallocate(wide, 100, 16);
+        scratch.deallocate(narrow, 100, 64);
+        BOOST_TEST(spill.live_blocks() == 0u, "both went back to the heap");
+        BOOST_TEST(scratch.spilled_blocks() == 0u);
+    }
+    memmgr::set_deallocation_error_handler(previous);
+    BOOST_TEST(reported.empty());
+    BOOST_TEST(spill.refused_frees() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_stack_buffer_failure_is_a_heap_error) {

@@ -269,4 +269,40 @@ BOOST_AUTO_TEST_CASE(foreign_pointers_are_left_alone_on_posix) {
     }
 }
 
+// A freed BSTR, or one whose length prefix was overwritten past its block, given to be resized:
+// refused, and nothing read from it. Before, the prefix was read and that many bytes copied: from a
+// large freed string (whose pages glibc had given back) a crash, and from a prefix written over by
+// an underrun, a read far past the block. Windows: undefined, as oleaut32 trusts its argument.
+BOOST_AUTO_TEST_CASE(a_freed_or_damaged_bstr_is_not_reallocated_on_posix) {
+    if constexpr (!on_windows) {
+        task_memory task;
+        // 34 MB: above 32 MiB glibc maps a block alone and unmaps it when it is freed.
+        olechar* const big = memmgr::sys_alloc_string_len(nullptr, 17'000'000);
+        BOOST_REQUIRE(big != nullptr);
+        memmgr::sys_free_string(big);
+        olechar* stale = big;
+        BOOST_TEST(!memmgr::sys_realloc_string_len(&stale, nullptr, 1));
+        BOOST_TEST((stale == big), "left untouched");
+
+        olechar* const s = memmgr::sys_alloc_string(ole(u"damaged").c_str());
+        const std::uint32_t prefix = prefix_bytes(s);
+        const std::uint32_t wild = 1'000'000;
+        std::memcpy(reinterpret_cast<unsigned char*>(s) - 4, &wild, 4);
+        olechar* kept = s;
+        BOOST_TEST(!memmgr::sys_realloc_string_len(&kept, nullptr, 400'000));
+        BOOST_TEST((kept == s));
+        {
+            auto b = memmgr::bstr::adopt(s); // the value type meets the same refusal
+            const auto grown = b.try_resize(400'000);
+            BOOST_TEST((!grown && grown.error() == memmgr::errc::heap_corrupt));
+            std::memcpy(reinterpret_cast<unsigned char*>(s) - 4, &prefix, 4); // mended
+            BOOST_TEST(b.try_resize(20).has_value());
+            BOOST_TEST(b.size() == 20u);
+        }
+        BOOST_TEST(task.live() == 0);
+    } else {
+        BOOST_TEST(on_windows);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
