@@ -458,7 +458,10 @@ private:
         }
         damaged_ = true;
         header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
-        if (was_damaged)
+        // One flip in four goes unnoticed for now: the input goes on on a heap whose damage nothing
+        // has looked for yet, so that the paths that trust what the flip changed (an unsealed
+        // count, a link) meet it before validate does. The rules of a damaged heap hold from here.
+        if (was_damaged || in_.ConsumeIntegralInRange<int>(0, 3) == 0)
             return;
         if (heap_->validate(nullptr) != status::heap_corrupt)
             std::fprintf(stderr,

@@ -156,6 +156,67 @@ BOOST_AUTO_TEST_CASE(a_poisoned_cache_link_is_refused_not_handed_out) {
     }
 }
 
+namespace {
+
+// What a caller can compute from what the heap shows it, under the derivation of the heap's two
+// secrets this test guards against: the link key as mix(cookie ^ constant), with mix splitmix64's
+// finaliser, which can be run backwards (each step is a bijection).
+constexpr std::uint64_t inverse_of_odd(std::uint64_t a) {
+    std::uint64_t x = a; // Newton's iteration: each step doubles the bits of a * x that are 1
+    for (int i = 0; i < 6; ++i)
+        x *= 2 - a * x;
+    return x;
+}
+constexpr std::uint64_t undo_xorshift(std::uint64_t y, int shift) {
+    std::uint64_t x = y;
+    for (int done = shift; done < 64; done += shift)
+        x = y ^ (x >> shift);
+    return x;
+}
+constexpr std::uint64_t unmix(std::uint64_t x) {
+    x = undo_xorshift(x, 31);
+    x *= inverse_of_odd(0x94d049bb133111ebu);
+    x = undo_xorshift(x, 27);
+    x *= inverse_of_odd(0xbf58476d1ce4e5b9u);
+    return undo_xorshift(x, 30);
+}
+static_assert(unmix(0x5692161d100b05e5u) == 1); // splitmix64's finaliser of 1
+std::uint64_t rotl32(std::uint64_t x) {
+    return (x << 32) | (x >> 32);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_block_handed_out_does_not_give_the_header_seal_away) {
+    // A block carved from the bins still holds its free-list links, encoded: a null link is the
+    // link key mixed with the slot's address, so the caller of allocate reads the key in its own
+    // block. The key was derived from the cookie that seals every header (by an invertible mix), so
+    // the cookie followed, and with it the seal of any header the caller wanted to forge (a fake
+    // cached block inside a live one, handed out by a poisoned link). Now the two are drawn apart:
+    // the seal computed from the key is not the header's.
+    if constexpr (!on_windows) {
+        int matches = 0;
+        for (int round = 0; round < 8; ++round) {
+            win32_heap heap;
+            auto* p = static_cast<unsigned char*>(heap.allocate(segment_block).value());
+            const auto at = reinterpret_cast<std::uintptr_t>(p);
+            std::uint64_t link = 0; // links(h).next: the first 8 bytes of the payload
+            std::memcpy(&link, p, sizeof link);
+            const std::uint64_t key = link ^ rotl32(at); // the encoded null link
+            const std::uint64_t cookie = unmix(key) ^ 0x2545f4914f6cdd1du;
+            const unsigned char* h = p - 16; // the header: its sealed word, then its seal
+            std::uint64_t word = 0;
+            std::uint32_t seal = 0;
+            std::memcpy(&word, h, sizeof word);
+            std::memcpy(&seal, h + 12, sizeof seal);
+            const std::uint64_t x =
+                (word ^ cookie ^ rotl32(reinterpret_cast<std::uintptr_t>(h))) * 0x9e3779b97f4a7c15u;
+            matches += (static_cast<std::uint32_t>(x >> 32) | 1u) == seal ? 1 : 0;
+        }
+        BOOST_TEST(matches == 0);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(walk_and_statistics_of_a_damaged_heap_report_heap_corrupt) {
     // walk_damaged: walk() stopped at the damaged header and succeeded with a truncated list.
     if constexpr (!on_windows) {
@@ -430,6 +491,36 @@ BOOST_AUTO_TEST_CASE(a_page_descriptor_s_counts_are_checked_before_they_are_foll
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_bump_written_down_never_hands_a_live_block_out_again) {
+    // A page hands out its blocks in order from bump (not sealed) while its free list is empty. A
+    // bump written down (here by one bit, 3 to 2) made the next allocation hand out the third
+    // block, still live, a second time. Now a block taken from bump must have state byte 0 (never
+    // handed out), or the heap is damaged. On a heap without serialisation (the inline path) and
+    // on a serialized one in a process with threads (the fronts).
+    if constexpr (!on_windows) {
+        std::thread([] {}).join(); // a second thread, once: the serialized heap runs on fronts
+        for (const bool serialize : {false, true}) {
+            win32_heap heap(memmgr::win32_heap_options{.serialize = serialize});
+            void* blocks[3] = {};
+            for (int i = 0; i < 3; ++i) {
+                blocks[i] = heap.allocate(16).value();
+                fill(blocks[i], 16, static_cast<unsigned char>(i + 1));
+            }
+            descriptor_of(blocks[0])[40] ^= 1; // page_desc::bump, 3 -> 2
+            BOOST_TEST_INFO((serialize ? "serialized" : "no serialisation"));
+            auto again = heap.allocate(16);
+            BOOST_TEST(fails_with(again, errc::heap_corrupt));
+            if (again)
+                BOOST_TEST((*again != blocks[2]));
+            for (int i = 0; i < 3; ++i)
+                BOOST_TEST(filled(blocks[i], 16, static_cast<unsigned char>(i + 1)));
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+            BOOST_TEST(heap.release_all().has_value());
+            BOOST_TEST(heap.validate().has_value());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_page_descriptor_s_links_are_checked_before_they_are_written_through) {
     // A page leaves its class queue when it fills up, and its full list when a block of it is
     // freed: an unlink, which writes into the neighbours its links name. Those links are not
@@ -468,23 +559,28 @@ BOOST_AUTO_TEST_CASE(a_page_descriptor_s_links_are_checked_before_they_are_writt
 BOOST_AUTO_TEST_CASE(a_page_is_retired_only_when_its_state_bytes_say_it_is_empty) {
     // A page whose count of blocks in use (not sealed) was written down to 0 while it holds live
     // blocks: compact() retires empty pages and gives their memory back, so the count is checked
-    // against the page's state bytes first. The live blocks keep their bytes and compact says
-    // heap_corrupt. (Trusting the count, compact zeroed them.)
+    // against the page's state bytes first, all of them up to the page's sealed capacity. The live
+    // blocks keep their bytes and compact says heap_corrupt. (Trusting the count, compact zeroed
+    // them; and with bump written down to 0 too, one 8-byte write, the state bytes below bump were
+    // none.)
     if constexpr (!on_windows) {
-        win32_heap heap;
-        void* blocks[3] = {};
-        for (int i = 0; i < 3; ++i) {
-            blocks[i] = heap.allocate(48).value();
-            fill(blocks[i], 48, static_cast<unsigned char>(i + 1));
+        for (const std::size_t from : {std::size_t{44}, std::size_t{40}}) {
+            win32_heap heap;
+            void* blocks[3] = {};
+            for (int i = 0; i < 3; ++i) {
+                blocks[i] = heap.allocate(48).value();
+                fill(blocks[i], 48, static_cast<unsigned char>(i + 1));
+            }
+            // page_desc::used, or page_desc::bump and page_desc::used
+            std::memset(descriptor_of(blocks[0]) + from, 0, 48 - from);
+            BOOST_TEST_INFO("zeroed from descriptor byte " << from);
+            BOOST_TEST(fails_with(heap.compact(), errc::heap_corrupt));
+            for (int i = 0; i < 3; ++i)
+                BOOST_TEST(filled(blocks[i], 48, static_cast<unsigned char>(i + 1)));
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+            BOOST_TEST(heap.release_all().has_value());
+            BOOST_TEST(heap.validate().has_value());
         }
-        const std::uint32_t none = 0;
-        std::memcpy(descriptor_of(blocks[0]) + 44, &none, sizeof none); // page_desc::used
-        BOOST_TEST(fails_with(heap.compact(), errc::heap_corrupt));
-        for (int i = 0; i < 3; ++i)
-            BOOST_TEST(filled(blocks[i], 48, static_cast<unsigned char>(i + 1)));
-        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
-        BOOST_TEST(heap.release_all().has_value());
-        BOOST_TEST(heap.validate().has_value());
     }
 }
 

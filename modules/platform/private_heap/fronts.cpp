@@ -323,10 +323,11 @@ page_desc* private_heap::impl::front_refill(std::size_t c, page_front& f, std::s
             return nullptr;
         }
         d->free_head = static_cast<std::uint32_t>(next);
-    } else if (d->bump < d->capacity) {
-        idx = d->bump++;
+    } else if (d->bump < d->capacity &&
+               std::atomic_ref(d->states[d->bump]).load(std::memory_order_relaxed) == 0) {
+        idx = d->bump++; // never handed out (as page_take checks: a bump written down is refused)
     } else {
-        corrupt(); // a full page in a queue of pages with room
+        corrupt(); // a full page in a queue of pages with room, or a bump written down
         return nullptr;
     }
     // Release: a thread of another front that claims this block (front_release) then sees the

@@ -4,8 +4,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
 #include <new>
 
 namespace memmgr::detail::posix {
@@ -48,12 +46,7 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
               config.decommit_total_threshold};
     h->page = page;
     h->budget = maximum != 0 ? maximum : std::numeric_limits<std::size_t>::max();
-    static std::atomic<std::uint64_t> created{0};
-    h->cookie = mix(
-        address(mem) ^
-        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-        (created.fetch_add(1, std::memory_order_relaxed) << 48));
-    h->link_key = mix(h->cookie ^ 0x2545f4914f6cdd1du);
+    h->draw_keys();
     h->write_guard();
     h->segments.reset_inline();
     h->larges.reset_inline();

@@ -34,6 +34,13 @@ struct private_heap::impl : private_heap {
     std::size_t budget = 0; // the most that may be mapped at once: maximum_size, or SIZE_MAX
     std::uint64_t cookie = 0;
     std::uint64_t link_key = 0;    // mixed into every encoded free-list link (see link_mask)
+    /// Draws the cookie and the link key, each on its own (os.hpp, secret): a link key read back
+    /// from a block (a block handed out holds what its links were, encoded) tells nothing of the
+    /// cookie that seals the headers. (Derived from the cookie, it gave the cookie away.)
+    void draw_keys() noexcept {
+        cookie = secret(address(this));
+        link_key = secret(cookie);
+    }
     std::uint64_t guard_value = 0; // expected in the two words of guard() (see self_bytes)
     std::size_t free_count = 0;    // blocks in the bins: bounds every walk of a bin's list
     // Free blocks above the decommit threshold whose pages wait, resident, to go back
@@ -891,7 +898,9 @@ struct private_heap::impl : private_heap {
             if (d->states[idx] != 0 || next > d->bump) [[unlikely]]
                 return nullptr;
             d->free_head = static_cast<std::uint32_t>(next);
-        } else if (d->bump < d->capacity) {
+        } else if (d->bump < d->capacity && d->states[d->bump] == 0) [[likely]] {
+            // A block past bump was never handed out: its state byte is 0. A bump written down
+            // (it is not sealed) would otherwise hand a live block out again.
             idx = d->bump++;
         } else [[unlikely]] {
             return nullptr;

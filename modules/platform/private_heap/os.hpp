@@ -1,10 +1,12 @@
-// The private heap engine's OS layer: pages from mmap, the heap lock, and whether the process has
-// ever had a second thread. Internal to the engine (modules/platform/private_heap/*.cpp).
+// The private heap engine's OS layer: pages from mmap, secrets from the kernel, the heap lock,
+// and whether the process has ever had a second thread. Internal to the engine.
 #pragma once
 
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -35,6 +37,21 @@ inline std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64's finaliser
     x ^= x >> 27;
     x *= 0x94d049bb133111ebu;
     return x ^ (x >> 31);
+}
+
+/// \returns 64 bits drawn by the kernel (getrandom), each call its own: a heap's secrets, which
+/// nothing else of the heap reveals. Where the kernel does not answer at once (early boot, a
+/// seccomp filter), the bits come from the clock, salt and a process-wide count, mixed: still
+/// different for every heap, but guessable.
+inline std::uint64_t secret(std::uint64_t salt) noexcept {
+    std::uint64_t bits = 0;
+    if (::getrandom(&bits, sizeof bits, GRND_NONBLOCK) == static_cast<ssize_t>(sizeof bits))
+        return bits;
+    static std::atomic<std::uint64_t> drawn{0};
+    return mix(salt ^
+               static_cast<std::uint64_t>(
+                   std::chrono::steady_clock::now().time_since_epoch().count()) ^
+               (drawn.fetch_add(1, std::memory_order_relaxed) << 48));
 }
 
 /// The heap lock: memmgr's futex-style lock (modules/core/light_lock.hpp), shared with the debug

@@ -341,9 +341,11 @@ void private_heap::impl::page_emptied(page_desc* d) noexcept {
 
 void private_heap::impl::retire(page_desc* d) noexcept {
     // The count that says the page is empty is not sealed: its state bytes must agree (none in
-    // use or pending below bump) before its slot can be given back, reused or unmapped with the
-    // blocks a damaged count forgot. Otherwise the page stays, and the heap is damaged.
-    if (d->bump > d->capacity || !states_clear(d->states, d->bump)) [[unlikely]] {
+    // use or pending in the whole page, whatever bump, unsealed too, says) before its slot can be
+    // given back, reused or unmapped with the blocks a damaged count forgot. Otherwise the page
+    // stays, and the heap is damaged. (Its seal first: the head a page_unfull replaces was last
+    // checked when a block was taken from it.)
+    if (!desc_sound(d) || !states_clear(d->states, d->capacity)) [[unlikely]] {
         corrupt();
         return;
     }
@@ -562,7 +564,7 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
     std::size_t free_listed = 0;
     const page_desc* prev = nullptr;
     for (const page_desc* d = dir.free_slots; d; prev = d, d = d->next) {
-        if (++free_listed > all_slots || pseg_index(address(d)) == dir.segs.count ||
+        if (++free_listed > all_slots || !is_descriptor(d) ||
             !desc_sound(d) || d->block != 0 || d->queued != 2 || d->prev != prev)
             return false;
     }
@@ -573,7 +575,7 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
     std::size_t queued = 0;
     const auto list_sound = [&](const page_desc* d, std::size_t k, std::size_t c, bool full) {
         for (prev = nullptr; d; prev = d, d = d->next) {
-            if (++queued > all_slots || pseg_index(address(d)) == dir.segs.count ||
+            if (++queued > all_slots || !is_descriptor(d) ||
                 !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
                 d->owner != k || d->queued != (full ? 3 : 1) || d->prev != prev ||
                 (d->used == d->capacity) != full)
@@ -690,7 +692,7 @@ std::size_t private_heap::impl::compact_pages() noexcept {
         for (std::size_t c = 0; c < page_classes; ++c) {
             const page_desc* prev = nullptr;
             for (page_desc* d = pages->fronts[k].queue[c]; d;) {
-                if (++seen > all_slots || pseg_index(address(d)) == pages->segs.count ||
+                if (++seen > all_slots || !is_descriptor(d) ||
                     !desc_sound(d) || d->block == 0 || d->cls != c || d->owner != k ||
                     d->queued != 1 || d->prev != prev) {
                     corrupt();

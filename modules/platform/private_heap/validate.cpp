@@ -224,8 +224,7 @@ void private_heap::impl::release_everything() noexcept {
     back_inline(segments);
     // A new cookie voids every header written so far, so stale pointers into the old blocks
     // are not mistaken for blocks.
-    cookie = mix(cookie + 0x9e3779b97f4a7c15u);
-    link_key = mix(cookie ^ 0x2545f4914f6cdd1du);
+    draw_keys();
     write_guard();
     damaged = false;
     free_count = 0;
