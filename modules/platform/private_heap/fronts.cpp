@@ -687,7 +687,17 @@ void* private_heap::impl::reallocate_fronted(void* p, std::size_t n, bool in_pla
                 void* const q = allocate_fronted(n, false, st);
                 if (!q)
                     return nullptr;
-                std::memcpy(q, p, old < n ? old : n);
+                {
+                    // The copy under this thread's front: a free of p on another thread
+                    // meanwhile (a double free, the caller's race) may empty p's page, but its
+                    // segment cannot be unmapped while a front is held (that takes every front),
+                    // and one unmapped before the hold is seen here. Either way nothing outside
+                    // the heap's mappings is read.
+                    const front_id me = my_front();
+                    const front_hold held(dir->fronts[me.index], me.owned);
+                    if (in_page_segment(p))
+                        std::memcpy(q, p, old < n ? old : n);
+                }
                 // p is checked again by its free: a free of it on another thread meanwhile (a
                 // double free) leaves q unused, and is reported.
                 if (const status freed = free_fronted(p); freed != status::ok) {
