@@ -321,7 +321,8 @@ private:
     }
 
     void release_all() {
-        heap_->release_all();
+        const status st = heap_->release_all();
+        require(st == status::ok, "release_all succeeds (the harness never damages the heap object)");
         if (process_) { // the process heap is never emptied: not one block freed
             model_.require_prefixes_intact();
             return;

@@ -60,9 +60,9 @@ win32_heap::~win32_heap() {
 }
 
 result<void*> win32_heap::allocate_zeroed(std::size_t count, std::size_t size) noexcept {
-    return checked_multiply(count, size).and_then([this](std::size_t n) {
-        return allocate_impl(n, true);
-    });
+    return live()
+        .and_then([&] { return checked_multiply(count, size); })
+        .and_then([this](std::size_t n) { return allocate_impl(n, true); });
 }
 
 result<std::size_t> win32_heap::size(const void* p) const noexcept {
@@ -202,19 +202,22 @@ errc win32_heap::exhausted(errc e) const noexcept {
     return e == errc::out_of_memory && options_.maximum_size != 0 ? errc::heap_full : e;
 }
 
+// A moved-from or destroyed heap answers heap_destroyed to everything, an oversized request too.
 result<void*> win32_heap::allocate_impl(std::size_t n, bool zero) noexcept {
-    if (n > max_request_size)
-        return fail(errc::size_overflow);
     return live()
-        .and_then([&] { return detail::os::heap_allocate(handle_, n, zero); })
+        .and_then([&]() -> result<void*> {
+            if (n > max_request_size)
+                return fail(errc::size_overflow);
+            return detail::os::heap_allocate(handle_, n, zero);
+        })
         .map_error([this](errc e) { return exhausted(e); });
 }
 
 result<void*> win32_heap::reallocate_impl(void* p, std::size_t n, bool in_place) noexcept {
-    if (n > max_request_size)
-        return fail(errc::size_overflow);
     return live()
-        .and_then([&] {
+        .and_then([&]() -> result<void*> {
+            if (n > max_request_size)
+                return fail(errc::size_overflow);
             return detail::os::heap_reallocate(handle_, p, n, in_place, options_.serialize);
         })
         .map_error([this](errc e) { return exhausted(e); });

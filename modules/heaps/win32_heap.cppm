@@ -164,12 +164,16 @@ public:
     /// \effects frees every block at once and keeps the heap: its native_handle() and the heaps
     /// attached to it stay valid; pointers to its blocks dangle. On a serialized heap it may run
     /// while other threads use the same heap: it takes the heap's lock, so each of their operations
-    /// comes wholly before or after it (a block freed by it and freed again afterwards is refused
-    /// as the class comment says, never freed twice). On a HEAP_NO_SERIALIZE heap, as for every
-    /// operation there, nothing else may run meanwhile. It writes nothing of this object.
+    /// comes wholly before or after it. A pointer to a block it freed is stale afterwards: a free of
+    /// it is refused while its address lies in free memory, but the address may already belong to
+    /// a block allocated since (the rebuilt heap carves from its start again; Windows' reuses
+    /// addresses too), and such a free releases that block: threads must stop using their blocks
+    /// before release_all, as before any free. On a HEAP_NO_SERIALIZE heap, as for every operation
+    /// there, nothing else may run meanwhile. It writes nothing of this object.
     /// \errors not_supported on a non-owning heap (it is not ours to clear); heap_destroyed;
     /// Windows: out_of_memory if the list of blocks to free cannot be held (nothing is freed),
-    /// heap_corrupt if the walk of the heap fails.
+    /// heap_corrupt if the walk of the heap fails; POSIX: heap_corrupt if the heap object itself
+    /// is damaged (nothing is freed or unmapped, and the heap stays damaged).
     result<void> release_all() noexcept;
 
     /// \effects switches the heap to the low-fragmentation front end (HeapSetInformation). On

@@ -416,8 +416,8 @@ void* heap_process() noexcept {
 }
 
 result<void> heap_release_all(void* heap, bool) noexcept {
-    engine(heap)->release_all(); // under the engine's lock when serialized; the handle stays
-    return {};
+    // Under the engine's lock when serialized; the handle stays.
+    return to_result(engine(heap)->release_all());
 }
 
 result<void*> heap_allocate(void* heap, std::size_t n, bool zero) noexcept {

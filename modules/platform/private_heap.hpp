@@ -116,7 +116,10 @@ public:
         return compact(st);
     }
     /// \effects frees every block at once, keeping the heap usable (back to its state at create).
-    void release_all() noexcept;
+    /// \returns ok; heap_corrupt, having freed and unmapped nothing, when the heap object itself
+    /// is damaged (its guard): the tables a rebuild would follow cannot be trusted then. The
+    /// process heap: ok, and nothing is freed.
+    status release_all() noexcept;
     /// \effects calls visit(context, entry) for every block, in use or free, in address order
     /// within each region of memory; large blocks come last. The heap is locked meanwhile: visit
     /// must not call into this heap. \returns ok, or heap_corrupt at the first damaged header

@@ -208,6 +208,11 @@ BOOST_AUTO_TEST_CASE(every_operation_on_a_moved_from_heap_says_heap_destroyed) {
     BOOST_TEST(fails_with(heap.reallocate(nullptr, 128), errc::heap_destroyed));
     BOOST_TEST(fails_with(heap.resize_in_place(*p, 8), errc::heap_destroyed));
     BOOST_TEST(fails_with(heap.allocate_zeroed(2, 8), errc::heap_destroyed));
+    // Sizes past every limit too: the heap is gone before the size is looked at (they once said
+    // size_overflow).
+    BOOST_TEST(fails_with(heap.allocate(SIZE_MAX), errc::heap_destroyed));
+    BOOST_TEST(fails_with(heap.reallocate(*p, SIZE_MAX), errc::heap_destroyed));
+    BOOST_TEST(fails_with(heap.allocate_zeroed(SIZE_MAX, 2), errc::heap_destroyed));
     BOOST_TEST(fails_with(heap.validate(), errc::heap_destroyed));
     BOOST_TEST(fails_with(heap.validate(*p), errc::heap_destroyed));
     BOOST_TEST(fails_with(heap.compact(), errc::heap_destroyed));

@@ -264,6 +264,11 @@ BOOST_AUTO_TEST_CASE(an_underrun_of_the_first_block_into_the_heap_object_is_foun
         first[-17] ^= 0x20; // the byte before the block's header
         BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
         BOOST_TEST(fails_with(heap.allocate(5000), errc::heap_corrupt));
+        // release_all will not rebuild a heap whose object is damaged: it says so, and every block
+        // stays where it was (it once answered success, having freed nothing).
+        fill(first, 64, 9);
+        BOOST_TEST(fails_with(heap.release_all(), errc::heap_corrupt));
+        BOOST_TEST(filled(first, 64, 9));
         first[-17] ^= 0x20;
         BOOST_TEST(heap.release_all().has_value()); // the guard holds again: the heap is rebuilt
         BOOST_TEST(heap.validate().has_value());

@@ -190,20 +190,19 @@ std::size_t private_heap::compact(status& st) noexcept {
     return largest;
 }
 
-void private_heap::release_all() noexcept {
+status private_heap::release_all() noexcept {
     auto& h = static_cast<impl&>(*this);
     if (h.is_process)
-        return;
+        return status::ok;
     const impl::every_lock held(h);
     // Rebuilding rewrites every header, list and the cookie, so it clears damage found in blocks;
     // damage to the heap object itself (its guard broken) leaves the tables it would follow
-    // untrusted: the heap then stays damaged and nothing is unmapped.
-    if (!h.guard_intact()) {
-        h.corrupt();
-        return;
-    }
+    // untrusted: the heap then stays damaged and nothing is unmapped, and the caller is told.
+    if (!h.guard_intact())
+        return h.corrupt();
     h.settle();
     h.release_everything();
+    return status::ok;
 }
 
 bool private_heap::contains(const void* p, std::size_t n) const noexcept {
