@@ -154,7 +154,8 @@ private:
             &runner::append,      &runner::append,         &runner::append_self,
             &runner::concatenate, &runner::resize,         &runner::clone,
             &runner::transfer,    &runner::compare,        &runner::compare,
-            &runner::round_trip,  &runner::past_the_limit, &runner::lengths_only};
+            &runner::round_trip,  &runner::past_the_limit, &runner::lengths_only,
+            &runner::stale_or_damaged};
         const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
         (this->*operations[pick])();
     }
@@ -520,6 +521,42 @@ private:
             require(e.reason() == errc::string_too_long, "resize throws string_too_long");
         }
         require(live_blocks() == blocks, "nothing is allocated for a refused length");
+    }
+
+    // A freed BSTR, or a live one whose length prefix was written past its block, given to be
+    // resized (POSIX, where the com heap's registry can tell): refused before anything is read
+    // from it, and nothing changes. ASan sees any read of the freed one.
+    void stale_or_damaged() {
+        const std::size_t i = slot();
+        if (!model_[i])
+            return;
+        const auto n = in_.ConsumeIntegralInRange<std::uint32_t>(0, 300);
+        if (in_.ConsumeBool()) {
+            memmgr::olechar* const raw = s_[i].release();
+            model_[i].reset();
+            memmgr::sys_free_string(raw);
+            memmgr::olechar* stale = raw;
+            require(!memmgr::sys_realloc_string_len(&stale, nullptr, n) && stale == raw,
+                    "a freed BSTR is not reallocated");
+            memmgr::sys_free_string(raw); // a double free: detected, nothing happens
+            return;
+        }
+        auto* prefix = reinterpret_cast<unsigned char*>(s_[i].get()) - 4;
+        std::uint32_t was = 0;
+        std::memcpy(&was, prefix, sizeof was);
+        // Past what the block holds: the data rounded up to whole units, then the wide NUL.
+        const std::uint32_t wild = was + 2 + in_.ConsumeIntegral<std::uint16_t>();
+        std::memcpy(prefix, &wild, sizeof wild);
+        const auto blocks = live_blocks();
+        const auto resized = s_[i].try_resize(n);
+        memmgr::olechar* raw = s_[i].get();
+        const bool raw_refused = !memmgr::sys_realloc_string_len(&raw, nullptr, n) &&
+                                 raw == s_[i].get();
+        std::memcpy(prefix, &was, sizeof was); // mended before anything is required
+        require(!resized && resized.error() == errc::heap_corrupt,
+                "try_resize refuses a prefix past the block: heap_corrupt");
+        require(raw_refused, "sys_realloc_string_len refuses a prefix past the block");
+        require(live_blocks() == blocks, "nothing is allocated for a damaged BSTR");
     }
 
     // utf16_length and to_utf16 on arbitrary bytes, against utfcpp.

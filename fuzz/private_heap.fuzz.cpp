@@ -25,8 +25,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <iterator>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -91,6 +96,42 @@ walk_result walk(const private_heap& heap) {
     return {st, entries};
 }
 
+// A second thread, made once, that runs one call at a time for the input's thread while that one
+// waits: a free, reallocation or size of a block from another thread's front (a remote free, its
+// adoption later, the fronts' reallocation and refusals), in an order the input alone decides.
+class other_thread {
+public:
+    static other_thread& instance() {
+        static other_thread* const t = new other_thread; // lives as long as the process
+        return *t;
+    }
+    template <class F>
+    auto run(F f) -> decltype(f()) {
+        decltype(f()) result{};
+        std::unique_lock held(lock_);
+        job_ = [&] { result = f(); };
+        cv_.notify_all();
+        cv_.wait(held, [&] { return !job_; });
+        return result;
+    }
+
+private:
+    other_thread() {
+        std::thread([this] {
+            std::unique_lock held(lock_);
+            for (;;) {
+                cv_.wait(held, [&] { return static_cast<bool>(job_); });
+                job_();
+                job_ = nullptr;
+                cv_.notify_all();
+            }
+        }).detach();
+    }
+    std::mutex lock_;
+    std::condition_variable cv_;
+    std::function<void()> job_;
+};
+
 class runner {
 public:
     runner(FuzzedDataProvider& in, private_heap* heap, bool is_process)
@@ -140,7 +181,7 @@ private:
             &runner::free,       &runner::free,       &runner::free,       &runner::one_block,
             &runner::one_block,  &runner::misuse,     &runner::misuse,     &runner::compact,
             &runner::release_all, &runner::overflow,  &runner::overflow,   &runner::write_after_free,
-            &runner::write_after_free, &runner::flip_header, &runner::validate, &runner::allocate};
+            &runner::write_after_free, &runner::flip_header, &runner::validate, &runner::elsewhere};
         // clang-format on
         const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
         (this->*operations[pick])();
@@ -183,6 +224,28 @@ private:
         require(heap_->contains(p, n), "a block lies inside the heap's own mappings");
     }
 
+    /// f() on this thread, or, during elsewhere(), on the other thread (this one waiting).
+    template <class F>
+    auto call(F f) -> decltype(f()) {
+        return elsewhere_ ? other_thread::instance().run(f) : f();
+    }
+
+    // A free, a reallocation or the questions about one block, asked from another thread.
+    void elsewhere() {
+        elsewhere_ = true;
+        switch (in_.ConsumeIntegralInRange<int>(0, 2)) {
+        case 0:
+            free();
+            break;
+        case 1:
+            reallocate();
+            break;
+        default:
+            one_block();
+        }
+        elsewhere_ = false;
+    }
+
     void allocate() {
         const std::size_t n = memmgr_fuzz::size_from(in_);
         const bool zero = in_.ConsumeBool();
@@ -206,7 +269,7 @@ private:
         if (!memmgr_fuzz::oversized(n) && n > old && !model_.has_room(n - old))
             return;
         status st = status::ok;
-        void* q = heap_->reallocate(p, n, in_place, st);
+        void* q = call([&] { return heap_->reallocate(p, n, in_place, st); });
         if (q == nullptr) {
             if (!(in_place && p && st == status::cannot_resize_in_place))
                 require_acceptable(st, n);
@@ -224,6 +287,7 @@ private:
         require(memmgr_fuzz::intact_prefix(q, b.size < n ? b.size : n, b.seed, b.size),
                 "reallocate keeps the first min(old, n) bytes");
         model_.take(p, q != p);
+        paged_seen_.clear();
         added(q, n);
     }
 
@@ -232,10 +296,12 @@ private:
         if (p == nullptr)
             return;
         model_.require_intact(p);
-        const status st = heap_->free(p);
+        const status st = call([&] { return heap_->free(p); });
         answered(st, st == status::ok, "freeing a live block succeeds");
-        if (st == status::ok)
+        if (st == status::ok) {
             model_.take(p, true);
+            paged_seen_.clear(); // its address may be another kind of block's from now on
+        }
     }
 
     void one_block() {
@@ -243,12 +309,12 @@ private:
         if (p == nullptr)
             return;
         std::size_t n = 0;
-        const status sized = heap_->size(p, n);
+        const status sized = call([&] { return heap_->size(p, n); });
         answered(sized, sized == status::ok && n == model_.at(p).size, "size is exact");
-        const bool owned = heap_->owns(p);
+        const bool owned = call([&] { return heap_->owns(p); });
         if (!owned)
             require(damaged_, "the heap owns its live blocks");
-        const status st = heap_->validate(p);
+        const status st = call([&] { return heap_->validate(p); });
         answered(st, st == status::ok, "a live block validates");
         model_.require_intact(p);
     }
@@ -262,9 +328,19 @@ private:
         if (w.st == status::ok) {
             require_entries_shaped(w.entries);
             model_.require_walk_matches(w.entries);
+            note_paged(w.entries);
         }
         validate();
         check_usage();
+    }
+
+    // Up to 64 blocks of pages in use that a good walk saw: flip_header reaches their descriptors
+    // on a heap already damaged, where no walk can tell which blocks are a page's.
+    MEMMGR_FUZZ_BOOKKEEPING void note_paged(const std::vector<block_info>& entries) {
+        paged_seen_.clear();
+        for (const block_info& e : entries)
+            if (e.paged && e.in_use && paged_seen_.size() < 64)
+                paged_seen_.push_back(e.address);
     }
 
     // A loop over every block of the heap: bookkeeping, out of coverage.
@@ -329,6 +405,7 @@ private:
         }
         model_.drop_all(false); // this harness never asks model_.freed()
         damaged_ = false;       // release_all rebuilds every header and list
+        paged_seen_.clear();
         reported_ = false;
         const auto u = heap_->usage();
         require(u.used_blocks == 0 && u.used_bytes == 0, "release_all frees every block");
@@ -383,9 +460,11 @@ private:
             return;
         // The exact refusal needs a walk (which a damaged heap refuses): then either is accepted.
         // An undamaged heap's answer is known without one when no block can hold q's header.
-        bool exact = true;
+        // On a damaged heap no walk comes first (it would find the damage before the call does):
+        // a refusal of either kind, or heap_corrupt, is accepted.
+        bool exact = !damaged_;
         status expected = status::foreign_block;
-        if (damaged_ || !no_block_holds_header_of(q)) {
+        if (!damaged_ && !no_block_holds_header_of(q)) {
             const walk_result w = walk(*heap_);
             answered(w.st, w.st == status::ok, "a heap used properly can be walked");
             exact = w.st == status::ok;
@@ -435,7 +514,14 @@ private:
             const walk_result w = walk(*heap_);
             if (w.st != status::ok || w.entries.empty())
                 return;
+            note_paged(w.entries);
             e = w.entries[in_.ConsumeIntegralInRange<std::size_t>(0, w.entries.size() - 1)];
+        } else if (!paged_seen_.empty() && in_.ConsumeBool()) {
+            // A block of a page that the last good walk saw, still live: its descriptor again.
+            void* p = paged_seen_[in_.ConsumeIntegralInRange<std::size_t>(0, paged_seen_.size() - 1)];
+            if (!model_.live(p))
+                return;
+            e = {p, model_.at(p).size, 0, true, true};
         } else if (void* p = model_.pick(in_)) {
             e = {p, model_.at(p).size, header_size, true};
         } else {
@@ -457,8 +543,18 @@ private:
         } else if (was_damaged && model_.overlaps(header, header_size)) {
             return;
         }
+        if (e.paged && e.in_use && in_.ConsumeIntegralInRange<int>(0, 3) == 0) {
+            // Zeros over 1 to 8 bytes from there (a count, a link, two counts at once: what one
+            // wide write does), when that changes anything.
+            const std::size_t k =
+                std::min<std::size_t>(in_.ConsumeIntegralInRange<std::size_t>(1, 8), 64 - at);
+            if (std::all_of(header + at, header + at + k, [](unsigned char b) { return b == 0; }))
+                return;
+            std::memset(header + at, 0, k);
+        } else {
+            header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
+        }
         damaged_ = true;
-        header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
         // One flip in four goes unnoticed for now: the input goes on on a heap whose damage nothing
         // has looked for yet, so that the paths that trust what the flip changed (an unsealed
         // count, a link) meet it before validate does. The rules of a damaged heap hold from here.
@@ -533,6 +629,8 @@ private:
     FuzzedDataProvider& in_;
     private_heap* heap_;
     bool process_;
+    bool elsewhere_ = false; // the heap's calls go to the other thread (elsewhere())
+    std::vector<void*> paged_seen_;
     bool damaged_ = false;
     bool reported_ = false;
     // Another heap, made once for the whole run (two system calls fewer per input): its block is
@@ -573,6 +671,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // from the initial size so that the committed corpus keeps its meaning.
     config.decommit_total_threshold =
         config.initial_size % 2 != 0 ? 0 : config.initial_size % (256u << 10);
+    // The runs whose pages go back: from 4 KiB, 16 KiB, 64 KiB (the default) or never, from two
+    // more bits of the initial size.
+    constexpr std::size_t thresholds[] = {4u << 10, 16u << 10, 64u << 10, SIZE_MAX};
+    config.decommit_threshold = thresholds[(config.initial_size >> 12) & 3];
     runner(in, private_heap::create(config), false).run();
     return 0;
 }
