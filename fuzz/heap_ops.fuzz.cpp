@@ -318,6 +318,20 @@ private:
             require(found.kind == kind && found.address == at && found.offset == offset,
                     "the damage is reported with its block and the offset of its first byte");
             problems_.clear();
+            if (kind == memmgr::debug_problem_kind::overrun_after && o.quarantine == 0 &&
+                in_.ConsumeBool()) {
+                // Not mended: the block is freed with its guard damaged. The free reports the
+                // same damage and still frees the block (its own bytes are intact); without a
+                // quarantine the damaged guard goes back to the heap beneath with it.
+                const memmgr_fuzz::block b = model_.remove(at);
+                require(heap().free(at).has_value(), "a block with a damaged guard is freed");
+                require(problems_.size() == 1 && problems_[0].kind == kind &&
+                            problems_[0].address == at && problems_[0].offset == offset,
+                        "free reports the damaged guard with its block and offset");
+                problems_.clear();
+                just_freed_ = {at, b.size};
+                return;
+            }
             std::memset(at + from, fill, count);
             require(heap().check() == 0 && problems_.empty(), "mended damage is not reported");
         }
