@@ -355,13 +355,19 @@ bstr& bstr::operator+=(std::u16string_view s) {
 
 bstr& bstr::append_or_throw(const void* bytes, std::size_t n) {
     if (auto r = append_bytes(bytes, n); !r)
-        throw_error(r.error(), byte_size() + n);
+        // The size only counts for out_of_memory, when the string is sound (otherwise it may
+        // not be readable: a freed or damaged BSTR).
+        throw_error(r.error(), r.error() == errc::out_of_memory ? byte_size() + n : n);
     return *this;
 }
 
 result<void> bstr::append_bytes(const void* bytes, std::size_t n) noexcept {
     if (n == 0)
         return {}; // nothing to add: a null bstr stays null
+    // Nothing is read from a string that is not live (POSIX tells; Windows cannot).
+    if (p_ != nullptr)
+        if (auto sound = detail::os::bstr_check(p_); !sound)
+            return fail(sound.error());
     const std::size_t old = byte_size();
     // A BSTR adopted from other code may hold more than memmgr would make: test old first.
     if (old > max_bstr_byte_length || n > max_bstr_byte_length - old)
@@ -403,6 +409,8 @@ result<void> bstr::try_resize(size_type n) noexcept {
             swap(fresh);
         });
     }
+    if (auto sound = detail::os::bstr_check(p_); !sound) // before its length is read
+        return fail(sound.error());
     const std::size_t old = byte_size();
     return detail::os::bstr_reallocate(p_, p_, static_cast<std::uint32_t>(n)).map([&](void* q) {
         p_ = static_cast<olechar*>(q);

@@ -561,6 +561,37 @@ BOOST_AUTO_TEST_CASE(a_page_descriptor_s_links_are_checked_before_they_are_writt
     }
 }
 
+#if !defined(_WIN32) // mmap
+BOOST_AUTO_TEST_CASE(a_queue_link_to_no_descriptor_s_place_is_refused_before_it_is_read) {
+    // The walks of validate and compact take a class queue's link only to a descriptor's place in
+    // a page segment's metadata. A link written to name the segment's last 16 bytes, inside the
+    // segment, made them read that "descriptor"'s seal 44 bytes past the segment's end: here an
+    // inaccessible page, put there when that address is free, where the read faulted before.
+    for (const bool by_compact : {false, true}) {
+        win32_heap heap;
+        void* p = heap.allocate(48).value();
+        const auto base = reinterpret_cast<std::uintptr_t>(p) & ~(page_segment_bytes - 1);
+        void* const want = reinterpret_cast<void*>(base + page_segment_bytes);
+        void* fence = ::mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                             -1, 0);
+        if (fence != MAP_FAILED && fence != want) { // a kernel that took the address as a hint
+            ::munmap(fence, 4096);
+            fence = MAP_FAILED;
+        }
+        BOOST_TEST_MESSAGE("an inaccessible page after the segment: " << (fence != MAP_FAILED));
+        const std::uintptr_t fake = base + page_segment_bytes - 16;
+        std::memcpy(descriptor_of(p) + 16, &fake, sizeof fake); // page_desc::next
+        BOOST_TEST_INFO((by_compact ? "compact" : "validate"));
+        if (by_compact)
+            BOOST_TEST(fails_with(heap.compact(), errc::heap_corrupt));
+        else
+            BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+        if (fence != MAP_FAILED)
+            ::munmap(fence, 4096);
+    }
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(a_page_is_retired_only_when_its_state_bytes_say_it_is_empty) {
     // A page whose count of blocks in use (not sealed) was written down to 0 while it holds live
     // blocks: compact() retires empty pages and gives their memory back, so the count is checked

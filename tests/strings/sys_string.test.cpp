@@ -283,6 +283,14 @@ BOOST_AUTO_TEST_CASE(a_freed_or_damaged_bstr_is_not_reallocated_on_posix) {
         olechar* stale = big;
         BOOST_TEST(!memmgr::sys_realloc_string_len(&stale, nullptr, 1));
         BOOST_TEST((stale == big), "left untouched");
+        {
+            auto b = memmgr::bstr::adopt(big); // a value holding a freed BSTR: refused too
+            const auto grown = b.try_resize(1);
+            BOOST_TEST((!grown && grown.error() == memmgr::errc::foreign_block));
+            const auto appended = b.try_append(std::u16string_view(u"x"));
+            BOOST_TEST((!appended && appended.error() == memmgr::errc::foreign_block));
+            (void)b.release(); // not freed again
+        }
 
         olechar* const s = memmgr::sys_alloc_string(ole(u"damaged").c_str());
         const std::uint32_t prefix = prefix_bytes(s);

@@ -39,7 +39,7 @@ struct private_heap::impl : private_heap {
     /// cookie that seals the headers. (Derived from the cookie, it gave the cookie away.)
     void draw_keys() noexcept {
         cookie = secret(address(this));
-        link_key = secret(cookie);
+        link_key = secret(address(this) ^ 0x2545f4914f6cdd1du); // nothing of the cookie in it
     }
     std::uint64_t guard_value = 0; // expected in the two words of guard() (see self_bytes)
     std::size_t free_count = 0;    // blocks in the bins: bounds every walk of a bin's list
