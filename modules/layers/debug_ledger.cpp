@@ -134,16 +134,19 @@ public:
     }
 
 private:
+    // The books are taken newest first: a debug heap over another debug heap (registered after
+    // it) holds its own books while it calls the one beneath, so the outer ones come first, as
+    // every operation takes them (oldest first deadlocked against such an operation).
     static void fork_prepare() noexcept {
         debug_heap_registry& r = instance();
         r.mutex_.lock();
-        for (const member* m : r.members_)
-            m->books_lock().lock();
+        for (auto m = r.members_.rbegin(); m != r.members_.rend(); ++m)
+            (*m)->books_lock().lock();
     }
     static void fork_parent() noexcept {
         debug_heap_registry& r = instance();
-        for (auto m = r.members_.rbegin(); m != r.members_.rend(); ++m)
-            (*m)->books_lock().unlock();
+        for (const member* m : r.members_)
+            m->books_lock().unlock();
         r.mutex_.unlock();
     }
     // The child's one thread is the one that took every lock: they are made free again.

@@ -782,6 +782,10 @@ int use_debug_heaps_in_child(A& a, B& b) {
 BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_debug_heaps_can_use_them) {
     recorded<memmgr::win32_heap> a;
     recorded<memmgr::com_heap> b;
+    // A debug heap over a debug heap: each operation holds its books, then the inner one's. The
+    // fork takes them in that order too (it took them oldest first, the inner one's first, and
+    // could deadlock against this heap's user).
+    recorded<memmgr::debug_heap<memmgr::win32_heap>> nested;
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> progress{0};
     std::atomic<std::size_t> refused{0}; // counted here, checked by the main thread
@@ -805,17 +809,24 @@ BOOST_AUTO_TEST_CASE(a_child_forked_while_threads_use_debug_heaps_can_use_them) 
     };
     std::thread first([&] { user(a, 0); });
     std::thread second([&] { user(b, 11); });
-    const auto children =
-        fork_rounds(20, progress, 200, [&] { return use_debug_heaps_in_child(a, b); });
+    std::thread third([&] { user(nested, 29); });
+    const auto children = fork_rounds(20, progress, 200, [&] {
+        if (const int failed = use_debug_heaps_in_child(a, b))
+            return failed;
+        auto p = nested.allocate(100);
+        return !p ? 40 : nested.free(*p) ? 0 : 41;
+    });
     BOOST_TEST(children.size() == 20u);
     for (std::size_t round = 0; round < children.size(); ++round)
         BOOST_TEST(children[round].passed(), "round " << round << ": " << children[round].said());
     stop.store(true, std::memory_order_relaxed);
     first.join();
     second.join();
+    third.join();
     BOOST_TEST(refused.load() == 0u);
     BOOST_TEST(a.problems.empty());
     BOOST_TEST(b.problems.empty());
+    BOOST_TEST(nested.problems.empty());
     BOOST_TEST(a.validate().has_value());
     BOOST_TEST(b.validate().has_value());
 }

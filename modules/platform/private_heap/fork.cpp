@@ -16,21 +16,23 @@ namespace {
 // layer may register while its thread holds a lock of an earlier rank (a debug heap's books, when
 // the heap beneath makes its registry on first use), which a fork under way waits for. A slot is
 // reserved, written, then published in order; a fork runs what was published when it prepared,
-// and releases exactly that (`prepared`: forks are serialised by libc around their handlers).
+// and releases exactly that: `prepared` belongs to the forking thread (the child inherits its
+// copy), so that two threads forking at once, which glibc does not serialise around the handlers
+// in every version, never release what the other prepared.
 struct fork_table {
     static constexpr std::size_t ranks = 3;
     static constexpr std::size_t per_rank = 4;
     fork_handlers entries[ranks][per_rank]{};
     std::atomic<std::size_t> reserved[ranks]{};
     std::atomic<std::size_t> published[ranks]{};
-    std::size_t prepared[ranks]{};
 };
 constinit fork_table handlers_table;
+constinit thread_local std::size_t prepared[fork_table::ranks]{};
 
 void table_prepare() noexcept {
     for (std::size_t r = 0; r < fork_table::ranks; ++r) {
         const std::size_t n = handlers_table.published[r].load(std::memory_order_acquire);
-        handlers_table.prepared[r] = n;
+        prepared[r] = n;
         for (std::size_t i = 0; i < n; ++i)
             handlers_table.entries[r][i].prepare();
     }
@@ -39,7 +41,7 @@ void table_prepare() noexcept {
 template <void (*fork_handlers::*which)() noexcept>
 void table_release() noexcept {
     for (std::size_t r = fork_table::ranks; r-- > 0;)
-        for (std::size_t i = handlers_table.prepared[r]; i-- > 0;)
+        for (std::size_t i = prepared[r]; i-- > 0;)
             (handlers_table.entries[r][i].*which)();
 }
 
