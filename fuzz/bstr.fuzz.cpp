@@ -149,12 +149,12 @@ private:
     void step() {
         using operation = void (runner::*)();
         static constexpr operation operations[] = {
-            &runner::from_utf8,   &runner::from_utf8,      &runner::from_near_valid_utf8,
-            &runner::from_utf16,  &runner::from_bytes,     &runner::filled_buffer,
-            &runner::append,      &runner::append,         &runner::append_self,
-            &runner::concatenate, &runner::resize,         &runner::clone,
-            &runner::transfer,    &runner::compare,        &runner::compare,
-            &runner::round_trip,  &runner::past_the_limit, &runner::lengths_only,
+            &runner::from_utf8,       &runner::from_utf8,      &runner::from_near_valid_utf8,
+            &runner::from_utf16,      &runner::from_bytes,     &runner::filled_buffer,
+            &runner::append,          &runner::append,         &runner::append_self,
+            &runner::concatenate,     &runner::resize,         &runner::clone,
+            &runner::transfer,        &runner::compare,        &runner::compare,
+            &runner::round_trip,      &runner::past_the_limit, &runner::lengths_only,
             &runner::stale_or_damaged};
         const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, std::size(operations) - 1);
         (this->*operations[pick])();
@@ -550,8 +550,8 @@ private:
         const auto blocks = live_blocks();
         const auto resized = s_[i].try_resize(n);
         memmgr::olechar* raw = s_[i].get();
-        const bool raw_refused = !memmgr::sys_realloc_string_len(&raw, nullptr, n) &&
-                                 raw == s_[i].get();
+        const bool raw_refused =
+            !memmgr::sys_realloc_string_len(&raw, nullptr, n) && raw == s_[i].get();
         std::memcpy(prefix, &was, sizeof was); // mended before anything is required
         require(!resized && resized.error() == errc::heap_corrupt,
                 "try_resize refuses a prefix past the block: heap_corrupt");

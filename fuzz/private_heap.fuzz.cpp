@@ -22,11 +22,11 @@
 #include "private_heap.hpp"
 #include "private_heap/pages.hpp" // the page directory's size (release_all)
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <iterator>
@@ -109,7 +109,9 @@ public:
     auto run(F f) -> decltype(f()) {
         decltype(f()) result{};
         std::unique_lock held(lock_);
-        job_ = [&] { result = f(); };
+        job_ = [&] {
+            result = f();
+        };
         cv_.notify_all();
         cv_.wait(held, [&] { return !job_; });
         return result;
@@ -398,7 +400,8 @@ private:
 
     void release_all() {
         const status st = heap_->release_all();
-        require(st == status::ok, "release_all succeeds (the harness never damages the heap object)");
+        require(st == status::ok,
+                "release_all succeeds (the harness never damages the heap object)");
         if (process_) { // the process heap is never emptied: not one block freed
             model_.require_prefixes_intact();
             return;
@@ -518,7 +521,8 @@ private:
             e = w.entries[in_.ConsumeIntegralInRange<std::size_t>(0, w.entries.size() - 1)];
         } else if (!paged_seen_.empty() && in_.ConsumeBool()) {
             // A block of a page that the last good walk saw, still live: its descriptor again.
-            void* p = paged_seen_[in_.ConsumeIntegralInRange<std::size_t>(0, paged_seen_.size() - 1)];
+            void* p =
+                paged_seen_[in_.ConsumeIntegralInRange<std::size_t>(0, paged_seen_.size() - 1)];
             if (!model_.live(p))
                 return;
             e = {p, model_.at(p).size, 0, true, true};

@@ -20,8 +20,8 @@ bool block_registry::remove(const void* p) noexcept {
     return live_.erase(p);
 }
 
-block_registry::removal block_registry::remove_checked(const void* p,
-                                                       bool (*sound)(const void*) noexcept) noexcept {
+block_registry::removal
+block_registry::remove_checked(const void* p, bool (*sound)(const void*) noexcept) noexcept {
     std::lock_guard lock(mutex_);
     if (!live_.contains(p))
         return removal::not_live;

@@ -164,9 +164,9 @@ public:
     /// \effects frees every block at once and keeps the heap: its native_handle() and the heaps
     /// attached to it stay valid; pointers to its blocks dangle. On a serialized heap it may run
     /// while other threads use the same heap: it takes the heap's lock, so each of their operations
-    /// comes wholly before or after it. A pointer to a block it freed is stale afterwards: a free of
-    /// it is refused while its address lies in free memory, but the address may already belong to
-    /// a block allocated since (the rebuilt heap carves from its start again; Windows' reuses
+    /// comes wholly before or after it. A pointer to a block it freed is stale afterwards: a free
+    /// of it is refused while its address lies in free memory, but the address may already belong
+    /// to a block allocated since (the rebuilt heap carves from its start again; Windows' reuses
     /// addresses too), and such a free releases that block: threads must stop using their blocks
     /// before release_all, as before any free. On a HEAP_NO_SERIALIZE heap, as for every operation
     /// there, nothing else may run meanwhile. It writes nothing of this object.

@@ -572,8 +572,8 @@ BOOST_AUTO_TEST_CASE(a_queue_link_to_no_descriptor_s_place_is_refused_before_it_
         void* p = heap.allocate(48).value();
         const auto base = reinterpret_cast<std::uintptr_t>(p) & ~(page_segment_bytes - 1);
         void* const want = reinterpret_cast<void*>(base + page_segment_bytes);
-        void* fence = ::mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                             -1, 0);
+        void* fence =
+            ::mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         if (fence != MAP_FAILED && fence != want) { // a kernel that took the address as a hint
             ::munmap(fence, 4096);
             fence = MAP_FAILED;

@@ -33,7 +33,7 @@ struct private_heap::impl : private_heap {
     std::size_t page = 4096;
     std::size_t budget = 0; // the most that may be mapped at once: maximum_size, or SIZE_MAX
     std::uint64_t cookie = 0;
-    std::uint64_t link_key = 0;    // mixed into every encoded free-list link (see link_mask)
+    std::uint64_t link_key = 0; // mixed into every encoded free-list link (see link_mask)
     /// Draws the cookie and the link key, each on its own (os.hpp, secret): a link key read back
     /// from a block (a block handed out holds what its links were, encoded) tells nothing of the
     /// cookie that seals the headers. (Derived from the cookie, it gave the cookie away.)

@@ -48,10 +48,10 @@ inline std::uint64_t secret(std::uint64_t salt) noexcept {
     if (::getrandom(&bits, sizeof bits, GRND_NONBLOCK) == static_cast<ssize_t>(sizeof bits))
         return bits;
     static std::atomic<std::uint64_t> drawn{0};
-    return mix(salt ^
-               static_cast<std::uint64_t>(
-                   std::chrono::steady_clock::now().time_since_epoch().count()) ^
-               (drawn.fetch_add(1, std::memory_order_relaxed) << 48));
+    return mix(
+        salt ^
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+        (drawn.fetch_add(1, std::memory_order_relaxed) << 48));
 }
 
 /// The heap lock: memmgr's futex-style lock (modules/core/light_lock.hpp), shared with the debug

@@ -564,8 +564,8 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
     std::size_t free_listed = 0;
     const page_desc* prev = nullptr;
     for (const page_desc* d = dir.free_slots; d; prev = d, d = d->next) {
-        if (++free_listed > all_slots || !is_descriptor(d) ||
-            !desc_sound(d) || d->block != 0 || d->queued != 2 || d->prev != prev)
+        if (++free_listed > all_slots || !is_descriptor(d) || !desc_sound(d) || d->block != 0 ||
+            d->queued != 2 || d->prev != prev)
             return false;
     }
     if (free_listed != dir.free_slot_count)
@@ -575,10 +575,9 @@ bool private_heap::impl::pages_sound(tally& t, std::size_t& reserved) const noex
     std::size_t queued = 0;
     const auto list_sound = [&](const page_desc* d, std::size_t k, std::size_t c, bool full) {
         for (prev = nullptr; d; prev = d, d = d->next) {
-            if (++queued > all_slots || !is_descriptor(d) ||
-                !desc_sound(d) || d->block == 0 || !page_shape_sound(d) || d->cls != c ||
-                d->owner != k || d->queued != (full ? 3 : 1) || d->prev != prev ||
-                (d->used == d->capacity) != full)
+            if (++queued > all_slots || !is_descriptor(d) || !desc_sound(d) || d->block == 0 ||
+                !page_shape_sound(d) || d->cls != c || d->owner != k ||
+                d->queued != (full ? 3 : 1) || d->prev != prev || (d->used == d->capacity) != full)
                 return false;
         }
         return true;
@@ -692,9 +691,8 @@ std::size_t private_heap::impl::compact_pages() noexcept {
         for (std::size_t c = 0; c < page_classes; ++c) {
             const page_desc* prev = nullptr;
             for (page_desc* d = pages->fronts[k].queue[c]; d;) {
-                if (++seen > all_slots || !is_descriptor(d) ||
-                    !desc_sound(d) || d->block == 0 || d->cls != c || d->owner != k ||
-                    d->queued != 1 || d->prev != prev) {
+                if (++seen > all_slots || !is_descriptor(d) || !desc_sound(d) || d->block == 0 ||
+                    d->cls != c || d->owner != k || d->queued != 1 || d->prev != prev) {
                     corrupt();
                     return 0;
                 }
