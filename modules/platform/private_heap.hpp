@@ -170,4 +170,18 @@ struct fork_handlers {
 /// pthread_atfork failed (ENOMEM): the layer then works without fork safety.
 bool at_fork(fork_rank rank, fork_handlers h) noexcept;
 
+#ifdef MEMMGR_FUZZ_FRONT_EXCHANGE
+/// Fuzz builds only (the define is set by fuzz/CMakeLists.txt, never by memmgr's own build): lets
+/// one thread act, call by call, as another thread of the serialized heaps, so that a harness
+/// drives remote frees and their adoption in an order its input alone decides, without handing
+/// each call to a second thread (a wake-up of a sleeping thread per call was a third of the
+/// private_heap harness's time).
+/// \effects makes `ticket` the calling thread's front (0: none chosen yet; the next operation on
+/// fronts chooses one).
+/// \returns the calling thread's front before the call (choosing one first if it had none).
+/// \requires `ticket` is 0 or a value this function returned in this process, and the thread that
+/// holds it makes no call on a heap while another thread acts as it.
+std::uint32_t exchange_thread_front(std::uint32_t ticket) noexcept;
+#endif
+
 } // namespace memmgr::detail::posix

@@ -80,8 +80,15 @@ unsigned char last_byte(bstr_view v) noexcept {
 template <utf16_code_unit A, utf16_code_unit B>
 std::strong_ordering compare_units(const A* a, std::size_t na, const B* b,
                                    std::size_t nb) noexcept {
+    static_assert(sizeof(A) == sizeof(char16_t) && sizeof(B) == sizeof(char16_t));
     const std::size_t n = na < nb ? na : nb;
-    for (std::size_t i = 0; i < n; ++i)
+    // The common prefix a stretch at a time (memcmp, vectorised), the stretch that differs unit by
+    // unit: a byte order is not the code units' order on a little-endian machine.
+    constexpr std::size_t stretch = 32;
+    std::size_t i = 0;
+    while (n - i >= stretch && std::memcmp(a + i, b + i, stretch * sizeof(char16_t)) == 0)
+        i += stretch;
+    for (; i < n; ++i)
         if (auto c = static_cast<char16_t>(a[i]) <=> static_cast<char16_t>(b[i]); c != 0)
             return c;
     return na <=> nb;

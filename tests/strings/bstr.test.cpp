@@ -410,6 +410,36 @@ BOOST_AUTO_TEST_CASE(comparisons_are_ordinal_and_count_embedded_nuls) {
     BOOST_TEST((bstr() < a));
 }
 
+BOOST_AUTO_TEST_CASE(long_strings_order_by_their_first_differing_code_unit_wherever_it_lies) {
+    // U+0100 sorts after U+00FF although its first byte (0x00, little-endian) sorts before 0xFF:
+    // a comparison of bytes would answer the other way. The difference is placed on each side of
+    // the stretches the comparison skips at once, and the strings are compared in every form.
+    for (const std::size_t at : {0u, 1u, 30u, 31u, 32u, 33u, 63u, 64u, 65u, 128u, 129u}) {
+        std::u16string high(130, u'x'), low(130, u'x');
+        high[at] = u'\u0100';
+        low[at] = u'\u00FF';
+        const bstr h(std::u16string_view{high}), l(std::u16string_view{low});
+        BOOST_TEST_CONTEXT("difference at unit " << at) {
+            BOOST_TEST(((h <=> l) == std::strong_ordering::greater));
+            BOOST_TEST(((l <=> h) == std::strong_ordering::less));
+            BOOST_TEST(((h <=> std::u16string_view{low}) == std::strong_ordering::greater));
+            BOOST_TEST(((l <=> std::u16string_view{high}) == std::strong_ordering::less));
+            // A later difference the other way does not count.
+            if (at + 1 < high.size()) {
+                high[at + 1] = u'a';
+                low[at + 1] = u'z';
+                BOOST_TEST((bstr(std::u16string_view{high}) > bstr(std::u16string_view{low})));
+            }
+        }
+    }
+    // Equal for 100 units, then one is a proper prefix of the other.
+    const std::u16string longer(101, u'q');
+    const bstr prefix(std::u16string_view{longer}.substr(0, 100)),
+        whole(std::u16string_view{longer});
+    BOOST_TEST((prefix < whole));
+    BOOST_TEST(((whole <=> std::u16string_view{longer}) == std::strong_ordering::equal));
+}
+
 BOOST_AUTO_TEST_CASE(odd_byte_lengths_compare_by_their_bytes) {
     const bstr three(bytes("Tes")), four(bytes("Tes\0"sv)), other(bytes("Tex"));
     // Same code units ("Te"), different bytes: never equal, ordered by the trailing byte.

@@ -129,6 +129,14 @@ private_heap::impl::front_id private_heap::impl::my_front() noexcept {
     return {(ticket & (owned_bit - 1)) - 1, (ticket & owned_bit) != 0};
 }
 
+#ifdef MEMMGR_FUZZ_FRONT_EXCHANGE
+std::uint32_t exchange_thread_front(std::uint32_t ticket) noexcept {
+    const std::uint32_t was = thread_front != 0 ? thread_front : choose_front();
+    thread_front = ticket;
+    return was;
+}
+#endif
+
 void private_heap::impl::forget_owned_fronts() noexcept {
     // In the child of a fork: its one thread keeps its front, the others' threads are gone.
     const std::uint32_t ticket = thread_front;
