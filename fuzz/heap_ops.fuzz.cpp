@@ -332,9 +332,43 @@ private:
                 just_freed_ = {at, b.size};
                 return;
             }
+            if (kind == memmgr::debug_problem_kind::written_after_free && o.check_every == 0 &&
+                in_.ConsumeBool() && evicted_reporting(at, offset))
+                return;
             std::memset(at + from, fill, count);
             require(heap().check() == 0 && problems_.empty(), "mended damage is not reported");
         }
+    }
+
+    /// \effects leaves the damage of the newest quarantined block `at` (its first damaged byte at
+    /// `offset`) unmended and frees new blocks until the quarantine evicts it: that free must
+    /// report the damage, once, with its block and offset, and free it; the frees before it
+    /// report nothing. \returns false, the damage still in place, when the heap beneath ran out
+    /// of room first (a fixed heap) or the block was not evicted after `quarantine` frees.
+    [[gnu::noinline]] bool evicted_reporting(unsigned char* at, std::size_t offset) {
+        const std::size_t frees = heap().options().quarantine;
+        for (std::size_t k = 0; k < frees; ++k) {
+            const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(0, 64);
+            auto filler = heap().allocate(n);
+            if (!filler)
+                return false;
+            added(*filler, n); // and then freed, as the model knows (the debug heap's ring does)
+            model_.remove(*filler);
+            require(heap().free(*filler).has_value(), "a filler block is freed");
+            if (problems_.empty())
+                continue;
+            require(problems_.size() == 1 &&
+                        problems_[0].kind == memmgr::debug_problem_kind::written_after_free &&
+                        problems_[0].address == at && problems_[0].offset == offset,
+                    "the quarantine's eviction reports the damage with its block and offset");
+            problems_.clear();
+            just_freed_ = {};
+            require(heap().check() == 0 && problems_.empty(),
+                    "an evicted block's damage is reported once");
+            return true;
+        }
+        require(false, "the newest quarantined block leaves after as many frees as it holds");
+        return false;
     }
 
     void size() {
