@@ -23,6 +23,12 @@ public:
                                             std::memory_order_relaxed))
             lock_contended();
     }
+    /// \returns whether the lock was free and is now held by the caller; never waits.
+    bool try_lock() noexcept {
+        std::uint32_t expected = 0;
+        return state_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                              std::memory_order_relaxed);
+    }
     void unlock() noexcept {
         if (state_.exchange(0, std::memory_order_release) == 2)
             wake_one();

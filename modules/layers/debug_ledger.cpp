@@ -5,6 +5,7 @@ module;
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +17,7 @@ module;
 #include <new>
 #include <source_location>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -100,12 +102,39 @@ private:
 class debug_heap_registry {
 public:
     struct member {
-        virtual bool has_live_block(const void* p) const noexcept = 0;
-        /// The lock of the member's books, for the fork handlers only.
+        /// \requires the caller holds books_lock(), or this thread holds it (calling_beneath).
+        virtual bool has_live_block_held(const void* p) const noexcept = 0;
+        /// The lock of the member's books.
         virtual light_lock& books_lock() const noexcept = 0;
 
     protected:
         ~member() = default;
+    };
+
+    // Marks, for as long as it lives, that this thread holds m's books while it calls the heap
+    // beneath (a debug heap over a debug heap): a refusal there asks someone_else_owns, which then
+    // reads m's books as they stand instead of waiting for their lock (it waited for ever).
+    class calling_beneath {
+    public:
+        explicit calling_beneath(const member* m) noexcept : mine_{m, held_} { held_ = &mine_; }
+        calling_beneath(const calling_beneath&) = delete;
+        calling_beneath& operator=(const calling_beneath&) = delete;
+        ~calling_beneath() { held_ = mine_.outer; }
+
+        static bool holds(const member* m) noexcept {
+            for (const node* n = held_; n != nullptr; n = n->outer)
+                if (n->books == m)
+                    return true;
+            return false;
+        }
+
+    private:
+        struct node {
+            const member* books;
+            const node* outer;
+        };
+        node mine_;
+        static inline constinit thread_local const node* held_ = nullptr;
     };
     // The one registry, never destroyed: debug heaps with static storage duration may outlive
     // any other object.
@@ -126,11 +155,44 @@ public:
         std::lock_guard lock(mutex_);
         std::erase(members_, m);
     }
-    // \returns whether a live debug heap other than self has the live block p.
+    // \returns whether a live debug heap other than self has the live block p. Only tries the
+    // locks (the registry's, each member's books), the registry released between rounds, and
+    // gives up on a member still busy after `patience`, as if it had not p (the problem then says
+    // foreign_block instead of wrong_heap): a heap over another holds its books while the one
+    // beneath refuses a free, and two such threads, or one and a fork taking every book, would
+    // otherwise each wait for what the other holds. Books this thread holds are read as they
+    // stand (between two steps of its operation, whole).
     [[nodiscard]] bool someone_else_owns(const member* self, const void* p) const noexcept {
-        std::lock_guard lock(mutex_);
-        return std::ranges::any_of(
-            members_, [&](const member* m) { return m != self && m->has_live_block(p); });
+        constexpr auto patience = std::chrono::milliseconds(200);
+        const auto deadline = std::chrono::steady_clock::now() + patience;
+        for (;;) {
+            bool busy = false;
+            if (std::unique_lock lock(mutex_, std::try_to_lock); lock.owns_lock()) {
+                for (const member* m : members_) {
+                    if (m == self)
+                        continue;
+                    if (calling_beneath::holds(m)) {
+                        if (m->has_live_block_held(p))
+                            return true;
+                        continue;
+                    }
+                    light_lock& books = m->books_lock();
+                    if (!books.try_lock()) {
+                        busy = true;
+                        continue;
+                    }
+                    const bool has = m->has_live_block_held(p);
+                    books.unlock();
+                    if (has)
+                        return true;
+                }
+            } else {
+                busy = true;
+            }
+            if (!busy || std::chrono::steady_clock::now() >= deadline)
+                return false;
+            std::this_thread::yield();
+        }
     }
 
 private:
@@ -588,10 +650,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
             return fail(errc::heap_corrupt);
         return h;
     }
-    bool has_live_block(const void* p) const noexcept override {
-        std::lock_guard lock(mutex);
-        return is_live(p);
-    }
+    bool has_live_block_held(const void* p) const noexcept override { return is_live(p); }
     light_lock& books_lock() const noexcept override { return mutex; }
 
     // p, live until now, is remembered as freed (not if the history cannot grow: a later double
@@ -723,6 +782,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // Gives p's block back to the heap beneath; a refusal is a problem to report (the caller
     // holds the lock and reports `found` after releasing it).
     MEMMGR_HOT_INLINE result<void> release(const void* p, std::vector<debug_problem>& found) {
+        const debug_heap_registry::calling_beneath beneath(this);
         auto freed = base.free(base.heap, raw_of(p));
         if (!freed) // refused: the block, header and all, is still where it was
             found.push_back(
@@ -730,10 +790,19 @@ struct debug_ledger::books final : debug_heap_registry::member {
         return freed;
     }
 
-    // free(p), p not nullptr: \returns how freeing it went; *was_live (where asked) says whether
-    // p was a live block (it no longer is). Inlined into free (and reallocate): the call it made
-    // cost as much as the seal's check.
-    MEMMGR_HOT_INLINE result<void> retire(void* p, bool* was_live = nullptr) noexcept {
+    // free(p), p not nullptr: \returns how freeing it went. For reallocate, `move` (where given)
+    // receives the first `move->limit` bytes of p, copied while p is known live and before it is
+    // filled, and says whether that was done (p was a live block with a sound header: it no longer
+    // is). One hold of the lock for both: a free of p on another thread (the caller's double free)
+    // comes wholly before or after, never between the copy and the release, when p's address may
+    // already be another block's. Inlined into free (and reallocate): the call it made cost as much
+    // as the seal's check.
+    struct move_out {
+        void* to;
+        std::size_t limit;
+        bool done = false;
+    };
+    MEMMGR_HOT_INLINE result<void> retire(void* p, move_out* move = nullptr) noexcept {
         // The header and p's slot in the table are two cache misses on a cold block: both are
         // asked for at once (a prefetch reads nothing and cannot fault, even for a foreign p).
         prefetch_header(p);
@@ -745,19 +814,24 @@ struct debug_ledger::books final : debug_heap_registry::member {
             mutex.unlock();
             return refuse(p);
         }
-        if (was_live != nullptr)
-            *was_live = true;
         if (t == taken::damaged) { // its size and the rest are unknown: the block stays as it is
             mutex.unlock();
             return refuse_damaged(p);
         }
         const block_header& h = *header_of(p);
+        if (move != nullptr) {
+            std::memcpy(move->to, p, std::min(h.size, move->limit));
+            move->done = true;
+        }
         if (options.quarantine == 0 && sound_guards_intact(p, h)) {
             // The usual free, in short: the way below when there is nothing to report.
             account_freed(h.type, h.size);
             std::memset(p, options.freed_fill, h.size);
             remember_freed(p);
-            const result<void> freed = base.free(base.heap, raw_of(p));
+            const result<void> freed = [&] {
+                const debug_heap_registry::calling_beneath beneath(this);
+                return base.free(base.heap, raw_of(p));
+            }();
             if (!freed) [[unlikely]]
                 return refused(p, freed);
             const bool due = tick();
@@ -975,13 +1049,13 @@ result<void*> debug_ledger::reallocate(void* p, std::size_t n,
     const auto h = b.live_header(p);
     if (!h)
         return fail(h.error());
-    const std::size_t old = h->size;
     return allocate(n, h->type, where).and_then([&](void* q) -> result<void*> {
-        std::memcpy(q, p, std::min(old, n));
-        // p gone meanwhile (freed by another thread): p is not ours to move after all. A
-        // refusal of the heap beneath went to the handler; q holds the contents.
-        bool was_live = false;
-        if (auto freed = b.retire(p, &was_live); !was_live) {
+        // Copied and released in one step (retire): p gone meanwhile (freed by another thread,
+        // its address perhaps another block's by now) is refused and reported as any free of it
+        // would be, and q given back. A refusal of the heap beneath went to the handler; q holds
+        // the contents.
+        books::move_out move{q, n};
+        if (auto freed = b.retire(p, &move); !move.done) {
             (void)free(q);
             return fail(freed.error());
         }
@@ -1008,7 +1082,8 @@ result<void> debug_ledger::validate(const void* p) const noexcept {
 }
 
 bool debug_ledger::owns(const void* p) const noexcept {
-    return books_->has_live_block(p);
+    std::lock_guard lock(books_->mutex);
+    return books_->has_live_block_held(p);
 }
 
 void debug_ledger::set_problem_handler(debug_problem_handler handler) {

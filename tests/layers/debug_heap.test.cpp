@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory_resource>
@@ -635,6 +637,102 @@ BOOST_AUTO_TEST_CASE(reallocate_always_moves_and_keeps_the_contents) {
     BOOST_TEST(fails_with(heap.reallocate(*p, 5), errc::foreign_block));
     BOOST_TEST(fails_with(heap.allocate(SIZE_MAX), errc::size_overflow));
     (void)heap.free(*q);
+}
+
+// A reallocation racing a free of the same block on another thread (the caller's double free):
+// exactly one of them takes the block, and the reallocation copies it only while it is known to be
+// live, in the same hold of the books as its release. It copied it before, unlocked, while the
+// free could fill it and give it back (ThreadSanitizer saw the copy race the free's fill;
+// AddressSanitizer, a read of a freed block), and then released whatever block was at its
+// address.
+BOOST_AUTO_TEST_CASE(a_reallocation_racing_a_free_of_its_block_takes_it_whole_or_not_at_all) {
+    memmgr::debug_heap<memmgr::crt_heap> heap;
+    std::atomic<std::size_t> refusals{0};
+    heap.set_problem_handler([&refusals](const debug_problem& p) {
+        if (p.kind == debug_problem_kind::double_free || p.kind == debug_problem_kind::foreign_block)
+            refusals.fetch_add(1, std::memory_order_relaxed);
+    });
+    constexpr int rounds = 400;
+    int both = 0, neither = 0, damaged = 0, free_lost = 0;
+    for (int round = 0; round < rounds; ++round) {
+        void* p = heap.allocate(4096).value();
+        const auto seed = static_cast<unsigned char>(round);
+        fill(p, 4096, seed);
+        std::atomic<bool> start{false};
+        bool freed = false;
+        std::thread freer([&] {
+            while (!start.load(std::memory_order_acquire))
+                std::this_thread::yield();
+            freed = heap.free(p).has_value();
+        });
+        start.store(true, std::memory_order_release);
+        const auto q = heap.reallocate(p, 8192);
+        freer.join();
+        both += freed && q.has_value();
+        neither += !freed && !q.has_value();
+        free_lost += !freed;
+        if (q) {
+            damaged += !filled(*q, 4096, seed);
+            BOOST_TEST(heap.free(*q).has_value());
+        }
+    }
+    BOOST_TEST(both == 0);
+    BOOST_TEST(neither == 0);
+    BOOST_TEST(damaged == 0);
+    // Every refused free is reported; a refused reallocation only when its block went between
+    // its check and its release.
+    BOOST_TEST(refusals.load() >= static_cast<std::size_t>(free_lost));
+    BOOST_TEST(refusals.load() <= static_cast<std::size_t>(rounds));
+    BOOST_TEST(heap.leaks().empty());
+    BOOST_TEST(heap.check() == 0u);
+}
+
+// A debug heap over a debug heap, the inner one refusing the outer one's free (its block was freed
+// behind the outer heap's back, long enough ago to be forgotten): the inner heap asks every other
+// debug heap whether the pointer is theirs, the outer one too, whose books this very thread holds
+// for the free. It waited for them for ever; it reads them as they stand now. The deadline turns a
+// hang into a failure (the stuck thread holds the books: the run cannot go on).
+BOOST_AUTO_TEST_CASE(a_refusal_beneath_a_stacked_debug_heap_does_not_wait_for_its_own_books) {
+    recorded<memmgr::debug_heap<memmgr::win32_heap>> outer;
+    auto& inner = outer.base();
+    std::vector<debug_problem> inner_problems;
+    inner.set_problem_handler([&](const debug_problem& p) { inner_problems.push_back(p); });
+    void* neighbour = outer.allocate(64).value(); // keeps the page of p's block in use
+    void* p = outer.allocate(64).value();
+    auto* raw = static_cast<unsigned char*>(p) - front_of(outer, p);
+    BOOST_REQUIRE(inner.owns(raw));
+    // The misuse: the inner heap frees it (and fills it, the outer heap's header and guards
+    // with it: they are put back, so that the outer heap still takes p for its own).
+    const std::vector<unsigned char> outer_view(raw, raw + inner.size(raw).value());
+    BOOST_REQUIRE(inner.free(raw).has_value());
+    for (int i = 0; i < 4200; ++i) // past the 4,096 frees the inner heap remembers
+        BOOST_REQUIRE(inner.free(inner.allocate(8).value()).has_value());
+    std::memcpy(raw, outer_view.data(), outer_view.size());
+
+    std::atomic<bool> done{false};
+    memmgr::result<void> freed;
+    std::thread user([&] {
+        freed = outer.free(p);
+        done.store(true, std::memory_order_release);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done.load(std::memory_order_acquire)) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            std::fputs("a_refusal_beneath_a_stacked_debug_heap...: the free never returned\n",
+                       stderr);
+            std::abort();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    user.join();
+    BOOST_TEST(fails_with(freed, errc::foreign_block));
+    BOOST_REQUIRE(inner_problems.size() == 1u);
+    BOOST_TEST((inner_problems[0].kind == debug_problem_kind::foreign_block));
+    BOOST_TEST(inner_problems[0].address == raw);
+    BOOST_REQUIRE(outer.problems.size() == 1u);
+    BOOST_TEST((outer.problems[0].kind == debug_problem_kind::base_refused_free));
+    BOOST_TEST(outer.problems[0].address == p);
+    BOOST_TEST(outer.free(neighbour).has_value());
 }
 
 // nullptr at every entry point that takes a block: answered as win32_heap answers, never
