@@ -585,8 +585,10 @@ private:
             return;
         const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(1, header_size);
         auto* at = static_cast<unsigned char*>(p) + model_.at(p).size;
-        if (!heap_->contains(at, n)) // past the last page of a large block's mapping
-            return;
+        // Every block keeps 16 bytes of its own mapping after it: a segment's end marker, a
+        // large block's tail, the last page's tail (a large block ending at its mapping's end let
+        // an overflow reach the next mapping, which could be the heap object itself).
+        require(heap_->contains(at, n), "16 bytes past a block lie in the heap's own mappings");
         if (model_.overlaps(at, n)) // the next block of a page: no header between
             return;
         damaged_ = true;

@@ -800,4 +800,59 @@ BOOST_AUTO_TEST_CASE(terminate_on_corruption_ends_the_process_at_the_first_damag
 }
 #endif
 
+// An overflow of up to 16 bytes past any block stays in the block's own mapping: a segment's end
+// marker, and since the tenth round a large block's tail and the last page's tail. A large block
+// whose size plus header was a whole number of pages ended at its mapping's end, and mmap often
+// places a heap's first segment (the heap object at its start: lock, fork links, page directory)
+// right after it: one byte past the block hung the next free, 16 let destroy() write through a
+// forged link outside the heap.
+BOOST_AUTO_TEST_CASE(a_large_block_keeps_16_bytes_of_its_own_mapping_after_its_end) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        constexpr std::size_t page = 4096;
+        for (const std::size_t n : {129 * page - 16, 150 * page - 16, 200 * page - 17}) {
+            auto* p = static_cast<unsigned char*>(heap.allocate(n).value());
+            auto overhead = [&] {
+                for (const memmgr::heap_entry& e : heap.walk().value())
+                    if (e.address == p)
+                        return e.overhead;
+                return std::size_t{0};
+            };
+            BOOST_TEST_CONTEXT("a large block of " << n << " bytes") {
+                BOOST_TEST(overhead() >= 32u); // the header, and 16 bytes after the payload
+                std::memset(p + n, 0x41, 16);  // the overflow
+                BOOST_TEST(heap.validate().has_value());
+                auto q = heap.reallocate(p, n + page); // grown: the tail again
+                BOOST_REQUIRE(q);
+                p = static_cast<unsigned char*>(*q);
+                BOOST_TEST(overhead() >= 32u);
+                BOOST_TEST(heap.free(p).has_value());
+            }
+        }
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+
+// The same for blocks of pages: in a page segment's last slot, a size that divides 64 KiB made the
+// last block end at the segment's end, where another segment (its header: seal, page count, the
+// state-chunk bitmap the engine trusts when it starts a page) may be mapped.
+BOOST_AUTO_TEST_CASE(no_block_of_a_page_ends_within_16_bytes_of_its_segment_s_end) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        constexpr std::uintptr_t segment = 4 * 1024 * 1024;
+        std::vector<void*> blocks;
+        std::size_t too_close = 0;
+        for (std::size_t i = 0; i < 61 * 64; ++i) { // more than the 60 pages of a segment hold
+            void* p = heap.allocate(1024).value();
+            blocks.push_back(p);
+            const auto a = reinterpret_cast<std::uintptr_t>(p);
+            too_close += (a % segment) + 1024 + 16 > segment;
+        }
+        BOOST_TEST(too_close == 0u);
+        for (void* p : blocks)
+            BOOST_TEST_REQUIRE(heap.free(p).has_value());
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,7 +8,7 @@ namespace memmgr::detail::posix {
 void* private_heap::impl::allocate_large(std::size_t n, status& st) noexcept {
     if (st = make_room(larges); st != status::ok)
         return nullptr;
-    const std::size_t length = round_up(n + header_size, page); // n <= PTRDIFF_MAX: no wrap
+    const std::size_t length = round_up(n + header_size + large_tail, page); // n <= PTRDIFF_MAX: no wrap
     if (length > room()) {
         st = status::heap_full;
         return nullptr;
@@ -56,7 +56,7 @@ void* private_heap::impl::reallocate_large(void* p, const found& f, std::size_t 
         }
     }
     large_block& l = larges.data[f.large_index];
-    const std::size_t length = round_up(n + header_size, page);
+    const std::size_t length = round_up(n + header_size + large_tail, page);
     if (length < l.length) {
         unmap_pages(l.base + length, l.length - length);
         on_unmap(l.length - length);

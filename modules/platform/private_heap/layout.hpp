@@ -32,6 +32,10 @@ inline constexpr std::size_t first_log_size = min_block + exact_bins * unit; // 
 inline constexpr std::size_t max_segment = std::size_t{16} * 1024 * mib;
 inline constexpr std::size_t large_threshold =
     512 * kib; // requests from here on get their own mapping
+// A large block's mapping keeps at least this many bytes after the payload, as a segment keeps its
+// end marker after its last block: an overflow of up to 16 bytes stays in the block's own mapping
+// instead of reaching the next one (which may be the heap's own object, or its tables).
+inline constexpr std::size_t large_tail = 16;
 inline constexpr std::size_t default_initial = 64 * kib;
 inline constexpr std::size_t growth_cap = 64 * mib; // segments double up to this
 inline constexpr std::size_t inline_segments =

@@ -261,9 +261,10 @@ page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool
     }
     const auto block = static_cast<std::uint32_t>((c + 1) * page_unit);
     const std::uintptr_t base = d->area & ~(pseg_bytes - 1);
+    const std::size_t capacity = page_capacity(block, d->area);
     // The state bytes: the first free run of 1, 2 or 4 chunks aligned to its length. With at most
     // 59 other pages in the segment, each in one aligned group of 4, a group is always free.
-    const std::size_t k = chunks_for(page_bytes / block);
+    const std::size_t k = chunks_for(capacity);
     std::uint64_t* const chunks = pseg_of(base)->chunks;
     std::size_t first = state_chunks;
     for (std::size_t at = 0; at < state_chunks; at += k) {
@@ -283,12 +284,12 @@ page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool
     auto* const states =
         reinterpret_cast<std::uint8_t*>(base + states_offset + first * state_chunk);
     if (alone()) {
-        std::memset(states, 0, page_bytes / block);
+        std::memset(states, 0, capacity);
     } else {
         // On fronts, a thread of another front may be reading these bytes through a stale
         // pointer into the page that had them: stored atomically, and that thread, if it
         // claims one, finds the page changed and gives it back (front_release).
-        for (std::size_t i = 0; i < page_bytes / block; ++i)
+        for (std::size_t i = 0; i < capacity; ++i)
             std::atomic_ref(states[i]).store(0, std::memory_order_relaxed);
     }
     d->bump = 0;
@@ -296,7 +297,7 @@ page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool
     d->free_head = 0;
     store_shape(d, states, block,
                 static_cast<std::uint32_t>(((std::uint64_t{1} << 32) + block - 1) / block),
-                static_cast<std::uint16_t>(page_bytes / block), static_cast<std::uint8_t>(c),
+                static_cast<std::uint16_t>(capacity), static_cast<std::uint8_t>(c),
                 static_cast<std::uint8_t>(owner));
     ++pseg_of(base)->pages;
     pseg_of(base)->dirty |= std::uint64_t{1} << slot_of(d, base);
@@ -446,7 +447,7 @@ bool private_heap::impl::page_shape_sound(const page_desc* d) const noexcept {
 bool private_heap::impl::page_form_sound(const desc_view& v) const noexcept {
     return v.owner < front_count && v.block >= page_unit && v.block <= page_max_request &&
            v.block % page_unit == 0 && v.cls == v.block / page_unit - 1 &&
-           v.capacity == page_bytes / v.block &&
+           v.capacity == page_capacity(v.block, v.area) &&
            v.recip == ((std::uint64_t{1} << 32) + v.block - 1) / v.block;
 }
 

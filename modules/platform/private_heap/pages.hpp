@@ -67,6 +67,17 @@ struct pseg_header {
 };
 static_assert(sizeof(pseg_header) <= descs_offset);
 
+/// The last slot of a segment leaves this many bytes after its last block, as a segment of the bins
+/// keeps its end marker: an overflow of up to 16 bytes past any block of a page stays in the page
+/// segment instead of reaching the next mapping (another page segment's header, the heap object).
+inline constexpr std::size_t page_tail = 16;
+
+/// \returns how many blocks of `block` bytes the page at `area` holds.
+constexpr std::size_t page_capacity(std::size_t block, std::uintptr_t area) noexcept {
+    const bool last = ((area + page_bytes) & (pseg_bytes - 1)) == 0;
+    return (last ? page_bytes - page_tail : page_bytes) / block;
+}
+
 /// \returns how many state chunks a page of `capacity` blocks takes: 1, 2 or 4.
 constexpr std::size_t chunks_for(std::size_t capacity) noexcept {
     return capacity <= state_chunk ? 1 : capacity <= 2 * state_chunk ? 2 : 4;

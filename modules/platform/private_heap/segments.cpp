@@ -227,6 +227,10 @@ status private_heap::impl::locate(const void* p, found& f) const noexcept {
         f = {h, prev, next, si, 0, false};
         return status::ok;
     }
+    // The large-block table lies in the heap object, behind its guard: a long underrun of the
+    // first block may have written it (free_to_bins asks first; reallocate and size come here).
+    if (!guard_intact())
+        return status::heap_corrupt;
     const std::size_t li = larges.upper(a);
     if (li == 0)
         return status::foreign_block;

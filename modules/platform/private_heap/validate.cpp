@@ -145,7 +145,8 @@ status private_heap::impl::check_all() const noexcept {
         if (i > 0 && l.base - larges.data[i - 1].base < larges.data[i - 1].length)
             return status::heap_corrupt;
         if (segment_of(l.base) != segments.count || l.length % page != 0 ||
-            l.requested > l.length - header_size)
+            l.length < header_size + large_tail ||
+            l.requested > l.length - header_size - large_tail)
             return status::heap_corrupt;
         if (!large_header_sound(header_at(l.base)))
             return status::heap_corrupt;
