@@ -16,6 +16,7 @@ module;
 #include <mutex>
 #include <new>
 #include <source_location>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -224,6 +225,26 @@ private:
 };
 
 namespace {
+
+// The problems one free can find, kept in place rather than in a vector, so that a free that finds
+// damage reports it even when memory is exhausted (a vector's growth threw into a noexcept
+// function): its two guards, the block its quarantine evicts (its fill or header, then its two
+// guards), the heap beneath refusing that block. Never more than six.
+class few_problems {
+public:
+    void push_back(const debug_problem& p) noexcept {
+        if (count_ < items_.size())
+            items_[count_++] = p;
+    }
+    [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+    [[nodiscard]] std::span<const debug_problem> view() const noexcept {
+        return {items_.data(), count_};
+    }
+
+private:
+    std::array<debug_problem, 8> items_{};
+    std::size_t count_ = 0;
+};
 
 // In front of every block (then the front guard bytes). An underrun longer than those bytes
 // reaches it: the seal, over its fields and the block's address, tells before any field is
@@ -698,8 +719,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
         set_bytes(p - gap, gap, options.guard_fill);
         set_bytes(p + n, options.guard_size, options.guard_fill);
     }
-    void check_sound_guards(const void* p, const block_header& h,
-                            std::vector<debug_problem>& found) const {
+    template <class Problems>
+    void check_sound_guards(const void* p, const block_header& h, Problems& found) const {
         if (sound_guards_intact(p, h))
             return;
         const auto* bytes = static_cast<const unsigned char*>(p);
@@ -714,13 +735,14 @@ struct debug_ledger::books final : debug_heap_registry::member {
             found.push_back(
                 {debug_problem_kind::overrun_after, p, h.size, h.request, h.type, h.where, at});
     }
-    void check_guards(const void* p, const block_header& h,
-                      std::vector<debug_problem>& found) const {
+    template <class Problems>
+    void check_guards(const void* p, const block_header& h, Problems& found) const {
         if (!sound_live(p, h))
             return found.push_back(damaged_header(p));
         check_sound_guards(p, h, found);
     }
-    void check_quarantined(const void* p, std::vector<debug_problem>& found) const {
+    template <class Problems>
+    void check_quarantined(const void* p, Problems& found) const {
         const block_header& h = *header_of(p);
         if (!sound(p, h))
             return found.push_back(damaged_header(p));
@@ -744,16 +766,19 @@ struct debug_ledger::books final : debug_heap_registry::member {
         return found;
     }
 
-    void report(const std::vector<debug_problem>& found) const {
+    // \effects calls the handler for each problem, with no lock held. Takes a reference to the
+    // handler under the lock (no copy of the callable, no allocation: an error path still reports
+    // when memory is exhausted, and a handler's copy or destruction never runs under the lock).
+    void report(std::span<const debug_problem> found) const {
         if (found.empty())
             return;
-        debug_problem_handler h;
+        std::shared_ptr<const debug_problem_handler> h;
         {
             std::lock_guard lock(mutex);
             h = handler;
         }
         for (const debug_problem& p : found)
-            h(p);
+            (*h)(p);
     }
 
     // A free of p, which is not a live block: a problem to report, and its errc.
@@ -775,13 +800,13 @@ struct debug_ledger::books final : debug_heap_registry::member {
         if (why == errc::foreign_block &&
             debug_heap_registry::instance().someone_else_owns(this, p))
             problem.kind = debug_problem_kind::wrong_heap;
-        report(std::vector<debug_problem>{problem});
+        report({&problem, 1});
         return fail(why);
     }
 
     // Gives p's block back to the heap beneath; a refusal is a problem to report (the caller
     // holds the lock and reports `found` after releasing it).
-    MEMMGR_HOT_INLINE result<void> release(const void* p, std::vector<debug_problem>& found) {
+    MEMMGR_HOT_INLINE result<void> release(const void* p, few_problems& found) {
         const debug_heap_registry::calling_beneath beneath(this);
         auto freed = base.free(base.heap, raw_of(p));
         if (!freed) // refused: the block, header and all, is still where it was
@@ -847,7 +872,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // are damaged or which goes to the quarantine. \effects releases the lock; the problems found
     // are reported after.
     MEMMGR_COLD result<void> retire_reporting(void* p, const block_header& h) noexcept {
-        std::vector<debug_problem> found;
+        few_problems found;
         if (!sound_guards_intact(p, h)) // the search for the bad byte stays out of line
             check_sound_guards(p, h, found);
         account_freed(h.type, h.size);
@@ -867,7 +892,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
         const bool due = tick();
         mutex.unlock();
         if (!found.empty())
-            report(found);
+            report(found.view());
         if (due)
             (void)check();
         return freed;
@@ -875,7 +900,8 @@ struct debug_ledger::books final : debug_heap_registry::member {
 
     // A free of p, whose header is damaged: a problem to report, and heap_corrupt.
     MEMMGR_COLD result<void> refuse_damaged(const void* p) noexcept {
-        report(std::vector<debug_problem>{damaged_header(p)});
+        const debug_problem problem = damaged_header(p);
+        report({&problem, 1});
         return fail(errc::heap_corrupt);
     }
 
@@ -883,11 +909,11 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // called with the lock held. \effects releases the lock; then the handler hears of it.
     MEMMGR_COLD result<void> refused(const void* p, result<void> freed) noexcept {
         // The block, header and all, is still where it was.
-        const std::vector<debug_problem> found{
-            problem_with(debug_problem_kind::base_refused_free, p, *header_of(p), 0)};
+        const debug_problem found =
+            problem_with(debug_problem_kind::base_refused_free, p, *header_of(p), 0);
         const bool due = tick();
         mutex.unlock();
-        report(found);
+        report({&found, 1});
         if (due)
             (void)check();
         return freed;
@@ -898,14 +924,14 @@ struct debug_ledger::books final : debug_heap_registry::member {
     // is due. Rare: out of the allocation's way.
     MEMMGR_COLD void after_allocation(std::uint64_t request, bool asked, bool due) {
         if (asked) {
-            std::function<void(std::uint64_t)> hook;
+            std::shared_ptr<const std::function<void(std::uint64_t)>> hook;
             {
                 std::lock_guard lock(mutex);
                 if (request == break_request) // still asked for
                     hook = break_hook;
             }
-            if (hook)
-                hook(request);
+            if (hook && *hook)
+                (*hook)(request);
         }
         if (due)
             (void)check();
@@ -960,8 +986,11 @@ struct debug_ledger::books final : debug_heap_registry::member {
     std::uint64_t next_request = 1;
     std::uint64_t operations = 0;
     std::uint64_t break_request = 0;
-    std::function<void(std::uint64_t)> break_hook;
-    debug_problem_handler handler = &abort_on_debug_problem;
+    // Shared, not copied, under the lock: taking one is a count's increment (report,
+    // after_allocation), and the callable is copied and destroyed with no lock held.
+    std::shared_ptr<const std::function<void(std::uint64_t)>> break_hook;
+    std::shared_ptr<const debug_problem_handler> handler =
+        std::make_shared<const debug_problem_handler>(&abort_on_debug_problem);
 };
 
 namespace {
@@ -1087,15 +1116,24 @@ bool debug_ledger::owns(const void* p) const noexcept {
 }
 
 void debug_ledger::set_problem_handler(debug_problem_handler handler) {
-    std::lock_guard lock(books_->mutex);
-    books_->handler = handler ? std::move(handler) : debug_problem_handler(&abort_on_debug_problem);
+    auto made = std::make_shared<const debug_problem_handler>(
+        handler ? std::move(handler) : debug_problem_handler(&abort_on_debug_problem));
+    {
+        std::lock_guard lock(books_->mutex);
+        books_->handler.swap(made);
+    } // the old handler goes here, with no lock held: its destructor may use this heap
 }
 
 void debug_ledger::break_on_request(std::uint64_t request,
                                     std::function<void(std::uint64_t)> hook) {
-    std::lock_guard lock(books_->mutex);
-    books_->break_request = request;
-    books_->break_hook = std::move(hook);
+    std::shared_ptr<const std::function<void(std::uint64_t)>> made;
+    if (hook)
+        made = std::make_shared<const std::function<void(std::uint64_t)>>(std::move(hook));
+    {
+        std::lock_guard lock(books_->mutex);
+        books_->break_request = request;
+        books_->break_hook.swap(made);
+    } // the old hook goes here, with no lock held
 }
 
 std::vector<debug_block> debug_ledger::blocks_since(std::uint64_t first) const {

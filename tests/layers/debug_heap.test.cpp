@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <memory_resource>
 #include <source_location>
 #include <sstream>
@@ -50,6 +51,27 @@ std::size_t front_of(const Heap& heap, const void* p) {
         if (e.address == p)
             return e.overhead - heap.options().guard_size;
     return 0;
+}
+
+// Runs f on a thread of its own and waits for it; one that has not returned after a minute is
+// taken to wait for ever (on a lock its own thread holds), and the run ends there: the stuck
+// thread holds the heap's books, so no later test could use it.
+template <class F>
+void finishes(const char* what, F f) {
+    std::atomic<bool> done{false};
+    std::thread runner([&] {
+        f();
+        done.store(true, std::memory_order_release);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done.load(std::memory_order_acquire)) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            std::fprintf(stderr, "%s: never returned\n", what);
+            std::abort();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    runner.join();
 }
 
 bool mentions(const std::string& text, std::string_view what) {
@@ -709,22 +731,8 @@ BOOST_AUTO_TEST_CASE(a_refusal_beneath_a_stacked_debug_heap_does_not_wait_for_it
         BOOST_REQUIRE(inner.free(inner.allocate(8).value()).has_value());
     std::memcpy(raw, outer_view.data(), outer_view.size());
 
-    std::atomic<bool> done{false};
     memmgr::result<void> freed;
-    std::thread user([&] {
-        freed = outer.free(p);
-        done.store(true, std::memory_order_release);
-    });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!done.load(std::memory_order_acquire)) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            std::fputs("a_refusal_beneath_a_stacked_debug_heap...: the free never returned\n",
-                       stderr);
-            std::abort();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    user.join();
+    finishes("the outer heap's free", [&] { freed = outer.free(p); });
     BOOST_TEST(fails_with(freed, errc::foreign_block));
     BOOST_REQUIRE(inner_problems.size() == 1u);
     BOOST_TEST((inner_problems[0].kind == debug_problem_kind::foreign_block));
@@ -733,6 +741,35 @@ BOOST_AUTO_TEST_CASE(a_refusal_beneath_a_stacked_debug_heap_does_not_wait_for_it
     BOOST_TEST((outer.problems[0].kind == debug_problem_kind::base_refused_free));
     BOOST_TEST(outer.problems[0].address == p);
     BOOST_TEST(outer.free(neighbour).has_value());
+}
+
+// The handler and the break hook are shared with the books, not copied, under their lock: one is
+// copied and destroyed with no lock held. Here a handler whose capture owns a block of the heap
+// (freed by the capture's destructor) is replaced: that free waited for ever on the lock the
+// replacement held, before.
+BOOST_AUTO_TEST_CASE(a_handler_or_hook_replaced_may_use_the_heap_as_it_goes) {
+    recorded<> heap;
+    struct owner {
+        owner(memmgr::debug_heap<memmgr::crt_heap>& h, void* p) : heap(h), block(p) {}
+        owner(const owner&) = delete;
+        owner& operator=(const owner&) = delete;
+        ~owner() { (void)heap.free(block); }
+        memmgr::debug_heap<memmgr::crt_heap>& heap;
+        void* block;
+    };
+    auto held = std::make_shared<owner>(heap, heap.allocate(32).value());
+    heap.set_problem_handler([held](const debug_problem&) {});
+    auto hooked = std::make_shared<owner>(heap, heap.allocate(48).value());
+    heap.break_on_request(1000, [hooked](std::uint64_t) {});
+    held.reset(); // the handler and the hook are the last owners now
+    hooked.reset();
+    BOOST_TEST(heap.leaks().size() == 2u);
+    finishes("set_problem_handler", [&] {
+        heap.set_problem_handler([&heap](const debug_problem& p) { heap.problems.push_back(p); });
+    });
+    finishes("break_on_request", [&] { heap.break_on_request(0, {}); });
+    BOOST_TEST(heap.leaks().empty()); // both blocks freed by their owners' destructors
+    BOOST_TEST(heap.problems.empty());
 }
 
 // nullptr at every entry point that takes a block: answered as win32_heap answers, never
