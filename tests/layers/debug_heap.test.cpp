@@ -723,12 +723,17 @@ BOOST_AUTO_TEST_CASE(a_refusal_beneath_a_stacked_debug_heap_does_not_wait_for_it
     void* p = outer.allocate(64).value();
     auto* raw = static_cast<unsigned char*>(p) - front_of(outer, p);
     BOOST_REQUIRE(inner.owns(raw));
+    // Blocks to free after the misuse, past the 4,096 frees the inner heap remembers: made now,
+    // while p's block is in use, so that none of them can take its address.
+    std::vector<void*> fillers;
+    for (int i = 0; i < 4200; ++i)
+        fillers.push_back(inner.allocate(8).value());
     // The misuse: the inner heap frees it (and fills it, the outer heap's header and guards
     // with it: they are put back, so that the outer heap still takes p for its own).
     const std::vector<unsigned char> outer_view(raw, raw + inner.size(raw).value());
     BOOST_REQUIRE(inner.free(raw).has_value());
-    for (int i = 0; i < 4200; ++i) // past the 4,096 frees the inner heap remembers
-        BOOST_REQUIRE(inner.free(inner.allocate(8).value()).has_value());
+    for (void* f : fillers)
+        BOOST_REQUIRE(inner.free(f).has_value());
     std::memcpy(raw, outer_view.data(), outer_view.size());
 
     memmgr::result<void> freed;
