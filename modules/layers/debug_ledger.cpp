@@ -1079,6 +1079,10 @@ result<void*> debug_ledger::reallocate(void* p, std::size_t n,
     if (!h)
         return fail(h.error());
     return allocate(n, h->type, where).and_then([&](void* q) -> result<void*> {
+        if (q == p) { // p was freed meanwhile (another thread), and its address is q's now
+            (void)free(q);
+            return fail(errc::foreign_block);
+        }
         // Copied and released in one step (retire): p gone meanwhile (freed by another thread,
         // its address perhaps another block's by now) is refused and reported as any free of it
         // would be, and q given back. A refusal of the heap beneath went to the handler; q holds
