@@ -833,25 +833,79 @@ BOOST_AUTO_TEST_CASE(a_large_block_keeps_16_bytes_of_its_own_mapping_after_its_e
     }
 }
 
+// How far past a block's start the damage the engine survives reaches: 16 bytes past its end (an
+// overflow), or offset 47 + 8 bytes (a write after free, whatever the block's size).
+constexpr std::size_t damage_reach(std::size_t n) {
+    return n + 16 > 47 + 8 ? n + 16 : 47 + 8;
+}
+
 // The same for blocks of pages: in a page segment's last slot, a size that divides 64 KiB made the
-// last block end at the segment's end, where another segment (its header: seal, page count, the
-// state-chunk bitmap the engine trusts when it starts a page) may be mapped.
+// last block end at the segment's end, and the last 16-byte block ended 16 bytes before it, where
+// another segment (its header: seal, page count, the state-chunk bitmap the engine trusted when it
+// started a page) may be mapped.
 BOOST_AUTO_TEST_CASE(no_block_of_a_page_ends_within_16_bytes_of_its_segment_s_end) {
     if constexpr (!on_windows) {
-        win32_heap heap;
         constexpr std::uintptr_t segment = 4 * 1024 * 1024;
+        for (const std::size_t n : {std::size_t{1024}, std::size_t{16}}) {
+            win32_heap heap;
+            std::vector<void*> blocks;
+            std::size_t too_close = 0;
+            const std::size_t count = 61 * (64 * 1024 / n); // more than a segment's 60 pages hold
+            blocks.reserve(count);
+            for (std::size_t i = 0; i < count; ++i) {
+                void* p = heap.allocate(n).value();
+                blocks.push_back(p);
+                const auto a = reinterpret_cast<std::uintptr_t>(p);
+                too_close += (a % segment) + damage_reach(n) > segment;
+            }
+            BOOST_TEST(too_close == 0u, "blocks of " << n << " bytes: " << too_close);
+            for (void* p : blocks)
+                BOOST_TEST_REQUIRE(heap.free(p).has_value());
+            BOOST_TEST(heap.validate().has_value());
+        }
+    }
+}
+
+// And for the segments of the bins: a fixed heap's last block, 16 bytes, ended 32 bytes before the
+// segment's end (its header, its payload, then the 16-byte end marker), so a write after free at
+// its offset 32 reached the next mapping, often the heap object (a lock word: the next allocation
+// hung). Every block of a full fixed heap now leaves the reach of that damage inside the segment.
+BOOST_AUTO_TEST_CASE(the_damage_a_heap_survives_stays_inside_the_segment_of_its_block) {
+    if constexpr (!on_windows) {
+        constexpr std::size_t size = 64 * 1024;
+        win32_heap heap{{.initial_size = size, .maximum_size = size}};
+        const auto base = reinterpret_cast<std::uintptr_t>(heap.native_handle());
         std::vector<void*> blocks;
         std::size_t too_close = 0;
-        for (std::size_t i = 0; i < 61 * 64; ++i) { // more than the 60 pages of a segment hold
-            void* p = heap.allocate(1024).value();
-            blocks.push_back(p);
-            const auto a = reinterpret_cast<std::uintptr_t>(p);
-            too_close += (a % segment) + 1024 + 16 > segment;
+        while (auto p = heap.allocate(16)) { // the smallest blocks, up to the segment's end
+            blocks.push_back(*p);
+            too_close += reinterpret_cast<std::uintptr_t>(*p) - base + damage_reach(16) > size;
         }
+        BOOST_TEST(blocks.size() > 1000u);
         BOOST_TEST(too_close == 0u);
         for (void* p : blocks)
             BOOST_TEST_REQUIRE(heap.free(p).has_value());
         BOOST_TEST(heap.validate().has_value());
+    }
+}
+
+// The bitmap of a page segment's state chunks is not sealed, and a write past the end of the
+// mapping before the segment reaches it. Zeroed, it let the next new page take the state bytes of
+// a page in use: they were zeroed, and its live blocks could be handed out again. A new page now
+// checks the bitmap against the sealed descriptors of the segment's pages first.
+BOOST_AUTO_TEST_CASE(a_damaged_state_chunk_bitmap_is_found_before_a_page_is_started) {
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        auto* a = static_cast<unsigned char*>(heap.allocate(48).value());
+        auto* b = static_cast<unsigned char*>(heap.allocate(48).value());
+        const auto segment = reinterpret_cast<unsigned char*>(
+            reinterpret_cast<std::uintptr_t>(a) & ~(page_segment_bytes - 1));
+        std::memset(segment + 16, 0, 8); // the bitmap's first word (seal 8 bytes, count 8)
+        BOOST_TEST(fails_with(heap.allocate(200), errc::heap_corrupt)); // a page of a new class
+        BOOST_TEST(fails_with(heap.free(a), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.free(a), errc::heap_corrupt)); // not a free, then a double one
+        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+        (void)b;
     }
 }
 

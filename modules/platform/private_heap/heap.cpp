@@ -27,7 +27,8 @@ private_heap* private_heap::create(const heap_config& config) noexcept {
     if (initial > initial_limit)
         return nullptr;
     initial = round_up(initial, page);
-    const std::size_t smallest = round_up(impl::self_bytes() + min_block + header_size, page);
+    const std::size_t smallest =
+        round_up(impl::self_bytes() + min_block + header_size + segment_tail, page);
     if (maximum != 0 && smallest > maximum)
         return nullptr;
     if (initial < smallest)

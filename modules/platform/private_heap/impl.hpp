@@ -991,6 +991,10 @@ struct private_heap::impl : private_heap {
     page_desc* start_page(std::size_t c, std::size_t owner = 0, bool may_map = true) noexcept;
     void retire(page_desc* d) noexcept;
     bool page_shape_sound(const page_desc* d) const noexcept;
+    /// \returns whether the state chunks the page segment at `base` marks in use are exactly those
+    /// of its pages' sealed descriptors (each sound), no two pages sharing one. Under the heap's
+    /// lock (start_page).
+    bool chunks_agree(std::uintptr_t base) const noexcept;
     /// page_shape_sound without the counts (bump, used, free_head): what a thread of another
     /// front may read of a page, the sealed fields its owner writes only when it starts the page.
     bool page_form_sound(const desc_view& v) const noexcept;

@@ -32,10 +32,15 @@ inline constexpr std::size_t first_log_size = min_block + exact_bins * unit; // 
 inline constexpr std::size_t max_segment = std::size_t{16} * 1024 * mib;
 inline constexpr std::size_t large_threshold =
     512 * kib; // requests from here on get their own mapping
-// A large block's mapping keeps at least this many bytes after the payload, as a segment keeps its
-// end marker after its last block: an overflow of up to 16 bytes stays in the block's own mapping
-// instead of reaching the next one (which may be the heap's own object, or its tables).
+// What every mapping keeps after its last payload, so that the damage the engine is built to
+// survive stays in the mapping of the block it starts from instead of reaching the next one (which
+// may be the heap's own object, another segment's header, the page directory): an overflow of up
+// to 16 bytes past a block in use, and a write after free of up to 8 bytes at offsets 0 to 47 of a
+// freed block, whose payload may be only 16 bytes (so up to 40 bytes past its end).
+// - A large block's mapping: at least 16 bytes after the payload (a freed one is unmapped).
 inline constexpr std::size_t large_tail = 16;
+// - A segment of the bins: 32 bytes after its 16-byte end marker (48 after the last payload).
+inline constexpr std::size_t segment_tail = 32;
 inline constexpr std::size_t default_initial = 64 * kib;
 inline constexpr std::size_t growth_cap = 64 * mib; // segments double up to this
 inline constexpr std::size_t inline_segments =
@@ -151,7 +156,7 @@ struct segment {
     header* first;
     bool initial; // made by create(): kept by compact() and release_all()
 
-    header* end() const noexcept { return header_at(base + length - header_size); }
+    header* end() const noexcept { return header_at(base + length - header_size - segment_tail); }
 };
 
 struct large_block {

@@ -6,7 +6,9 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bit>
+#include <iterator>
 
 namespace memmgr::detail::posix {
 
@@ -251,11 +253,36 @@ bool private_heap::impl::unlink_full(page_desc* d) noexcept {
     return unlink_checked(pages->fronts[d->owner].full[d->cls], d, 3);
 }
 
+bool private_heap::impl::chunks_agree(std::uintptr_t base) const noexcept {
+    // The segment header's bitmap of state chunks is not sealed: an overflow or a write after free
+    // past the end of the mapping before this segment reaches it. The chunks in use are what the
+    // pages' sealed descriptors say; the bitmap is believed only where it agrees.
+    std::uint64_t in_use[(state_chunks + 63) / 64]{};
+    for (std::size_t slot = meta_slots; slot < pseg_slots; ++slot) {
+        const page_desc* d = descs_of(base) + slot;
+        if (!desc_sound(d) || d->area != base + slot * page_bytes)
+            return false;
+        if (d->block == 0)
+            continue;
+        const std::size_t k = chunks_for(d->capacity);
+        const std::uintptr_t offset = address(d->states) - (base + states_offset);
+        if (address(d->states) < base + states_offset || offset % (k * state_chunk) != 0 ||
+            offset / state_chunk >= state_chunks)
+            return false;
+        const std::size_t first = offset / state_chunk;
+        const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (first % 64);
+        if ((in_use[first / 64] & run) != 0) // two pages on the same bytes
+            return false;
+        in_use[first / 64] |= run;
+    }
+    return std::equal(std::begin(in_use), std::end(in_use), std::begin(pseg_of(base)->chunks));
+}
+
 page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool may_map) noexcept {
     if (!pages->free_slots && !(may_map && map_pseg()))
         return nullptr;
     page_desc* d = pages->free_slots;
-    if (!desc_sound(d) || d->block != 0 || d->queued != 2) {
+    if (!is_descriptor(d) || !desc_sound(d) || d->block != 0 || d->queued != 2) {
         corrupt();
         return nullptr;
     }
@@ -266,6 +293,10 @@ page_desc* private_heap::impl::start_page(std::size_t c, std::size_t owner, bool
     // 59 other pages in the segment, each in one aligned group of 4, a group is always free.
     const std::size_t k = chunks_for(capacity);
     std::uint64_t* const chunks = pseg_of(base)->chunks;
+    if (!chunks_agree(base)) {
+        corrupt();
+        return nullptr;
+    }
     std::size_t first = state_chunks;
     for (std::size_t at = 0; at < state_chunks; at += k) {
         const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (at % 64);

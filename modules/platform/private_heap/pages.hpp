@@ -67,10 +67,10 @@ struct pseg_header {
 };
 static_assert(sizeof(pseg_header) <= descs_offset);
 
-/// The last slot of a segment leaves this many bytes after its last block, as a segment of the bins
-/// keeps its end marker: an overflow of up to 16 bytes past any block of a page stays in the page
-/// segment instead of reaching the next mapping (another page segment's header, the heap object).
-inline constexpr std::size_t page_tail = 16;
+/// The last slot of a segment leaves this many bytes after its last block (layout.hpp, large_tail
+/// and segment_tail, says why): an overflow past a block in use, or a write after free at offsets
+/// 0 to 47 of a 16-byte block, stays in the page segment instead of reaching the next mapping.
+inline constexpr std::size_t page_tail = 48;
 
 /// \returns how many blocks of `block` bytes the page at `area` holds.
 constexpr std::size_t page_capacity(std::size_t block, std::uintptr_t area) noexcept {

@@ -24,7 +24,7 @@ void private_heap::impl::add_segment(std::uintptr_t base, std::size_t length, he
 header* private_heap::impl::grow(std::size_t bs, status& st) noexcept {
     if (st = make_room(segments); st != status::ok)
         return nullptr;
-    const std::size_t need = round_up(bs + header_size, page);
+    const std::size_t need = round_up(bs + header_size + segment_tail, page);
     std::size_t length = segment_bytes < default_initial ? default_initial : segment_bytes;
     length = round_up(length < growth_cap ? length : growth_cap, page);
     if (length < need)
