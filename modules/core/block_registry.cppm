@@ -33,6 +33,20 @@ public:
     /// live).
     removal remove_checked(const void* p, bool (*sound)(const void*) noexcept) noexcept;
 
+    /// \effects if p is live, calls use() with the lock held, and forgets p if use returns true:
+    /// nothing frees p meanwhile (every free removes it under the lock), so use may read and
+    /// write p's block, as long as it takes no other lock of this registry.
+    /// \returns false (use not called) if p is not live.
+    template <class F>
+    bool with_live(const void* p, F&& use) noexcept(noexcept(use())) {
+        const std::lock_guard lock(mutex_);
+        if (!live_.contains(p))
+            return false;
+        if (use())
+            (void)live_.erase(p);
+        return true;
+    }
+
     /// \returns whether p is live.
     [[nodiscard]] bool contains(const void* p) const noexcept;
 

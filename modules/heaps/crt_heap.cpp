@@ -7,19 +7,32 @@ module memmgr;
 
 import :block_registry;
 import :crt_heap;
+import :over_aligned;
 import :platform;
 
 namespace memmgr {
 
 namespace {
 
-// The aligned family's header sits right before the aligned payload: where the block really starts
-// and the size asked for. Live blocks are registered (block_registry.cppm), so that pointers are
-// checked before their header is read.
+// The aligned family's header sits right before the aligned payload: where the block really starts,
+// the size asked for, and a check word over both and the payload's address (keyed by the
+// process's secret), so that an underrun that rewrote them is found before they are followed.
+// Live blocks are registered (block_registry.cppm), so that pointers are checked before their
+// header is read, and read in the same hold of the registry's lock.
 struct aligned_header {
     void* raw;
     std::size_t size;
+    std::uintptr_t check;
 };
+
+std::uintptr_t check_of(const aligned_header& h, const void* p) noexcept {
+    std::uint64_t x = reinterpret_cast<std::uintptr_t>(h.raw) * 0x9E3779B97F4A7C15u ^
+                      static_cast<std::uint64_t>(h.size) ^ detail::over_aligned_secret() ^
+                      reinterpret_cast<std::uintptr_t>(p) * 0xC2B2AE3D27D4EB4Fu;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    return static_cast<std::uintptr_t>(x ^ (x >> 31));
+}
 
 struct crt_aligned_blocks {};
 detail::block_registry& aligned_blocks() noexcept {
@@ -36,6 +49,11 @@ aligned_header* aligned_header_of(const void* p) noexcept {
                                              sizeof(aligned_header));
 }
 
+bool aligned_sound(const void* p) noexcept {
+    const aligned_header& h = *aligned_header_of(p);
+    return h.check == check_of(h, p);
+}
+
 } // namespace
 
 result<void*> crt_heap::allocate_aligned(std::size_t n, std::size_t alignment) noexcept {
@@ -49,7 +67,9 @@ result<void*> crt_heap::allocate_aligned(std::size_t n, std::size_t alignment) n
     return allocate(n + sizeof(aligned_header) + a).and_then([&](void* raw) -> result<void*> {
         const auto first = reinterpret_cast<std::uintptr_t>(raw) + sizeof(aligned_header);
         auto* p = reinterpret_cast<void*>((first + a - 1) & ~(std::uintptr_t{a} - 1));
-        *aligned_header_of(p) = aligned_header{raw, n};
+        aligned_header& h = *aligned_header_of(p);
+        h = aligned_header{raw, n, 0};
+        h.check = check_of(h, p);
         if (!aligned_blocks().add(p)) {
             (void)free(raw);
             return fail(errc::out_of_memory);
@@ -61,8 +81,15 @@ result<void*> crt_heap::allocate_aligned(std::size_t n, std::size_t alignment) n
 result<void> crt_heap::free_aligned(void* p) noexcept {
     if (p == nullptr)
         return {};
-    if (!aligned_blocks().remove(p))
+    // Checked and forgotten in one hold of the lock; then p is this call's alone.
+    switch (aligned_blocks().remove_checked(p, &aligned_sound)) {
+    case detail::block_registry::removal::not_live:
         return fail(errc::foreign_block);
+    case detail::block_registry::removal::refused:
+        return fail(errc::heap_corrupt); // damaged: kept, never followed
+    case detail::block_registry::removal::removed:
+        break;
+    }
     return free(aligned_header_of(p)->raw);
 }
 
@@ -72,9 +99,15 @@ result<std::size_t> crt_heap::size_aligned(const void* p, std::size_t alignment)
         return fail(errc::bad_alignment);
     if (p == nullptr)
         return fail(errc::null_pointer);
-    if (!aligned_blocks().contains(p))
-        return fail(errc::foreign_block);
-    return aligned_header_of(p)->size;
+    result<std::size_t> r = fail(errc::foreign_block);
+    aligned_blocks().with_live(p, [&]() noexcept {
+        if (aligned_sound(p))
+            r = aligned_header_of(p)->size;
+        else
+            r = fail(errc::heap_corrupt);
+        return false;
+    });
+    return r;
 }
 
 result<win32_heap> crt_heap::native_heap() noexcept {

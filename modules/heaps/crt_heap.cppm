@@ -40,11 +40,14 @@ public:
     [[nodiscard]] result<void*> allocate_aligned(std::size_t n, std::size_t alignment) noexcept;
 
     /// \effects releases a block of the aligned family; free_aligned(nullptr) does nothing.
-    /// \errors foreign_block (also for a block already freed); then nothing is freed.
+    /// \errors foreign_block (also for a block already freed); heap_corrupt when the header in
+    /// front of the block was overwritten (the block is kept, its header never followed); then
+    /// nothing is freed.
     result<void> free_aligned(void* p) noexcept;
 
     /// \returns the size asked for when p was allocated by allocate_aligned(n, alignment).
-    /// \errors null_pointer; bad_alignment if p is not aligned to `alignment`; foreign_block.
+    /// \errors null_pointer; bad_alignment if p is not aligned to `alignment`; foreign_block;
+    /// heap_corrupt when the header in front of the block was overwritten.
     [[nodiscard]] result<std::size_t> size_aligned(const void* p,
                                                    std::size_t alignment) const noexcept;
 

@@ -117,6 +117,36 @@ result<void> check_live(const void* p) noexcept {
     return {};
 }
 
+// The end of a move from the live block p into the new block q, both of the process heap's
+// registered families: in one hold of the registry's lock, p is checked (live, and sound(p)),
+// copy(p's size) fills q, and p is forgotten; then p's memory goes. A free of p on another thread
+// (the caller's double free) comes wholly before (the move is refused, q given back) or after
+// (refused): the copy never reads a block a racing free gave back, and p is never released twice.
+// q at p's address means p was freed meanwhile and its memory is q's.
+// \returns q, or foreign_block or heap_corrupt (q given back).
+template <class Copy>
+result<void*> moved_into(void* p, void* q, bool (*sound)(const void*) noexcept,
+                         Copy copy) noexcept {
+    result<void*> r = fail(errc::foreign_block);
+    if (q != p)
+        live_blocks().with_live(p, [&]() noexcept {
+            if (!sound(p)) {
+                r = fail(errc::heap_corrupt);
+                return false;
+            }
+            copy(header_of(p)->size);
+            r = q;
+            return true; // forgotten: no other thread can free it from here on
+        });
+    if (!r) {
+        (void)live_blocks().remove(q);
+        std::free(header_of(q));
+        return r;
+    }
+    std::free(header_of(p));
+    return r;
+}
+
 // Failure injection for tests, what an IMallocSpy whose PreAlloc returns 0 does on Windows: how
 // many more process-heap allocations may succeed (never_fails: all of them).
 constexpr std::size_t never_fails = SIZE_MAX;
@@ -210,7 +240,17 @@ result<void> block_free(block_family f, void* p) noexcept {
 result<std::size_t> block_size(block_family f, const void* p) noexcept {
     if (f == block_family::crt)
         return ::malloc_usable_size(const_cast<void*>(p)); // only reads the chunk header
-    return check_live(p).map([p] { return header_of(p)->size; });
+    // Checked and read in one hold of the registry's lock (with_live): a free of p on another
+    // thread meanwhile (the caller's race) comes wholly before or after, never between.
+    result<std::size_t> r = fail(errc::foreign_block);
+    live_blocks().with_live(p, [&]() noexcept {
+        if (header_sound(p))
+            r = header_of(p)->size;
+        else
+            r = fail(errc::heap_corrupt);
+        return false;
+    });
+    return r;
 }
 
 result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept {
@@ -222,15 +262,22 @@ result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexc
     }
     if (f == block_family::com)
         return fail(errc::not_supported);
-    return check_live(p).and_then([p, n]() -> result<void> {
+    result<void> r = fail(errc::foreign_block);
+    live_blocks().with_live(p, [&]() noexcept {
         // glibc's chunk may hold more than was asked for; within it the block can grow in place.
         block_header* h = header_of(p);
-        if (sizeof(block_header) + n > ::malloc_usable_size(h))
-            return fail(errc::cannot_resize_in_place);
-        h->size = n;
-        h->check = check_of(h);
-        return {};
+        if (!header_sound(p))
+            r = fail(errc::heap_corrupt);
+        else if (sizeof(block_header) + n > ::malloc_usable_size(h))
+            r = fail(errc::cannot_resize_in_place);
+        else {
+            h->size = n;
+            h->check = check_of(h);
+            r = {};
+        }
+        return false;
     });
+    return r;
 }
 
 result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept {
@@ -243,12 +290,13 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
         return p;
     // Not realloc: the new block must be registered before the old one goes, so that a failure at
     // any step leaves p live and untouched.
-    return check_live(p).and_then([&] { return block_allocate(f, n, false); }).map([&](void* q) {
-        const std::size_t old = header_of(p)->size;
-        std::memcpy(q, p, old < n ? old : n);
-        (void)block_free(f, p);
+    if (auto live = check_live(p); !live)
+        return fail(live.error());
+    auto q = block_allocate(f, n, false);
+    if (!q)
         return q;
-    });
+    return moved_into(p, *q, &header_sound,
+                      [&](std::size_t old) { std::memcpy(*q, p, old < n ? old : n); });
 }
 
 // --- the CRT's heap: glibc's malloc
@@ -308,33 +356,46 @@ result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept {
     return bstr_allocate_bytes(units, length * std::uint32_t{sizeof(char16_t)});
 }
 
+// \returns whether the BSTR whose block is `block`, live (the registry's lock held), is sound: the
+// block's header, and a length prefix that fits the block.
+bool bstr_block_sound(const void* block) noexcept {
+    const char* s = static_cast<const char*>(block) + bstr_header;
+    return header_sound(block) &&
+           bstr_header + bstr_tail(bstr_byte_length(s)) <= header_of(block)->size;
+}
+
 result<void> bstr_check(const void* s) noexcept {
-    // The prefix is read only once the block is known to be live, and must fit the block.
-    const char* block = bstr_block(s);
-    return check_live(block).and_then([&]() -> result<void> {
-        if (bstr_header + bstr_tail(bstr_byte_length(s)) > header_of(block)->size)
-            return fail(errc::heap_corrupt);
-        return {};
+    // The prefix is read only once the block is known to be live, in the same hold of the lock.
+    result<void> r = fail(errc::foreign_block);
+    live_blocks().with_live(bstr_block(s), [&]() noexcept {
+        r = bstr_block_sound(bstr_block(s)) ? result<void>{} : fail(errc::heap_corrupt);
+        return false;
     });
+    return r;
 }
 
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
     // s passed bstr_check (every caller asks it first, before reading the length itself).
     // A new block first: a failure leaves s as it was, and units may point into s while it lives.
-    const std::uint32_t old_bytes = bstr_byte_length(s);
     const std::uint32_t new_bytes = length * std::uint32_t{sizeof(char16_t)};
-    return bstr_allocate_bytes(nullptr, new_bytes).map([&](void* fresh) {
+    auto fresh = bstr_allocate_bytes(nullptr, new_bytes);
+    if (!fresh)
+        return fresh;
+    char* const block = bstr_block(s);
+    auto moved = moved_into(block, bstr_block(*fresh), &bstr_block_sound, [&](std::size_t) {
         if (units == nullptr || units == s) {
             // Whole code units are kept, as oleaut32 keeps them: an odd byte length's half-filled
             // last unit goes with its zero high byte, which would otherwise stay uninitialised.
+            const std::uint32_t old_bytes = bstr_byte_length(s);
             const std::size_t kept = (std::size_t{old_bytes} + 1) / 2 * 2;
-            std::memcpy(fresh, s, kept < new_bytes ? kept : new_bytes);
+            std::memcpy(*fresh, s, kept < new_bytes ? kept : new_bytes);
         } else {
-            std::memcpy(fresh, units, new_bytes);
+            std::memcpy(*fresh, units, new_bytes);
         }
-        (void)bstr_free(s);
-        return fresh;
     });
+    if (!moved)
+        return fail(moved.error());
+    return fresh;
 }
 
 result<void> bstr_free(void* s) noexcept {

@@ -10,8 +10,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "support/blocks.hpp"
@@ -128,6 +130,88 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(two_threads_freeing_one_block_at_once_free_it_once
     } else {
         BOOST_TEST(on_windows);
     }
+}
+
+// The same for a reallocation, and an in-place resize, racing a free of their block: the block is
+// checked, read and released (or resized) in one hold of the registry's lock. They were separate
+// holds: the copy read a block the free had given back (ThreadSanitizer: a use after free), the
+// resize wrote into it, and a reallocation could free a block made at its address meanwhile.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_reallocation_or_resize_racing_a_free_takes_the_block_or_not_on_posix,
+                              H, process_heaps) {
+    if constexpr (!on_windows) {
+        H heap;
+        int both = 0, damaged = 0;
+        for (int round = 0; round < 200; ++round) {
+            void* p = heap.allocate(256).value();
+            const auto seed = static_cast<unsigned char>(round);
+            fill(p, 256, seed);
+            const bool in_place = round % 2 == 1 && !std::is_same_v<H, memmgr::com_heap>;
+            std::atomic<int> ready{0};
+            memmgr::result<void> freed;
+            std::thread other([&] {
+                ready.fetch_add(1);
+                while (ready.load() < 2) {
+                }
+                freed = heap.free(p);
+            });
+            ready.fetch_add(1);
+            while (ready.load() < 2) {
+            }
+            void* kept = nullptr;
+            if constexpr (memmgr::resizable_in_place_heap<H>) {
+                if (in_place) {
+                    if (heap.resize_in_place(p, 128))
+                        kept = p;
+                }
+            }
+            if (!in_place)
+                if (auto q = heap.reallocate(p, 4096))
+                    kept = *q;
+            other.join();
+            if (in_place) {
+                // A resize keeps the block: it came wholly before the free or after it.
+                if (!freed)
+                    BOOST_TEST(heap.free(p).has_value());
+                continue;
+            }
+            both += freed.has_value() && kept != nullptr;
+            if (kept != nullptr) {
+                damaged += !filled(kept, 128, seed);
+                BOOST_TEST(heap.free(kept).has_value());
+            } else {
+                BOOST_TEST(freed.has_value()); // one of the two took it
+            }
+        }
+        BOOST_TEST(both == 0);
+        BOOST_TEST(damaged == 0);
+    } else {
+        BOOST_TEST(on_windows);
+    }
+}
+
+// The aligned family's header is memmgr's (where the block starts, the size), checked by a word
+// over both and the address: an underrun that rewrote it is refused (heap_corrupt), the block
+// kept, never followed. Unchecked, a header naming another live block made free_aligned free that
+// one and answer success; a byte of damage made it crash in free(), or size_aligned answer 2^62.
+BOOST_AUTO_TEST_CASE(a_damaged_aligned_header_is_refused_not_followed) {
+    memmgr::crt_heap heap;
+    auto* p = static_cast<unsigned char*>(heap.allocate_aligned(64, 64).value());
+    void* victim = heap.allocate(64).value();
+    fill(victim, 64, 3);
+    unsigned char saved[24];
+    std::memcpy(saved, p - 24, sizeof saved);
+    std::memcpy(p - 24, &victim, sizeof victim); // where the block starts: another live block
+    BOOST_TEST(fails_with(heap.free_aligned(p), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.size_aligned(p, 64), errc::heap_corrupt));
+    BOOST_TEST(filled(victim, 64, 3));
+    std::memcpy(p - 24, saved, sizeof saved);
+    p[-9] ^= 1; // a byte of the size
+    BOOST_TEST(fails_with(heap.size_aligned(p, 64), errc::heap_corrupt));
+    BOOST_TEST(fails_with(heap.free_aligned(p), errc::heap_corrupt));
+    std::memcpy(p - 24, saved, sizeof saved); // mended: the block is still its family's
+    BOOST_TEST(heap.size_aligned(p, 64).value() == 64u);
+    BOOST_TEST(heap.free_aligned(p).has_value());
+    BOOST_TEST(heap.free(victim).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(com_local_and_global_share_the_process_heap) {
