@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(two_threads_freeing_one_block_at_once_free_it_once
 // checked, read and released (or resized) in one hold of the registry's lock. They were separate
 // holds: the copy read a block the free had given back (ThreadSanitizer: a use after free), the
 // resize wrote into it, and a reallocation could free a block made at its address meanwhile.
-BOOST_AUTO_TEST_CASE_TEMPLATE(a_reallocation_or_resize_racing_a_free_takes_the_block_or_not_on_posix,
-                              H, process_heaps) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(
+    a_reallocation_or_resize_racing_a_free_takes_the_block_or_not_on_posix, H, process_heaps) {
     if constexpr (!on_windows) {
         H heap;
         int both = 0, damaged = 0;

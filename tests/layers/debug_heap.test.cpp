@@ -671,7 +671,8 @@ BOOST_AUTO_TEST_CASE(a_reallocation_racing_a_free_of_its_block_takes_it_whole_or
     memmgr::debug_heap<memmgr::crt_heap> heap;
     std::atomic<std::size_t> refusals{0};
     heap.set_problem_handler([&refusals](const debug_problem& p) {
-        if (p.kind == debug_problem_kind::double_free || p.kind == debug_problem_kind::foreign_block)
+        if (p.kind == debug_problem_kind::double_free ||
+            p.kind == debug_problem_kind::foreign_block)
             refusals.fetch_add(1, std::memory_order_relaxed);
     });
     constexpr int rounds = 400;

@@ -898,8 +898,8 @@ BOOST_AUTO_TEST_CASE(a_damaged_state_chunk_bitmap_is_found_before_a_page_is_star
         win32_heap heap;
         auto* a = static_cast<unsigned char*>(heap.allocate(48).value());
         auto* b = static_cast<unsigned char*>(heap.allocate(48).value());
-        const auto segment = reinterpret_cast<unsigned char*>(
-            reinterpret_cast<std::uintptr_t>(a) & ~(page_segment_bytes - 1));
+        const auto segment = reinterpret_cast<unsigned char*>(reinterpret_cast<std::uintptr_t>(a) &
+                                                              ~(page_segment_bytes - 1));
         std::memset(segment + 16, 0, 8); // the bitmap's first word (seal 8 bytes, count 8)
         BOOST_TEST(fails_with(heap.allocate(200), errc::heap_corrupt)); // a page of a new class
         BOOST_TEST(fails_with(heap.free(a), errc::heap_corrupt));

@@ -8,7 +8,8 @@ namespace memmgr::detail::posix {
 void* private_heap::impl::allocate_large(std::size_t n, status& st) noexcept {
     if (st = make_room(larges); st != status::ok)
         return nullptr;
-    const std::size_t length = round_up(n + header_size + large_tail, page); // n <= PTRDIFF_MAX: no wrap
+    const std::size_t length =
+        round_up(n + header_size + large_tail, page); // n <= PTRDIFF_MAX: no wrap
     if (length > room()) {
         st = status::heap_full;
         return nullptr;
