@@ -110,11 +110,15 @@ bool header_sound(const void* p) noexcept {
 // \returns success when p is a live block whose header is sound. \errors foreign_block,
 // heap_corrupt.
 result<void> check_live(const void* p) noexcept {
-    if (!live_blocks().contains(p))
-        return fail(errc::foreign_block);
-    if (!header_sound(p))
-        return fail(errc::heap_corrupt);
-    return {};
+    result<void> r = fail(errc::foreign_block);
+    live_blocks().with_live(p, [&]() noexcept {
+        if (!header_sound(p)) // read in the same hold of the lock: no free of p meanwhile
+            r = fail(errc::heap_corrupt);
+        else
+            r = {};
+        return false;
+    });
+    return r;
 }
 
 // The end of a move from the live block p into the new block q, both of the process heap's
