@@ -8,9 +8,11 @@
 module;
 #include <cstddef>
 #include <mutex>
+#include <type_traits>
 
 export module memmgr:block_registry;
 
+import :errors;
 import :pointer_map;
 
 namespace memmgr::detail {
@@ -45,6 +47,28 @@ public:
         if (use())
             (void)live_.erase(p);
         return true;
+    }
+
+    /// \returns read() (nothing when it returns void) if p is live and sound(p) says its header is
+    /// intact, all in one hold of the lock (with_live): no free of p comes between the check and
+    /// the read. \errors foreign_block (p not live: nothing read at p), heap_corrupt (not sound).
+    template <class Read>
+    auto read_live(const void* p, bool (*sound)(const void*) noexcept, Read read) noexcept
+        -> result<std::invoke_result_t<Read&>> {
+        using value = std::invoke_result_t<Read&>;
+        result<value> r = fail(errc::foreign_block);
+        with_live(p, [&]() noexcept {
+            if (!sound(p))
+                r = fail(errc::heap_corrupt);
+            else if constexpr (std::is_void_v<value>) {
+                read();
+                r = result<void>{};
+            } else {
+                r = read();
+            }
+            return false;
+        });
+        return r;
     }
 
     /// \returns whether p is live.

@@ -99,15 +99,8 @@ result<std::size_t> crt_heap::size_aligned(const void* p, std::size_t alignment)
         return fail(errc::bad_alignment);
     if (p == nullptr)
         return fail(errc::null_pointer);
-    result<std::size_t> r = fail(errc::foreign_block);
-    aligned_blocks().with_live(p, [&]() noexcept {
-        if (aligned_sound(p))
-            r = aligned_header_of(p)->size;
-        else
-            r = fail(errc::heap_corrupt);
-        return false;
-    });
-    return r;
+    return aligned_blocks().read_live(p, &aligned_sound,
+                                      [p] { return aligned_header_of(p)->size; });
 }
 
 result<win32_heap> crt_heap::native_heap() noexcept {

@@ -110,15 +110,7 @@ bool header_sound(const void* p) noexcept {
 // \returns success when p is a live block whose header is sound. \errors foreign_block,
 // heap_corrupt.
 result<void> check_live(const void* p) noexcept {
-    result<void> r = fail(errc::foreign_block);
-    live_blocks().with_live(p, [&]() noexcept {
-        if (!header_sound(p)) // read in the same hold of the lock: no free of p meanwhile
-            r = fail(errc::heap_corrupt);
-        else
-            r = {};
-        return false;
-    });
-    return r;
+    return live_blocks().read_live(p, &header_sound, [] {});
 }
 
 // The end of a move from the live block p into the new block q, both of the process heap's
@@ -244,17 +236,9 @@ result<void> block_free(block_family f, void* p) noexcept {
 result<std::size_t> block_size(block_family f, const void* p) noexcept {
     if (f == block_family::crt)
         return ::malloc_usable_size(const_cast<void*>(p)); // only reads the chunk header
-    // Checked and read in one hold of the registry's lock (with_live): a free of p on another
-    // thread meanwhile (the caller's race) comes wholly before or after, never between.
-    result<std::size_t> r = fail(errc::foreign_block);
-    live_blocks().with_live(p, [&]() noexcept {
-        if (header_sound(p))
-            r = header_of(p)->size;
-        else
-            r = fail(errc::heap_corrupt);
-        return false;
-    });
-    return r;
+    // Checked and read in one hold of the registry's lock: a free of p on another thread
+    // meanwhile (the caller's race) comes wholly before or after, never between.
+    return live_blocks().read_live(p, &header_sound, [p] { return header_of(p)->size; });
 }
 
 result<void> block_resize_in_place(block_family f, void* p, std::size_t n) noexcept {
@@ -370,12 +354,7 @@ bool bstr_block_sound(const void* block) noexcept {
 
 result<void> bstr_check(const void* s) noexcept {
     // The prefix is read only once the block is known to be live, in the same hold of the lock.
-    result<void> r = fail(errc::foreign_block);
-    live_blocks().with_live(bstr_block(s), [&]() noexcept {
-        r = bstr_block_sound(bstr_block(s)) ? result<void>{} : fail(errc::heap_corrupt);
-        return false;
-    });
-    return r;
+    return live_blocks().read_live(bstr_block(s), &bstr_block_sound, [] {});
 }
 
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
