@@ -813,7 +813,9 @@ BOOST_AUTO_TEST_CASE(a_large_block_keeps_16_bytes_of_its_own_mapping_after_its_e
         for (const std::size_t n : {129 * page - 16, 150 * page - 16, 200 * page - 17}) {
             auto* p = static_cast<unsigned char*>(heap.allocate(n).value());
             auto overhead = [&] {
-                for (const memmgr::heap_entry& e : heap.walk().value())
+                const auto entries =
+                    heap.walk().value(); // a copy: value() of the temporary dangles
+                for (const memmgr::heap_entry& e : entries)
                     if (e.address == p)
                         return e.overhead;
                 return std::size_t{0};
