@@ -228,8 +228,8 @@ namespace {
 
 // The problems one free can find, kept in place rather than in a vector, so that a free that finds
 // damage reports it even when memory is exhausted (a vector's growth threw into a noexcept
-// function): its two guards, the block its quarantine evicts (its fill or header, then its two
-// guards), the heap beneath refusing that block. Never more than six.
+// function): its two guards, the block its quarantine evicts (its fill or its header, else its two
+// guards), the heap beneath refusing that block. Never more than five.
 class few_problems {
 public:
     void push_back(const debug_problem& p) noexcept {
@@ -930,7 +930,7 @@ struct debug_ledger::books final : debug_heap_registry::member {
                 if (request == break_request) // still asked for
                     hook = break_hook;
             }
-            if (hook && *hook)
+            if (hook) // never an empty function: break_on_request keeps none
                 (*hook)(request);
         }
         if (due)

@@ -113,15 +113,15 @@ result<void> check_live(const void* p) noexcept {
     return live_blocks().read_live(p, &header_sound, [] {});
 }
 
-// The end of a move from the live block p into the new block q, both of the process heap's
-// registered families: in one hold of the registry's lock, p is checked (live, and sound(p)),
-// copy(p's size) fills q, and p is forgotten; then p's memory goes. A free of p on another thread
-// (the caller's double free) comes wholly before (the move is refused, q given back) or after
-// (refused): the copy never reads a block a racing free gave back, and p is never released twice.
-// q at p's address means p was freed meanwhile and its memory is q's.
+// The end of a move from the live block p into the new block q, both of family f (one of the
+// process heap's registered families): in one hold of the registry's lock, p is checked (live, and
+// sound(p)), copy(p's size) fills q, and p is forgotten; then p's memory goes. A free of p on
+// another thread (the caller's double free) comes wholly before (the move is refused, q given back)
+// or after (refused): the copy never reads a block a racing free gave back, and p is never released
+// twice. q at p's address means p was freed meanwhile and its memory is q's.
 // \returns q, or foreign_block or heap_corrupt (q given back).
 template <class Copy>
-result<void*> moved_into(void* p, void* q, bool (*sound)(const void*) noexcept,
+result<void*> moved_into(block_family f, void* p, void* q, bool (*sound)(const void*) noexcept,
                          Copy copy) noexcept {
     result<void*> r = fail(errc::foreign_block);
     if (q != p)
@@ -135,8 +135,7 @@ result<void*> moved_into(void* p, void* q, bool (*sound)(const void*) noexcept,
             return true; // forgotten: no other thread can free it from here on
         });
     if (!r) {
-        (void)live_blocks().remove(q);
-        std::free(header_of(q));
+        (void)block_free(f, q);
         return r;
     }
     std::free(header_of(p));
@@ -283,7 +282,7 @@ result<void*> block_reallocate(block_family f, void* p, std::size_t n) noexcept 
     auto q = block_allocate(f, n, false);
     if (!q)
         return q;
-    return moved_into(p, *q, &header_sound,
+    return moved_into(f, p, *q, &header_sound,
                       [&](std::size_t old) { std::memcpy(*q, p, old < n ? old : n); });
 }
 
@@ -364,8 +363,7 @@ result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) 
     auto fresh = bstr_allocate_bytes(nullptr, new_bytes);
     if (!fresh)
         return fresh;
-    char* const block = bstr_block(s);
-    auto moved = moved_into(block, bstr_block(*fresh), &bstr_block_sound, [&](std::size_t) {
+    const auto copy = [&](std::size_t) {
         if (units == nullptr || units == s) {
             // Whole code units are kept, as oleaut32 keeps them: an odd byte length's half-filled
             // last unit goes with its zero high byte, which would otherwise stay uninitialised.
@@ -375,7 +373,9 @@ result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) 
         } else {
             std::memcpy(*fresh, units, new_bytes);
         }
-    });
+    };
+    auto moved =
+        moved_into(block_family::com, bstr_block(s), bstr_block(*fresh), &bstr_block_sound, copy);
     if (!moved)
         return fail(moved.error());
     return fresh;

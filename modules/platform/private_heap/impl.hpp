@@ -991,6 +991,14 @@ struct private_heap::impl : private_heap {
     page_desc* start_page(std::size_t c, std::size_t owner = 0, bool may_map = true) noexcept;
     void retire(page_desc* d) noexcept;
     bool page_shape_sound(const page_desc* d) const noexcept;
+    /// A page's state chunks in its segment's bitmap: the word, and the bits in it.
+    struct chunk_run {
+        std::size_t word;
+        std::uint64_t bits;
+    };
+    /// \returns whether the state bytes of d, a page in use whose shape is sealed, are a run of
+    /// its segment's state chunks (inside them, aligned to their count), and that run.
+    bool chunk_run_of(const page_desc& d, chunk_run& run) const noexcept;
     /// \returns whether the state chunks the page segment at `base` marks in use are exactly those
     /// of its pages' sealed descriptors (each sound), no two pages sharing one. Under the heap's
     /// lock (start_page).

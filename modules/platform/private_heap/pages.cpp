@@ -253,6 +253,18 @@ bool private_heap::impl::unlink_full(page_desc* d) noexcept {
     return unlink_checked(pages->fronts[d->owner].full[d->cls], d, 3);
 }
 
+bool private_heap::impl::chunk_run_of(const page_desc& d, chunk_run& run) const noexcept {
+    const std::uintptr_t base = d.area & ~(pseg_bytes - 1);
+    const std::size_t k = chunks_for(d.capacity);
+    const std::uintptr_t offset = address(d.states) - (base + states_offset);
+    if (address(d.states) < base + states_offset || offset % (k * state_chunk) != 0 ||
+        offset / state_chunk >= state_chunks)
+        return false;
+    const std::size_t first = offset / state_chunk;
+    run = {first / 64, ((std::uint64_t{1} << k) - 1) << (first % 64)};
+    return true;
+}
+
 bool private_heap::impl::chunks_agree(std::uintptr_t base) const noexcept {
     // The segment header's bitmap of state chunks is not sealed: an overflow or a write after free
     // past the end of the mapping before this segment reaches it. The chunks in use are what the
@@ -264,16 +276,10 @@ bool private_heap::impl::chunks_agree(std::uintptr_t base) const noexcept {
             return false;
         if (d->block == 0)
             continue;
-        const std::size_t k = chunks_for(d->capacity);
-        const std::uintptr_t offset = address(d->states) - (base + states_offset);
-        if (address(d->states) < base + states_offset || offset % (k * state_chunk) != 0 ||
-            offset / state_chunk >= state_chunks)
+        chunk_run run;
+        if (!chunk_run_of(*d, run) || (in_use[run.word] & run.bits) != 0) // two pages, one chunk
             return false;
-        const std::size_t first = offset / state_chunk;
-        const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (first % 64);
-        if ((in_use[first / 64] & run) != 0) // two pages on the same bytes
-            return false;
-        in_use[first / 64] |= run;
+        in_use[run.word] |= run.bits;
     }
     return std::equal(std::begin(in_use), std::end(in_use), std::begin(pseg_of(base)->chunks));
 }
@@ -667,17 +673,11 @@ bool private_heap::impl::page_sound(const page_desc& d, tally& t,
         std::atomic_ref(const_cast<std::uint16_t&>(d.remote)).load(std::memory_order_relaxed) != 0)
         return false;
     // Its state chunks: inside the segment's, aligned to their count, marked in use.
-    const std::uintptr_t base = d.area & ~(pseg_bytes - 1);
-    const std::size_t k = chunks_for(d.capacity);
-    const std::uintptr_t offset = address(d.states) - (base + states_offset);
-    if (address(d.states) < base + states_offset || offset % (k * state_chunk) != 0 ||
-        offset / state_chunk >= state_chunks)
+    chunk_run run;
+    if (!chunk_run_of(d, run) ||
+        (pseg_of(d.area & ~(pseg_bytes - 1))->chunks[run.word] & run.bits) != run.bits)
         return false;
-    const std::size_t first = offset / state_chunk;
-    const std::uint64_t run = ((std::uint64_t{1} << k) - 1) << (first % 64);
-    if ((pseg_of(base)->chunks[first / 64] & run) != run)
-        return false;
-    chunks += k;
+    chunks += chunks_for(d.capacity);
     if (!states_clear(d.states + d.bump, d.capacity - d.bump)) // bump <= capacity: shape_sound
         return false;
     std::size_t in_use = 0;
