@@ -7,7 +7,7 @@ module;
 
 module memmgr;
 
-import :over_aligned;
+import :check_word;
 import :resource_heap;
 
 namespace memmgr {
@@ -22,11 +22,8 @@ void* raw_of(const void* p) noexcept {
     return const_cast<char*>(static_cast<const char*>(p)) - header_size;
 }
 
-std::size_t check_word(const void* p, std::size_t n) noexcept {
-    const auto x = static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15u ^
-                   static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)) ^
-                   detail::over_aligned_secret();
-    return static_cast<std::size_t>((x ^ (x >> 31)) * 0xBF58476D1CE4E5B9u);
+std::size_t check_of(const void* p, std::size_t n) noexcept {
+    return static_cast<std::size_t>(detail::check_word(p, n));
 }
 
 // \returns the size in p's header once its check word holds. \errors foreign_block.
@@ -35,7 +32,7 @@ result<std::size_t> stored_size(const void* p) noexcept {
     std::size_t check;
     std::memcpy(&n, raw_of(p), sizeof n);
     std::memcpy(&check, static_cast<const char*>(raw_of(p)) + sizeof n, sizeof check);
-    if (check != check_word(p, n) || n > max_request_size - header_size)
+    if (check != check_of(p, n) || n > max_request_size - header_size)
         return fail(errc::foreign_block);
     return n;
 }
@@ -57,7 +54,7 @@ result<void*> resource_heap::allocate(std::size_t n) noexcept {
         return fail(errc::out_of_memory);
     }
     void* p = static_cast<char*>(raw) + header_size;
-    const std::size_t check = check_word(p, n);
+    const std::size_t check = check_of(p, n);
     std::memcpy(raw, &n, sizeof n);
     std::memcpy(static_cast<char*>(raw) + sizeof n, &check, sizeof check);
     return p;

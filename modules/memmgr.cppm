@@ -22,6 +22,7 @@ export import :concepts;       // heap and its refinements, heap_entry, guarante
 export import :handlers;       // what adapters do with errors they cannot throw
 export import :pointer_map;    // internal: an open-addressing pointer map for heap bookkeeping
 export import :block_registry; // internal: live blocks of heaps built over another allocator
+export import :check_word;     // internal: keyed check words over the words heaps follow
 export import :over_aligned;   // internal: any power-of-two alignment over any heap
 
 // platform/

@@ -15,8 +15,7 @@
 // checks with a chance of about 2^-60, so a foreign pointer is refused (foreign_block) and nothing
 // is freed; a slot copied from another over-aligned block does not decode at a different address.
 // Freeing wipes the slot, so a stale pointer no longer decodes once its block is gone. The secret
-// is not a defence against code that can read the process's memory (it is in memory); it makes
-// the check independent of what a program happens to store.
+// is :check_word's process key.
 module;
 #include <cstddef>
 #include <cstdint>
@@ -29,51 +28,23 @@ module;
 #else
 #define MEMMGR_NOINLINE [[gnu::noinline]]
 #endif
-// The cycle counter adds a little entropy to the process's key where the compiler offers it
-// (clang); elsewhere the key rests on the addresses alone.
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_readcyclecounter)
-#define MEMMGR_CYCLE_COUNT() static_cast<std::uint64_t>(__builtin_readcyclecounter())
-#endif
-#endif
-#ifndef MEMMGR_CYCLE_COUNT
-#define MEMMGR_CYCLE_COUNT() std::uint64_t{0}
-#endif
 
 export module memmgr:over_aligned;
 
 import :errors;
 import :concepts;
 import :handlers;
+import :check_word;
 
 namespace memmgr::detail {
 
-// The three functions below stay inline: the templates that follow, instantiated in the
-// importer's code, call them on every over-aligned allocation and free, and resource_heap on every
-// operation (the key's guard check is cheaper than a call).
-
-/// \returns this process's key for the words the adapters keep in front of blocks (the
-/// over-aligned slot, resource_heap's check word): addresses that ASLR places anew in each process
-/// and, where the compiler has one, the cycle counter at first use, mixed (non-zero).
-inline std::uintptr_t over_aligned_secret() noexcept {
-    static const std::uintptr_t secret = [] {
-        int local = 0;
-        std::uint64_t x = MEMMGR_CYCLE_COUNT();
-        x ^= reinterpret_cast<std::uintptr_t>(&local) * 0x9E3779B97F4A7C15u;
-        x ^= reinterpret_cast<std::uintptr_t>(&over_aligned_secret) * 0xC2B2AE3D27D4EB4Fu;
-        // splitmix64's finalizer: every input bit reaches every output bit.
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-        x ^= x >> 31;
-        return static_cast<std::uintptr_t>(x | 1u);
-    }();
-    return secret;
-}
+// The two functions below stay inline: the templates that follow, instantiated in the importer's
+// code, call them on every over-aligned allocation and free.
 
 /// \returns the slot word for the heap block `raw` behind the aligned pointer `aligned` (and, the
 /// encoding being an involution, the block back from the slot word).
 inline std::uintptr_t over_aligned_code(std::uintptr_t word, std::uintptr_t aligned) noexcept {
-    return word ^ over_aligned_secret() ^ (aligned * std::uintptr_t{0xD6E8FEB86659FD93u});
+    return word ^ process_key() ^ (aligned * std::uintptr_t{0xD6E8FEB86659FD93u});
 }
 
 /// \returns where an over-aligned block starts inside the heap block at raw.

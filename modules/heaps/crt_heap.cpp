@@ -7,7 +7,7 @@ module memmgr;
 
 import :block_registry;
 import :crt_heap;
-import :over_aligned;
+import :check_word;
 import :platform;
 
 namespace memmgr {
@@ -26,12 +26,8 @@ struct aligned_header {
 };
 
 std::uintptr_t check_of(const aligned_header& h, const void* p) noexcept {
-    std::uint64_t x = reinterpret_cast<std::uintptr_t>(h.raw) * 0x9E3779B97F4A7C15u ^
-                      static_cast<std::uint64_t>(h.size) ^ detail::over_aligned_secret() ^
-                      reinterpret_cast<std::uintptr_t>(p) * 0xC2B2AE3D27D4EB4Fu;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-    return static_cast<std::uintptr_t>(x ^ (x >> 31));
+    return static_cast<std::uintptr_t>(
+        detail::check_word(p, reinterpret_cast<std::uintptr_t>(h.raw), h.size));
 }
 
 struct crt_aligned_blocks {};

@@ -17,6 +17,7 @@ module;
 module memmgr;
 
 import :block_registry;
+import :check_word;
 
 namespace memmgr::detail::os {
 
@@ -38,26 +39,8 @@ struct block_header {
 };
 static_assert(sizeof(block_header) == system_alignment);
 
-// This process's key for the check words: addresses ASLR places anew in each process and the
-// cycle counter at first use, mixed.
-std::uint64_t header_key() noexcept {
-    static const std::uint64_t key = [] {
-        int local = 0;
-        std::uint64_t x = static_cast<std::uint64_t>(__builtin_readcyclecounter()) ^
-                          reinterpret_cast<std::uintptr_t>(&local) ^
-                          (reinterpret_cast<std::uintptr_t>(&header_key) << 17);
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-        return x ^ (x >> 31);
-    }();
-    return key;
-}
-
 std::uint64_t check_of(const block_header* h) noexcept {
-    const std::uint64_t x =
-        (static_cast<std::uint64_t>(h->size) ^ header_key()) * 0x9E3779B97F4A7C15u ^
-        reinterpret_cast<std::uintptr_t>(h);
-    return (x ^ (x >> 29)) * 0xBF58476D1CE4E5B9u;
+    return check_word(h, h->size);
 }
 
 struct process_heap_blocks {};

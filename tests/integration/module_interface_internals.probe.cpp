@@ -78,6 +78,10 @@ std::size_t probe(const memmgr::detail::referred_heap_holder<memmgr::win32_heap>
 void probe() {
     memmgr::detail::win32_heap_debug_info_anchor();
 }
+#elif MEMMGR_PROBE == 15 // :check_word
+std::uint64_t probe(const void* p) {
+    return memmgr::detail::check_word(p, 16);
+}
 #else
-#error "MEMMGR_PROBE: 0 (the positive twin) to 14, as tests/CMakeLists.txt defines them"
+#error "MEMMGR_PROBE: 0 (the positive twin) to 15, as tests/CMakeLists.txt defines them"
 #endif
