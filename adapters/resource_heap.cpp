@@ -63,10 +63,21 @@ result<void*> resource_heap::allocate(std::size_t n) noexcept {
 result<void> resource_heap::free(void* p) noexcept {
     if (p == nullptr)
         return {};
-    return stored_size(p).map([&](std::size_t n) {
+    return stored_size(p).and_then([&](std::size_t n) -> result<void> {
+        // Wiped first, so that a stale p is refused once the resource has the block; put back if
+        // the resource throws instead of taking it, so that the block can still be freed.
+        char* check_word_at = static_cast<char*>(raw_of(p)) + sizeof n;
+        std::size_t check;
+        std::memcpy(&check, check_word_at, sizeof check);
         const std::size_t wiped = 0;
-        std::memcpy(static_cast<char*>(raw_of(p)) + sizeof n, &wiped, sizeof wiped);
-        resource_->deallocate(raw_of(p), header_size + n, guaranteed_alignment);
+        std::memcpy(check_word_at, &wiped, sizeof wiped);
+        try { // deallocate is not noexcept: a checking resource may throw
+            resource_->deallocate(raw_of(p), header_size + n, guaranteed_alignment);
+        } catch (...) {
+            std::memcpy(check_word_at, &check, sizeof check);
+            return fail(errc::out_of_memory);
+        }
+        return {};
     });
 }
 
@@ -80,9 +91,12 @@ result<void*> resource_heap::reallocate(void* p, std::size_t n) noexcept {
     if (p == nullptr)
         return allocate(n);
     return stored_size(p).and_then([&](std::size_t old) {
-        return allocate(n).map([&](void* q) {
+        return allocate(n).and_then([&](void* q) -> result<void*> {
             std::memcpy(q, p, old < n ? old : n);
-            (void)free(p);
+            if (auto freed = free(p); !freed) { // the resource threw: p stays, q goes
+                (void)free(q);
+                return fail(freed.error());
+            }
             return q;
         });
     });

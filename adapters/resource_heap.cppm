@@ -26,7 +26,9 @@ export namespace memmgr {
 /// resource), as does a stale pointer whose address a new block of this heap has taken.
 /// reallocate copies (a resource cannot resize). Thread safety is the resource's
 /// (synchronized_pool_resource: yes; unsynchronized_pool_resource, monotonic_buffer_resource: no).
-/// Any exception the resource throws reads as errc::out_of_memory (the heap layer is noexcept).
+/// Any exception the resource throws reads as errc::out_of_memory (the heap layer is noexcept),
+/// from deallocate too: the block then stays live (free may be asked again), and a reallocation
+/// whose old block the resource would not take back fails and keeps it.
 ///
 /// Example usage:
 /// \code

@@ -17,6 +17,7 @@
 // Freeing wipes the slot, so a stale pointer no longer decodes once its block is gone. The secret
 // is :check_word's process key.
 module;
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +46,14 @@ namespace memmgr::detail {
 /// encoding being an involution, the block back from the slot word).
 inline std::uintptr_t over_aligned_code(std::uintptr_t word, std::uintptr_t aligned) noexcept {
     return word ^ process_key() ^ (aligned * std::uintptr_t{0xD6E8FEB86659FD93u});
+}
+
+/// \returns the slot before p, an over-aligned pointer (aligned to more than a pointer's size).
+/// Read and written atomically: two threads may give the same block back at once, and only the
+/// one that claims the slot frees it (free_aligned_from).
+inline std::atomic_ref<std::uintptr_t> slot_of(void* p) noexcept {
+    return std::atomic_ref<std::uintptr_t>(
+        *reinterpret_cast<std::uintptr_t*>(static_cast<char*>(p) - sizeof(void*)));
 }
 
 /// \returns where an over-aligned block starts inside the heap block at raw.
@@ -80,26 +89,23 @@ template <heap H>
 void* heap_block_of(void* p, std::size_t alignment) noexcept {
     if (p == nullptr || alignment <= guaranteed_alignment_v<H>)
         return p;
-    std::uintptr_t word;
-    std::memcpy(&word, static_cast<char*>(p) - sizeof(void*), sizeof word);
-    return reinterpret_cast<void*>(over_aligned_code(word, reinterpret_cast<std::uintptr_t>(p)));
+    return reinterpret_cast<void*>(over_aligned_code(slot_of(p).load(std::memory_order_relaxed),
+                                                     reinterpret_cast<std::uintptr_t>(p)));
 }
 
 /// \returns the heap block behind p, an over-aligned pointer (alignment above what H guarantees)
-/// said to hold n bytes, once the checks of the file comment hold. \errors foreign_block: p is
-/// not aligned as promised, its slot does not decode to a block it could have come from, or (where
-/// the heap can tell) that block is not the heap's or too small. The word before p is read.
+/// said to hold n bytes, whose slot held `word`, once the checks of the file comment hold.
+/// \errors foreign_block: its slot does not decode to a block it could have come from, or (where
+/// the heap can tell) that block is not the heap's or too small.
 template <heap H>
-result<void*> verified_block_of(const H& heap, void* p, std::size_t n,
+result<void*> verified_block_of(const H& heap, void* p, std::uintptr_t word, std::size_t n,
                                 std::size_t alignment) noexcept {
     const auto aligned = reinterpret_cast<std::uintptr_t>(p);
-    if (aligned % alignment != 0)
-        return fail(errc::foreign_block); // cannot be one of ours: it is not aligned as promised
-    void* raw = heap_block_of<H>(p, alignment);
-    const auto block = reinterpret_cast<std::uintptr_t>(raw);
+    const std::uintptr_t block = over_aligned_code(word, aligned);
     if (block % guaranteed_alignment_v<H> != 0 || block >= aligned ||
         over_aligned_start(block, alignment) != aligned)
         return fail(errc::foreign_block);
+    void* raw = reinterpret_cast<void*>(block);
     if constexpr (validating_heap<H>) {
         if (!heap.owns(raw))
             return fail(errc::foreign_block);
@@ -112,24 +118,32 @@ result<void*> verified_block_of(const H& heap, void* p, std::size_t n,
 
 /// \effects frees p, a block from allocate_aligned_from(heap, n, alignment); n is the size the
 /// caller gives back (0 when unknown: the size check then only asks for the aligned pointer to lie
-/// in the block). \errors foreign_block for a pointer that fails the checks of verified_block_of
-/// (nothing is freed), and the heap's own errors.
+/// in the block). The word before p is read (once p is aligned as promised).
+/// \errors foreign_block for a pointer not aligned as promised or that fails the checks of
+/// verified_block_of, or whose slot another thread's free of p claimed first (nothing is freed),
+/// and the heap's own errors.
 template <heap H>
 result<void> free_aligned_from(H& heap, void* p, std::size_t alignment,
                                std::size_t n = 0) noexcept {
     if (p == nullptr || alignment <= guaranteed_alignment_v<H>)
         return heap.free(p);
-    return verified_block_of(heap, p, n, alignment).and_then([&](void* raw) -> result<void> {
-        // Wiped before the block goes (never written after): a stale p no longer decodes, as 0
-        // decodes to noise. A heap that refuses the block gets its slot back as it was.
-        char* slot = static_cast<char*>(p) - sizeof(void*);
-        std::uintptr_t word;
-        std::memcpy(&word, slot, sizeof word);
-        const std::uintptr_t wiped = 0;
-        std::memcpy(slot, &wiped, sizeof wiped);
+    if (reinterpret_cast<std::uintptr_t>(p) % alignment != 0)
+        return fail(errc::foreign_block); // cannot be one of ours: it is not aligned as promised
+    const std::uintptr_t word = slot_of(p).load(std::memory_order_relaxed);
+    return verified_block_of(heap, p, word, n, alignment).and_then([&](void* raw) -> result<void> {
+        // The slot is claimed (wiped) before the block goes, and never written after: a stale p
+        // no longer decodes, as 0 decodes to noise, and of two threads giving p back at once only
+        // the one whose wipe found the word frees the block; the other is refused and touches
+        // nothing more (the block may be someone else's by then). A heap that refuses the block
+        // gets its slot back as it was.
+        std::uintptr_t expected = word;
+        if (!slot_of(p).compare_exchange_strong(expected, 0, std::memory_order_relaxed))
+            return fail(errc::foreign_block);
         auto freed = heap.free(raw);
-        if (!freed)
-            std::memcpy(slot, &word, sizeof word);
+        if (!freed) {
+            std::uintptr_t wiped = 0;
+            (void)slot_of(p).compare_exchange_strong(wiped, word, std::memory_order_relaxed);
+        }
         return freed;
     });
 }

@@ -11,6 +11,7 @@
 #include <memory_resource>
 #include <numeric>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -73,6 +74,51 @@ BOOST_AUTO_TEST_CASE(a_std_pool_stands_behind_the_memmgr_interfaces) {
     BOOST_TEST(fails_with(dry.allocate(1000), errc::out_of_memory));
     BOOST_TEST((memmgr::resource_heap(&pool) == memmgr::resource_heap(&pool)));
     BOOST_TEST(!(memmgr::resource_heap(&pool) == dry));
+}
+
+// A resource whose deallocate throws while `refusing` is set (as a checking resource may), over
+// new_delete_resource: it counts what it holds.
+class refusing_resource final : public std::pmr::memory_resource {
+public:
+    bool refusing = false;
+    int live = 0;
+
+private:
+    void* do_allocate(std::size_t n, std::size_t a) override {
+        void* p = std::pmr::new_delete_resource()->allocate(n, a);
+        ++live;
+        return p;
+    }
+    void do_deallocate(void* p, std::size_t n, std::size_t a) override {
+        if (refusing)
+            throw std::invalid_argument("refused");
+        std::pmr::new_delete_resource()->deallocate(p, n, a);
+        --live;
+    }
+    bool do_is_equal(const memory_resource& other) const noexcept override {
+        return this == &other;
+    }
+};
+
+BOOST_AUTO_TEST_CASE(a_resource_that_throws_from_deallocate_keeps_its_block_live) {
+    refusing_resource resource;
+    memmgr::resource_heap heap(&resource);
+    void* p = heap.allocate(40).value();
+    fill(p, 40, 3);
+
+    resource.refusing = true;
+    BOOST_TEST(fails_with(heap.free(p), errc::out_of_memory)); // not std::terminate
+    BOOST_TEST(heap.size(p).value() == 40u);                  // still live, header whole
+    BOOST_TEST(fails_with(heap.reallocate(p, 400), errc::out_of_memory));
+    BOOST_TEST(heap.size(p).value() == 40u); // the failed reallocation kept it
+    BOOST_TEST(filled(p, 40, 3));
+    BOOST_TEST(resource.live == 2); // p, and the new block the resource would not take back
+
+    resource.refusing = false;
+    void* q = heap.reallocate(p, 400).value();
+    BOOST_TEST(filled(q, 40, 3));
+    BOOST_TEST(heap.free(q).has_value());
+    BOOST_TEST(resource.live == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

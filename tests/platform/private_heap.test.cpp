@@ -423,6 +423,45 @@ BOOST_AUTO_TEST_CASE(a_write_over_a_remotely_freed_block_is_found_when_it_is_ado
     }
 }
 
+BOOST_AUTO_TEST_CASE(damage_found_on_a_front_leaves_the_caches_to_the_heap_s_lock) {
+    // A thread that finds damage holding only its own front used to empty the front end's caches,
+    // which belong to the heap's lock: a data race (ThreadSanitizer) with another thread freeing a
+    // small block of the segments into them under that lock. The caches now test the damage
+    // themselves. The flags are relaxed on purpose, as two unrelated threads would be: nothing
+    // orders the two threads' calls, so ThreadSanitizer sees any access they share unlocked.
+    if constexpr (!on_windows) {
+        win32_heap heap;
+        std::atomic<int> go{0}, done{0};
+        bool resized = false, freed = false;
+        std::thread other([&] {
+            while (go.load(std::memory_order_relaxed) == 0)
+                std::this_thread::yield();
+            // A small block of a segment: a 2000-byte block shrunk in place; its free goes to the
+            // front end's cache of its class.
+            void* q = heap.allocate(2000).value_or(nullptr);
+            resized = q && heap.resize_in_place(q, 100).has_value();
+            freed = q && heap.free(q).has_value();
+            done.store(1, std::memory_order_relaxed);
+        });
+        void* p = heap.allocate(64).value(); // a page of this thread's front
+        go.store(1, std::memory_order_relaxed);
+        while (done.load(std::memory_order_relaxed) == 0)
+            std::this_thread::yield();
+        BOOST_REQUIRE(heap.free(p));
+        std::memset(p, 0x41, 8); // a write after free over its encoded link
+        // Found on this thread's front, holding nothing else.
+        BOOST_TEST(fails_with(heap.allocate(64), errc::heap_corrupt));
+        other.join();
+        BOOST_TEST(resized);
+        BOOST_TEST(freed);
+        BOOST_TEST(fails_with(heap.allocate(100), errc::heap_corrupt)); // the cache stays shut
+        BOOST_TEST(fails_with(heap.allocate(2000), errc::heap_corrupt));
+        BOOST_TEST(fails_with(heap.validate(), errc::heap_corrupt));
+        BOOST_TEST(heap.release_all().has_value());
+        BOOST_TEST(heap.validate().has_value());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_write_over_a_page_descriptor_is_found) {
     // Every byte of a descriptor that describes the page (its area, state bytes, block size,
     // reciprocal, capacity, class, owner front, seal), each on a heap of its own; and the

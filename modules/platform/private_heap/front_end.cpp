@@ -7,7 +7,7 @@ namespace memmgr::detail::posix {
 void* private_heap::impl::cache_take_unhinted(std::size_t n) noexcept {
     const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
     header* h = cache[c];
-    if (!h)
+    if (!h || damaged)
         return nullptr;
     const std::size_t si = segment_of(address(h));
     if (si == segments.count || !head_sound(segments.data[si], h, c)) {

@@ -90,8 +90,11 @@ struct private_heap::impl : private_heap {
     }
 
     /// Damage found: the heap answers heap_corrupt from now on (or, with terminate_on_corruption,
-    /// the process ends here). The front end is disarmed so that its inline paths, which do not
-    /// test `damaged`, miss and reach the slow paths, which do: no head to take, every class full.
+    /// the process ends here). Holding every lock (or none needed), the pages' inline paths, which
+    /// do not test `damaged`, are made to miss and reach the slow paths, which do. The front end's
+    /// caches, which any thread holding the heap's lock may be using, are left as they are: their
+    /// inline paths test `damaged` (one load), so that a thread holding only its front may call
+    /// this.
     /// \returns heap_corrupt.
     [[gnu::cold]] MEMMGR_ENGINE_SCAN status corrupt() const noexcept;
     /// \returns st, having recorded the damage when st is heap_corrupt.
@@ -417,7 +420,7 @@ struct private_heap::impl : private_heap {
         // cache_class(block_size_for(n)), without the branch on min_block.
         const std::size_t c = n <= unit ? 0 : (n + unit - 1) / unit - 1;
         header* h = cache[c];
-        if (!h)
+        if (!h || damaged.load(std::memory_order_relaxed))
             return nullptr;
         // The head is checked before it is used: its link was decoded from a freed block. Inline,
         // the segment comes from the hint table alone; a miss or a failed check returns nullptr,
@@ -638,6 +641,8 @@ struct private_heap::impl : private_heap {
     /// when the block is merged (flush_caches) and by validate. \returns false, having changed
     /// nothing, otherwise: free_to_bins() then does the full check.
     [[gnu::always_inline]] bool free_to_cache(void* p) noexcept {
+        if (damaged.load(std::memory_order_relaxed))
+            return false; // free_to_bins says heap_corrupt
         const std::uintptr_t a = address(p);
         const std::size_t si = segment_of(a);
         if (si == segments.count)

@@ -18,13 +18,10 @@ namespace memmgr::detail::posix {
     }
     auto& self = const_cast<impl&>(*this); // every impl is made in mutable memory by create()
     self.damaged = true;
-    for (std::size_t c = 0; c < cache_classes; ++c) {
-        self.cache[c] = nullptr;
-        self.cache_count[c] = cache_class_cap;
-    }
-    // The pages' inline paths miss too: no page to take from, no segment hinted. On fronts, a
-    // thread holding its own front's lock alone leaves the lists as they are: the fronts' paths
-    // test `damaged` first.
+    // The front end's caches test `damaged` themselves: they belong to the heap's lock, which a
+    // thread finding damage on its front alone does not hold. The pages' inline paths are made to
+    // miss: no page to take from, no segment hinted. On fronts, a thread holding its own front's
+    // lock alone leaves the lists as they are: the fronts' paths test `damaged` first.
     if (pages && alone()) {
         for (page_front& f : pages->fronts)
             for (auto& q : f.queue)
