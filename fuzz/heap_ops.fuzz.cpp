@@ -36,6 +36,14 @@ using memmgr_fuzz::address;
 using memmgr_fuzz::model;
 using memmgr_fuzz::require;
 
+/// \returns the error of r, which must be a refusal (`what` says what must be refused): error()
+/// of a result that succeeded reads whatever its storage holds, which could match by chance.
+template <class R>
+errc refusal_of(const R& r, const char* what) {
+    require(!r, what);
+    return r.error();
+}
+
 template <class H>
 inline constexpr bool is_debug_heap = false;
 template <class B>
@@ -202,7 +210,13 @@ private:
                 count = memmgr::max_request_size / each + 1 +
                         in_.ConsumeIntegralInRange<std::size_t>(0, 1) * (SIZE_MAX / each / 2);
             }
-            const auto n = memmgr::checked_multiply(count, each);
+            // The expectation is computed here, not by memmgr::checked_multiply, which the heaps
+            // themselves use: a wrapped product the library let through must not pass as right.
+            std::size_t product = 0;
+            const bool fits = !__builtin_mul_overflow(count, each, &product) &&
+                              product <= memmgr::max_request_size;
+            const std::optional<std::size_t> n =
+                fits ? std::optional<std::size_t>(product) : std::nullopt;
             if (n && !model_.has_room(*n))
                 return;
             auto p = heap().allocate_zeroed(count, each);
@@ -399,6 +413,9 @@ private:
     // Every block at once: release_all or the heap destroyed and made anew (a private heap), or
     // every block freed one by one (the process-wide heaps).
     void destroy() {
+        // The blocks about to go are checked whole (nothing else would, before the end).
+        if constexpr (std::is_same_v<H, memmgr::win32_heap> || is_debug_heap<H>)
+            model_.require_all_intact();
         if constexpr (std::is_same_v<H, memmgr::win32_heap>) {
             if (in_.ConsumeBool()) {
                 require(heap().release_all().has_value(), "release_all succeeds on an owning heap");
@@ -422,14 +439,21 @@ private:
     // A moved-from win32_heap holds no heap: every operation says heap_destroyed.
     void require_destroyed(memmgr::win32_heap& h) {
         int local = 0;
-        require(h.allocate(8).error() == errc::heap_destroyed, "allocate after destroy");
-        require(h.free(&local).error() == errc::heap_destroyed, "free after destroy");
-        require(h.size(&local).error() == errc::heap_destroyed, "size after destroy");
-        require(h.reallocate(&local, 8).error() == errc::heap_destroyed,
+        require(refusal_of(h.allocate(8), "allocate after destroy") == errc::heap_destroyed,
+                "allocate after destroy");
+        require(refusal_of(h.free(&local), "free after destroy") == errc::heap_destroyed,
+                "free after destroy");
+        require(refusal_of(h.size(&local), "size after destroy") == errc::heap_destroyed,
+                "size after destroy");
+        require(refusal_of(h.reallocate(&local, 8), "reallocate after destroy") ==
+                    errc::heap_destroyed,
                 "reallocate after destroy");
-        require(h.walk().error() == errc::heap_destroyed, "walk after destroy");
-        require(h.validate().error() == errc::heap_destroyed, "validate after destroy");
-        require(h.release_all().error() == errc::heap_destroyed, "release_all after destroy");
+        require(refusal_of(h.walk(), "walk after destroy") == errc::heap_destroyed,
+                "walk after destroy");
+        require(refusal_of(h.validate(), "validate after destroy") == errc::heap_destroyed,
+                "validate after destroy");
+        require(refusal_of(h.release_all(), "release_all after destroy") == errc::heap_destroyed,
+                "release_all after destroy");
         require(!h.owns(&local), "a destroyed heap owns nothing");
     }
 
@@ -469,11 +493,11 @@ private:
             const errc expected = expected_refusal(q, how, elsewhere);
             errc got{};
             if (how == verb::free)
-                got = heap().free(q).error();
+                got = refusal_of(heap().free(q), "a misused free is refused");
             else if (how == verb::size)
-                got = heap().size(q).error();
+                got = refusal_of(heap().size(q), "a misused size is refused");
             else
-                got = heap().reallocate(q, 64).error();
+                got = refusal_of(heap().reallocate(q, 64), "a misused reallocate is refused");
             if (got != expected)
                 std::fprintf(stderr, "%s: %s of %p (misuse %d) gave \"%s\", expected \"%s\"\n",
                              std::string(H::name).c_str(), verb_name(how), q, source,
@@ -539,11 +563,13 @@ private:
                 return;
             }
             require(p && address(*p) % alignment == 0, "an aligned block is aligned");
+            require(!model_.overlaps(*p, n), "an aligned block overlaps no live block");
             require(heap().size_aligned(*p, alignment).value_or(n + 1) == n,
                     "aligned size is exact");
             memmgr_fuzz::paint(*p, n, 5);
             require(heap().free_aligned(*p).has_value(), "free_aligned frees an aligned block");
-            require(heap().free_aligned(*p).error() == errc::foreign_block,
+            require(refusal_of(heap().free_aligned(*p), "a second free_aligned is refused") ==
+                        errc::foreign_block,
                     "a second free_aligned is refused");
         }
     }
@@ -568,6 +594,7 @@ private:
         require(memmgr::valid_alignment(alignment) && !memmgr_fuzz::oversized(n),
                 "a bad alignment or size is refused");
         require(address(p) % alignment == 0, "heap_resource honours the alignment");
+        require(!model_.overlaps(p, n), "a resource block overlaps no live block");
         void* block = memmgr::testing::heap_block_of<H>(p, alignment); // what the heap handed out
         model_.handed_out_elsewhere(block);
         memmgr_fuzz::paint(p, n, 9);

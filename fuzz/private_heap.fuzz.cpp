@@ -271,7 +271,10 @@ private:
         status st = status::ok;
         void* q = call([&] { return heap_->reallocate(p, n, in_place, st); });
         if (q == nullptr) {
-            if (!(in_place && p && st == status::cannot_resize_in_place))
+            // In place only, a proper size may not fit where the block is; an oversized one is
+            // size_overflow whichever way it is asked.
+            if (!(in_place && p && st == status::cannot_resize_in_place &&
+                  !memmgr_fuzz::oversized(n)))
                 require_acceptable(st, n);
             else
                 answered(st, true, "");
@@ -397,6 +400,8 @@ private:
     }
 
     void release_all() {
+        if (!process_)
+            model_.require_all_intact(); // the blocks about to go: nothing else checks them whole
         const status st = heap_->release_all();
         require(st == status::ok,
                 "release_all succeeds (the harness never damages the heap object)");
@@ -545,6 +550,7 @@ private:
         } else if (was_damaged && model_.overlaps(header, header_size)) {
             return;
         }
+        bool sealed_flip = !e.paged; // every byte of a header is sealed or checked against another
         if (e.paged && e.in_use && in_.ConsumeIntegralInRange<int>(0, 3) == 0) {
             // Zeros over 1 to 8 bytes from there (a count, a link, two counts at once: what one
             // wide write does), when that changes anything.
@@ -555,6 +561,9 @@ private:
             std::memset(header + at, 0, k);
         } else {
             header[at] ^= in_.ConsumeIntegralInRange<unsigned char>(1, 255);
+            sealed_flip = sealed_flip || std::find(std::begin(sealed_descriptor_bytes),
+                                                   std::end(sealed_descriptor_bytes),
+                                                   at) != std::end(sealed_descriptor_bytes);
         }
         damaged_ = true;
         // One flip in four goes unnoticed for now: the input goes on on a heap whose damage nothing
@@ -562,6 +571,19 @@ private:
         // count, a link) meet it before validate does. The rules of a damaged heap hold from here.
         if (was_damaged || in_.ConsumeIntegralInRange<int>(0, 3) == 0)
             return;
+        // The damaged block's own call finds the damage first, before validate has made every
+        // answer heap_corrupt: its header (every byte sealed, or checked against its neighbour's)
+        // or the sealed part of its page's descriptor. A fast path that skipped the check would
+        // hand back a size, or free the block.
+        if (e.in_use && sealed_flip) {
+            std::size_t n = 0;
+            const status st = heap_->size(e.address, n);
+            if (st != status::heap_corrupt)
+                std::fprintf(stderr,
+                             "size of a %s block of %zu bytes, byte %zu damaged: status %d\n",
+                             e.paged ? "paged" : "segment or large", e.size, at, int(st));
+            require(st == status::heap_corrupt, "size finds its block's damaged header");
+        }
         if (heap_->validate(nullptr) != status::heap_corrupt)
             std::fprintf(stderr,
                          "byte %zu of the header of a %s block of %zu bytes (+%zu) damaged\n", at,

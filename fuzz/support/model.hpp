@@ -306,6 +306,20 @@ public:
         const auto& [q, b] = *std::prev(next);
         return address(q) + b.size > address(p);
     }
+    /// \returns whether [p, p + n) holds a byte of a live block (a live block of 0 bytes holds
+    /// none: one may start where a free block starts, e.g. a debug block without guards).
+    [[nodiscard]] bool holds_live_bytes(const void* p, std::size_t n) const {
+        auto next = live_.lower_bound(const_cast<void*>(p));
+        if (next != live_.begin()) {
+            const auto& [q, b] = *std::prev(next);
+            if (address(q) + b.size > address(p))
+                return true;
+        }
+        for (; next != live_.end() && address(next->first) < address(p) + n; ++next)
+            if (next->second.size != 0)
+                return true;
+        return false;
+    }
     /// \returns whether p was freed (or dropped) and not handed out again since.
     [[nodiscard]] bool freed(const void* p) const { return freed_.contains(const_cast<void*>(p)); }
     [[nodiscard]] const block& at(void* p) const { return live_.at(p); }
@@ -339,8 +353,19 @@ public:
         require(intact(p, b.size, b.seed), "a live block keeps its contents");
     }
     void require_all_intact() const {
-        for (const auto& [p, b] : live_)
+        for (const auto& [p, b] : live_) {
+            if (!intact(p, b.size, b.seed)) {
+                const auto* bytes = static_cast<const unsigned char*>(p);
+                std::size_t k = 0;
+                while (k < b.size &&
+                       (!sampled(b.size, k) || bytes[k] == memmgr_test::pattern(b.seed, k)))
+                    ++k;
+                std::fprintf(stderr,
+                             "the live block %p of %zu bytes lost its contents from byte %zu\n", p,
+                             b.size, k);
+            }
             require(intact(p, b.size, b.seed), "every live block keeps its contents");
+        }
     }
     /// \effects requires the first 64 bytes (or fewer) of every live block to hold their pattern:
     /// where a stray link or header written by the heap would land. For the periodic checks; each
@@ -353,13 +378,16 @@ public:
 
     /// \effects requires that the blocks a walk found in use (entries with address, size and
     /// in_use, as memmgr::heap_entry and the engine's block_info have) are exactly the live blocks,
-    /// each with its size.
+    /// each with its size, and that no block it found free overlaps a live block.
     template <class Entries>
     MEMMGR_FUZZ_BOOKKEEPING void require_walk_matches(const Entries& entries) const {
         std::size_t in_use = 0;
         for (const auto& e : entries) {
-            if (!e.in_use)
+            if (!e.in_use) {
+                require(!holds_live_bytes(e.address, e.size),
+                        "a free block the walk finds holds no byte of a live block");
                 continue;
+            }
             ++in_use;
             require(live(e.address) && at(e.address).size == e.size,
                     "every block the walk finds in use is a live block of its size");

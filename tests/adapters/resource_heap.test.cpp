@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(a_resource_that_throws_from_deallocate_keeps_its_block_live
 
     resource.refusing = true;
     BOOST_TEST(fails_with(heap.free(p), errc::out_of_memory)); // not std::terminate
-    BOOST_TEST(heap.size(p).value() == 40u);                  // still live, header whole
+    BOOST_TEST(heap.size(p).value() == 40u);                   // still live, header whole
     BOOST_TEST(fails_with(heap.reallocate(p, 400), errc::out_of_memory));
     BOOST_TEST(heap.size(p).value() == 40u); // the failed reallocation kept it
     BOOST_TEST(filled(p, 40, 3));
