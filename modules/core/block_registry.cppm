@@ -8,6 +8,7 @@
 module;
 #include <cstddef>
 #include <mutex>
+#include <new>
 #include <type_traits>
 
 export module memmgr:block_registry;
@@ -84,10 +85,13 @@ public:
     void unlock() const noexcept;
 
     /// A registry that lives as long as the process: the heaps it serves may free blocks from the
-    /// destructors of other static objects. Reachable, so never reported as a leak.
+    /// destructors of other static objects. Made in static storage at first use and never
+    /// destroyed: no allocation that could fail there (a `new` that threw ended the process inside
+    /// this noexcept function; the table itself grows later, where a failure is an answer).
     template <class Tag>
     static block_registry& instance() noexcept {
-        static block_registry* const r = new block_registry;
+        alignas(block_registry) static unsigned char storage[sizeof(block_registry)];
+        static block_registry* const r = ::new (static_cast<void*>(storage)) block_registry;
         return *r;
     }
 

@@ -111,10 +111,13 @@ result<void> heap_walk(void* heap, bool serialized,
 
 result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept; // SysAllocStringLen
 result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) noexcept;
-/// Whether s may be read and reallocated: s != nullptr. \errors where the backend can tell (POSIX:
-/// foreign_block for a pointer that is not a live BSTR, freed ones included, read nowhere;
-/// heap_corrupt for a length prefix that does not fit its block). Windows cannot tell: success.
-result<void> bstr_check(const void* s) noexcept;
+/// Whether s may be read and reallocated: s != nullptr. \returns its byte length
+/// (SysStringByteLen), read in the same step as the check (POSIX: under the registry's lock, so
+/// that a free racing the caller's comes wholly before or after). \errors where the backend can
+/// tell (POSIX: foreign_block for a pointer that is not a live BSTR, freed ones included, read
+/// nowhere; heap_corrupt for a block too small for a BSTR or a length prefix that does not fit its
+/// block). Windows cannot tell: success.
+result<std::uint32_t> bstr_check(const void* s) noexcept;
 /// SysReAllocStringLen: s != nullptr. units == s keeps the old data (as units == nullptr does);
 /// units may point into s. On failure s is untouched and still owned. \requires s passed
 /// bstr_check (its callers read the length before: they ask first, and it is not asked twice).

@@ -329,14 +329,17 @@ result<void*> bstr_allocate(const void* units, std::uint32_t length) noexcept {
 // \returns whether the BSTR whose block is `block`, live (the registry's lock held), is sound: the
 // block's header, and a length prefix that fits the block.
 bool bstr_block_sound(const void* block) noexcept {
+    // The prefix is read only once the block is known to hold it (a com block of under 8 bytes
+    // passed as a BSTR does not).
     const char* s = static_cast<const char*>(block) + bstr_header;
-    return header_sound(block) &&
+    return header_sound(block) && header_of(block)->size >= bstr_header &&
            bstr_header + bstr_tail(bstr_byte_length(s)) <= header_of(block)->size;
 }
 
-result<void> bstr_check(const void* s) noexcept {
+result<std::uint32_t> bstr_check(const void* s) noexcept {
     // The prefix is read only once the block is known to be live, in the same hold of the lock.
-    return live_blocks().read_live(bstr_block(s), &bstr_block_sound, [] {});
+    return live_blocks().read_live(bstr_block(s), &bstr_block_sound,
+                                   [s]() noexcept { return bstr_byte_length(s); });
 }
 
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {

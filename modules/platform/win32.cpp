@@ -191,8 +191,9 @@ result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) 
     return fail(errc::out_of_memory);
 }
 
-result<void> bstr_check(const void*) noexcept {
-    return {}; // oleaut32 trusts its argument: a stale BSTR is undefined behaviour, as on Windows
+result<std::uint32_t> bstr_check(const void* s) noexcept {
+    // oleaut32 trusts its argument: a stale BSTR is undefined behaviour, as on Windows.
+    return bstr_byte_length(s);
 }
 
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {

@@ -372,10 +372,13 @@ result<void> bstr::append_bytes(const void* bytes, std::size_t n) noexcept {
     if (n == 0)
         return {}; // nothing to add: a null bstr stays null
     // Nothing is read from a string that is not live (POSIX tells; Windows cannot).
-    if (p_ != nullptr)
-        if (auto sound = detail::os::bstr_check(p_); !sound)
+    std::size_t old = 0;
+    if (p_ != nullptr) {
+        auto sound = detail::os::bstr_check(p_);
+        if (!sound)
             return fail(sound.error());
-    const std::size_t old = byte_size();
+        old = *sound;
+    }
     // A BSTR adopted from other code may hold more than memmgr would make: test old first.
     if (old > max_bstr_byte_length || n > max_bstr_byte_length - old)
         return fail(errc::string_too_long);
@@ -416,9 +419,10 @@ result<void> bstr::try_resize(size_type n) noexcept {
             swap(fresh);
         });
     }
-    if (auto sound = detail::os::bstr_check(p_); !sound) // before its length is read
+    auto sound = detail::os::bstr_check(p_); // its length, once it is known to be live
+    if (!sound)
         return fail(sound.error());
-    const std::size_t old = byte_size();
+    const std::size_t old = *sound;
     return detail::os::bstr_reallocate(p_, p_, static_cast<std::uint32_t>(n)).map([&](void* q) {
         p_ = static_cast<olechar*>(q);
         if (n * sizeof(olechar) > old)

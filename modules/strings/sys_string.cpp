@@ -41,14 +41,20 @@ bool sys_realloc_string_len(olechar** pbstr, const olechar* psz, std::uint32_t l
     if (pbstr == nullptr || len > max_bstr_length)
         return false;
     olechar* const old = *pbstr;
-    // Nothing is read from a string that is not live (POSIX tells; Windows cannot).
-    if (old != nullptr && !detail::os::bstr_check(old))
-        return false;
+    // Nothing is read from a string that is not live (POSIX tells; Windows cannot), and its length
+    // is read in the same step as the check.
+    std::uint32_t old_bytes = 0;
+    if (old != nullptr) {
+        auto checked = detail::os::bstr_check(old);
+        if (!checked)
+            return false;
+        old_bytes = *checked;
+    }
     // oleaut32 may move the block before it copies from psz, so a source inside the string (other
     // than the string itself, which means "keep") is copied into a new string first. Inside means
     // anywhere in its units, a half-filled last unit and the terminator included.
     const bool inside = old != nullptr && psz != old && std::greater_equal<>{}(psz, old) &&
-                        std::less<>{}(psz, old + (sys_string_byte_len(old) + 1) / 2 + 1);
+                        std::less<>{}(psz, old + (old_bytes + 1) / 2 + 1);
     olechar* fresh = old == nullptr || inside ? sys_alloc_string_len(psz, len)
                                               : as_bstr(detail::os::bstr_reallocate(old, psz, len));
     if (fresh == nullptr)
