@@ -317,6 +317,7 @@ private:
         const bool owned = call([&] { return heap_->owns(p); });
         if (!owned)
             require(damaged_, "the heap owns its live blocks");
+        require(!(owned && reported_), "a heap that said heap_corrupt owns nothing");
         const status st = call([&] { return heap_->validate(p); });
         answered(st, st == status::ok, "a live block validates");
         model_.require_intact(p);
