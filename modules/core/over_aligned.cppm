@@ -39,7 +39,7 @@ import :check_word;
 
 namespace memmgr::detail {
 
-// The two functions below stay inline: the templates that follow, instantiated in the importer's
+// The three functions below stay inline: the templates that follow, instantiated in the importer's
 // code, call them on every over-aligned allocation and free.
 
 /// \returns the slot word for the heap block `raw` behind the aligned pointer `aligned` (and, the
