@@ -354,7 +354,8 @@ public:
     }
     void require_all_intact() const {
         for (const auto& [p, b] : live_) {
-            if (!intact(p, b.size, b.seed)) {
+            const bool kept = intact(p, b.size, b.seed);
+            if (!kept) {
                 const auto* bytes = static_cast<const unsigned char*>(p);
                 std::size_t k = 0;
                 while (k < b.size &&
@@ -364,7 +365,7 @@ public:
                              "the live block %p of %zu bytes lost its contents from byte %zu\n", p,
                              b.size, k);
             }
-            require(intact(p, b.size, b.seed), "every live block keeps its contents");
+            require(kept, "every live block keeps its contents");
         }
     }
     /// \effects requires the first 64 bytes (or fewer) of every live block to hold their pattern:

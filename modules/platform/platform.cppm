@@ -120,7 +120,7 @@ result<void*> bstr_allocate_bytes(const void* bytes, std::uint32_t byte_length) 
 result<std::uint32_t> bstr_check(const void* s) noexcept;
 /// SysReAllocStringLen: s != nullptr. units == s keeps the old data (as units == nullptr does);
 /// units may point into s. On failure s is untouched and still owned. \requires s passed
-/// bstr_check (its callers read the length before: they ask first, and it is not asked twice).
+/// bstr_check (its callers ask it first, for the length too, and it is not asked twice).
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept;
 /// SysFreeString: s != nullptr. \errors foreign_block where the backend can tell (POSIX: a pointer
 /// that is not a live BSTR, double frees included); nothing is freed then. Windows cannot tell.

@@ -343,7 +343,7 @@ result<std::uint32_t> bstr_check(const void* s) noexcept {
 }
 
 result<void*> bstr_reallocate(void* s, const void* units, std::uint32_t length) noexcept {
-    // s passed bstr_check (every caller asks it first, before reading the length itself).
+    // s passed bstr_check (every caller asks it first, and takes the length from it).
     // A new block first: a failure leaves s as it was, and units may point into s while it lives.
     const std::uint32_t new_bytes = length * std::uint32_t{sizeof(char16_t)};
     auto fresh = bstr_allocate_bytes(nullptr, new_bytes);
